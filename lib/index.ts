@@ -37,5 +37,8 @@ export type { TransferableValue } from './codec';
 // Shared memory (lib/shared/)
 
 // Synchronization (lib/sync/)
+export { Lock } from './sync/lock';
+export { RLock } from './sync/rlock';
+export type { AcquireOptions, WaitOptions, Placement } from './sync/futex';
 
 // Queues and pipes (lib/ipc/)

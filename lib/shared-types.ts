@@ -4,4 +4,7 @@
  * so a worker can revive a Value or a Queue without having imported it.
  * One import line per module that calls `registerSharedType`.
  */
+import './sync/lock';
+import './sync/rlock';
+
 export {};

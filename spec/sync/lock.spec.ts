@@ -1,0 +1,229 @@
+import { spawnSync } from 'node:child_process';
+import { decode, encode } from '../../lib/codec';
+import { Lock } from '../../lib/sync/lock';
+import { RLock } from '../../lib/sync/rlock';
+import { exited, startTsWorker } from '../helpers/worker';
+import { counterWorkers } from './counter-workers';
+
+const ROUNDS = 20;
+const ITERATIONS = 100_000;
+
+describe('Lock', () => {
+  it('acquires, reports locked(), and releases', async () => {
+    const lock = new Lock();
+    expect(lock.locked()).toBe(false);
+    expect(await lock.acquire()).toBe(true);
+    expect(lock.locked()).toBe(true);
+    lock.release();
+    expect(lock.locked()).toBe(false);
+    expect(lock.acquireSync()).toBe(true);
+    expect(lock.locked()).toBe(true);
+    lock.release();
+  });
+
+  it('is not recursive: a second non-blocking acquire fails', async () => {
+    const lock = new Lock();
+    expect(lock.acquireSync()).toBe(true);
+    expect(lock.acquireSync({ blocking: false })).toBe(false);
+    expect(await lock.acquire({ blocking: false })).toBe(false);
+    lock.release();
+    expect(lock.acquireSync({ blocking: false })).toBe(true);
+    lock.release();
+  });
+
+  it('returns false when the timeout passes (sync and async)', async () => {
+    const lock = new Lock();
+    lock.acquireSync();
+    expect(lock.acquireSync({ timeout: 0 })).toBe(false);
+    expect(lock.acquireSync({ timeout: 20 })).toBe(false);
+    expect(await lock.acquire({ timeout: 0 })).toBe(false);
+    expect(await lock.acquire({ timeout: 20 })).toBe(false);
+    expect(lock.locked()).toBe(true);
+    lock.release();
+    expect(await lock.acquire({ timeout: 20 })).toBe(true);
+    lock.release();
+  });
+
+  it('wakes an async waiter when the holder releases', async () => {
+    const lock = new Lock();
+    lock.acquireSync();
+    let acquired = false;
+    const waiter = lock.acquire().then((value) => (acquired = value));
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(acquired).toBe(false);
+    lock.release();
+    expect(await waiter).toBe(true);
+    expect(lock.locked()).toBe(true);
+    lock.release();
+  });
+
+  it('releasing an unlocked lock is ERR_INVALID_STATE', () => {
+    const lock = new Lock();
+    expect(() => lock.release()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    lock.acquireSync();
+    lock.release();
+    expect(() => lock.release()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+  });
+
+  it('may be released by another thread', async () => {
+    const lock = new Lock();
+    lock.acquireSync();
+    const worker = startTsWorker(`${__dirname}/../fixtures/sync-release.ts`, encode({ lock }).value);
+    expect(await exited(worker)).toBe(0);
+    expect(lock.locked()).toBe(false);
+  });
+
+  it('withLock runs sync and async functions and releases on throw', async () => {
+    const lock = new Lock();
+    expect(await lock.withLock(() => 41 + 1)).toBe(42);
+    expect(lock.locked()).toBe(false);
+    expect(
+      await lock.withLock(async () => {
+        expect(lock.locked()).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 1));
+        return 'done';
+      }),
+    ).toBe('done');
+    await expect(
+      lock.withLock(() => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(lock.locked()).toBe(false);
+    await expect(lock.withLock(async () => Promise.reject(new Error('late boom')))).rejects.toThrow('late boom');
+    expect(lock.locked()).toBe(false);
+  });
+
+  it('excludes async callers of one thread from each other', async () => {
+    const lock = new Lock();
+    const cell = { value: 0 };
+    const step = () =>
+      lock.withLock(async () => {
+        const seen = cell.value;
+        await new Promise((resolve) => setImmediate(resolve));
+        cell.value = seen + 1;
+      });
+    await Promise.all(Array.from({ length: 50 }, step));
+    expect(cell.value).toBe(50);
+  });
+
+  it('validates its arguments (ERR_INVALID_ARG)', async () => {
+    const lock = new Lock();
+    const bad = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
+    expect(() => lock.acquireSync({ timeout: -1 })).toThrow(bad);
+    expect(() => lock.acquireSync({ timeout: Number.NaN })).toThrow(bad);
+    expect(() => lock.acquireSync({ timeout: '5' as unknown as number })).toThrow(bad);
+    expect(() => lock.acquireSync({ blocking: 1 as unknown as boolean })).toThrow(bad);
+    expect(() => lock.acquireSync({ blocking: false, timeout: 5 })).toThrow(bad);
+    expect(() => lock.acquireSync(42 as unknown as object)).toThrow(bad);
+    await expect(lock.acquire({ timeout: -1 })).rejects.toEqual(bad);
+    await expect(lock.acquire({ blocking: false, timeout: 1 })).rejects.toEqual(bad);
+    await expect(lock.withLock(42 as unknown as () => void)).rejects.toEqual(bad);
+    expect(lock.locked()).toBe(false);
+    expect(() => lock.acquireSync({ timeout: -1 })).toThrow(
+      'Expected `timeout` to be a number of milliseconds ≥ 0, got `-1` (number)',
+    );
+  });
+
+  it('lives at a byte offset of a larger buffer and can be attached there', () => {
+    const buffer = new SharedArrayBuffer(64);
+    const lock = new Lock({ buffer, byteOffset: 16 });
+    expect(lock.buffer).toBe(buffer);
+    expect(lock.byteOffset).toBe(16);
+    const same = Lock.attach(buffer, 16);
+    lock.acquireSync();
+    expect(same.locked()).toBe(true);
+    same.release();
+    expect(lock.locked()).toBe(false);
+    expect(Lock.SIZE).toBe(8);
+  });
+
+  it('refuses to attach to memory that holds no Lock (ERR_INVALID_ARG)', () => {
+    const bad = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
+    const rlock = new RLock();
+    expect(() => Lock.attach(rlock.buffer, 0)).toThrow(bad);
+    expect(() => Lock.attach(rlock.buffer, 0)).toThrow('found a RLock');
+    expect(() => Lock.attach(new SharedArrayBuffer(8), 0)).toThrow(bad);
+    expect(() => Lock.attach(new ArrayBuffer(8) as unknown as SharedArrayBuffer, 0)).toThrow(bad);
+    const buffer = new SharedArrayBuffer(16);
+    expect(() => Lock.attach(buffer, 2)).toThrow(bad);
+    expect(() => Lock.attach(buffer, 12)).toThrow(bad);
+    expect(() => Lock.attach(buffer, -4)).toThrow(bad);
+    expect(() => new Lock({ buffer, byteOffset: 12 })).toThrow(bad);
+    expect(() => new Lock({ byteOffset: 8 })).toThrow(bad);
+  });
+
+  it('crosses the codec as the same lock over the same memory', () => {
+    const lock = new Lock();
+    const encoded = encode({ nested: [lock] }, 'args');
+    expect(encoded.shared).toBe(true);
+    const revived = decode(structuredClone(encoded.value)).nested[0]!;
+    expect(revived).toBeInstanceOf(Lock);
+    expect(revived).not.toBe(lock);
+    revived.acquireSync();
+    expect(lock.locked()).toBe(true);
+    lock.release();
+    expect(revived.locked()).toBe(false);
+  });
+
+  it('keeps the process alive while an async acquire waits', () => {
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const { Lock } = require(${JSON.stringify(require.resolve('../../lib/sync/lock'))});
+      const lock = new Lock();
+      lock.acquireSync();
+      const worker = new Worker(
+        "const { workerData } = require('node:worker_threads');" +
+        "const words = new Int32Array(workerData.buffer);" +
+        "Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 300);" +
+        "Atomics.store(words, 1, 0); Atomics.notify(words, 1);",
+        { eval: true, workerData: { buffer: lock.buffer } });
+      worker.unref();
+      lock.acquire().then((ok) => console.log('acquired', ok));
+    `;
+    const child = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim()).toBe('acquired true');
+  });
+
+  it(`2 workers × ${ITERATIONS} locked increments of a plain counter = exactly ${2 * ITERATIONS}, ${ROUNDS} times`, async () => {
+    const lock = new Lock();
+    const counter = new SharedArrayBuffer(8);
+    const cell = new Int32Array(counter);
+    const workers = await counterWorkers(lock, counter, { count: 2, iterations: ITERATIONS });
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        cell[0] = 0;
+        await workers.round();
+        expect(cell[0]).toBe(2 * ITERATIONS);
+        expect(lock.locked()).toBe(false);
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('a worker (sync) and the main thread (async) exclude each other', async () => {
+    const lock = new Lock();
+    const counter = new SharedArrayBuffer(8);
+    const cell = new Int32Array(counter);
+    const workers = await counterWorkers(lock, counter, { count: 1, iterations: 20_000 });
+    try {
+      for (let round = 0; round < 5; round++) {
+        cell[0] = 0;
+        const worker = workers.round();
+        for (let i = 0; i < 2_000; i++) {
+          await lock.acquire();
+          const seen = cell[0]!;
+          await Promise.resolve();
+          cell[0] = seen + 1;
+          lock.release();
+        }
+        await worker;
+        expect(cell[0]).toBe(22_000);
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+});

@@ -1,0 +1,154 @@
+import { threadId } from 'node:worker_threads';
+import { decode, encode } from '../../lib/codec';
+import { Lock } from '../../lib/sync/lock';
+import { RLock } from '../../lib/sync/rlock';
+import { callInWorker } from './call-in-worker';
+import { counterWorkers } from './counter-workers';
+
+const ROUNDS = 20;
+const ITERATIONS = 100_000;
+const invalidState = expect.objectContaining({ code: 'ERR_INVALID_STATE' });
+const invalidArg = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
+
+describe('RLock', () => {
+  it('is recursive: free once released as many times as acquired', async () => {
+    const rlock = new RLock();
+    expect(rlock.locked()).toBe(false);
+    expect(rlock.ownerThreadId).toBeUndefined();
+    expect(rlock.acquireSync()).toBe(true);
+    expect(await rlock.acquire()).toBe(true);
+    expect(rlock.acquireSync({ blocking: false })).toBe(true);
+    expect(rlock.ownerThreadId).toBe(threadId);
+    rlock.release();
+    rlock.release();
+    expect(rlock.locked()).toBe(true);
+    rlock.release();
+    expect(rlock.locked()).toBe(false);
+    expect(rlock.ownerThreadId).toBeUndefined();
+    expect(() => rlock.release()).toThrow(invalidState);
+  });
+
+  it('another thread cannot take it while it is held, and cannot release it', async () => {
+    const rlock = new RLock();
+    rlock.acquireSync();
+    expect(await callInWorker(rlock, 'acquireSync', [{ blocking: false }])).toMatchObject({ value: false });
+    expect(await callInWorker(rlock, 'acquireSync', [{ timeout: 30 }])).toMatchObject({ value: false });
+    expect(await callInWorker(rlock, 'acquire', [{ timeout: 30 }], true)).toMatchObject({ value: false });
+    const release = await callInWorker(rlock, 'release');
+    expect(release.code).toBe('ERR_INVALID_STATE');
+    expect(release.message).toBe(`Cannot release an RLock owned by thread ${threadId} from thread ${release.threadId}`);
+    expect(rlock.locked()).toBe(true);
+    rlock.release();
+    const taken = await callInWorker(rlock, 'acquireSync', [{ blocking: false }]);
+    expect(taken.value).toBe(true);
+    // The worker exited holding it: the lock stays held by that thread id.
+    expect(rlock.ownerThreadId).toBe(taken.threadId);
+    expect(() => rlock.release()).toThrow(invalidState);
+  });
+
+  it('returns false when the timeout passes', async () => {
+    const rlock = new RLock();
+    await callInWorker(rlock, 'acquireSync');
+    expect(rlock.acquireSync({ timeout: 0 })).toBe(false);
+    expect(rlock.acquireSync({ timeout: 20 })).toBe(false);
+    expect(await rlock.acquire({ timeout: 20 })).toBe(false);
+    expect(await rlock.acquire({ blocking: false })).toBe(false);
+  });
+
+  it('treats async callers on one thread as one owner (per-thread ownership, as in Python)', async () => {
+    const rlock = new RLock();
+    const order: string[] = [];
+    await rlock.withLock(async () => {
+      order.push('outer in');
+      await Promise.all([
+        rlock.withLock(async () => {
+          order.push('inner in');
+          await new Promise((resolve) => setTimeout(resolve, 1));
+          order.push('inner out');
+        }),
+      ]);
+      order.push('outer out');
+    });
+    expect(order).toEqual(['outer in', 'inner in', 'inner out', 'outer out']);
+    expect(rlock.locked()).toBe(false);
+  });
+
+  it('withLock releases on throw and validates fn', async () => {
+    const rlock = new RLock();
+    await expect(
+      rlock.withLock(() => {
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(rlock.locked()).toBe(false);
+    await expect(rlock.withLock(null as unknown as () => void)).rejects.toEqual(invalidArg);
+    expect(await rlock.withLock(() => 'x')).toBe('x');
+  });
+
+  it('validates its arguments (ERR_INVALID_ARG)', async () => {
+    const rlock = new RLock();
+    expect(() => rlock.acquireSync({ timeout: -5 })).toThrow(invalidArg);
+    expect(() => rlock.acquireSync({ blocking: 'no' as unknown as boolean })).toThrow(invalidArg);
+    expect(() => rlock.acquireSync({ blocking: false, timeout: 0 })).toThrow(invalidArg);
+    await expect(rlock.acquire('x' as unknown as object)).rejects.toEqual(invalidArg);
+    expect(rlock.locked()).toBe(false);
+  });
+
+  it('attaches by (buffer, byteOffset), checks the tag, crosses the codec', () => {
+    const buffer = new SharedArrayBuffer(RLock.SIZE + 8);
+    const rlock = new RLock({ buffer, byteOffset: 8 });
+    const same = RLock.attach(buffer, 8);
+    rlock.acquireSync();
+    expect(same.ownerThreadId).toBe(threadId);
+    same.release();
+    expect(rlock.locked()).toBe(false);
+    expect(() => RLock.attach(new Lock().buffer)).toThrow(invalidArg);
+    expect(() => RLock.attach(buffer, 0)).toThrow(invalidArg);
+    const revived = decode(structuredClone(encode([rlock]).value))[0]!;
+    expect(revived).toBeInstanceOf(RLock);
+    revived.acquireSync();
+    expect(rlock.ownerThreadId).toBe(threadId);
+    rlock.release();
+  });
+
+  it(`2 workers × ${ITERATIONS} nested (depth 2) locked increments = exactly ${2 * ITERATIONS}, ${ROUNDS} times`, async () => {
+    const rlock = new RLock();
+    const counter = new SharedArrayBuffer(8);
+    const cell = new Int32Array(counter);
+    const workers = await counterWorkers(rlock, counter, { count: 2, iterations: ITERATIONS, nested: true });
+    try {
+      for (let round = 0; round < ROUNDS; round++) {
+        cell[0] = 0;
+        await workers.round();
+        expect(cell[0]).toBe(2 * ITERATIONS);
+        expect(rlock.locked()).toBe(false);
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+
+  it('a worker (sync) and the main thread (async) exclude each other', async () => {
+    const rlock = new RLock();
+    const counter = new SharedArrayBuffer(8);
+    const cell = new Int32Array(counter);
+    const workers = await counterWorkers(rlock, counter, { count: 1, iterations: 20_000, nested: true });
+    try {
+      for (let round = 0; round < 5; round++) {
+        cell[0] = 0;
+        const worker = workers.round();
+        for (let i = 0; i < 2_000; i++) {
+          await rlock.withLock(async () => {
+            const seen = cell[0]!;
+            await Promise.resolve();
+            cell[0] = seen + 1;
+          });
+        }
+        await worker;
+        expect(cell[0]).toBe(22_000);
+      }
+    } finally {
+      await workers.close();
+    }
+  });
+});
