@@ -17,6 +17,7 @@
  *
  * Adding a shared type is one call to `registerSharedType`.
  */
+import { MessagePort, type TransferListItem } from 'node:worker_threads';
 import { InvalidStateError, UncloneableError } from './errors';
 
 /** Where a registered class keeps its tag: on its prototype, under a registered symbol. */
@@ -68,8 +69,8 @@ export type TransferableValue = ArrayBuffer | ArrayBufferView | MessagePort;
  * await pool.apply(image.invert, [transfer(pixels)]);   // no 16 MiB copy
  */
 export function transfer<T extends TransferableValue>(value: T): T {
-  const isBuffer = value instanceof ArrayBuffer || ArrayBuffer.isView(value);
-  const isPort = typeof MessagePort === 'function' && value instanceof MessagePort;
+  const isBuffer = (value as unknown) instanceof ArrayBuffer || ArrayBuffer.isView(value);
+  const isPort = (value as unknown) instanceof MessagePort;
   if (!isBuffer && !isPort) {
     throw new UncloneableError(
       `transfer() takes an ArrayBuffer, a typed array or a MessagePort, got ${Object.prototype.toString.call(value)}`,
@@ -82,7 +83,7 @@ export function transfer<T extends TransferableValue>(value: T): T {
 /** The result of `encode`: the value to post, what to move, and whether `decode` is needed. */
 export interface Encoded<T = unknown> {
   value: T;
-  transferList: Transferable[] | undefined;
+  transferList: TransferListItem[] | undefined;
   /** True when the value holds shared-object descriptors, so the receiver must `decode` it. */
   shared: boolean;
 }
@@ -120,7 +121,7 @@ class UncloneableAt {
 }
 
 class Encoder {
-  transferList: Transferable[] | undefined;
+  transferList: TransferListItem[] | undefined;
   shared = false;
   cyclic = false;
   private readonly seen = new Map<object, unknown>();
@@ -146,7 +147,7 @@ class Encoder {
     }
     if (Array.isArray(object)) return this.array(object);
     if (ArrayBuffer.isView(object)) {
-      if (transferMarks.has(object)) this.addTransfer(object.buffer);
+      if (transferMarks.has(object) && object.buffer instanceof ArrayBuffer) this.addTransfer(object.buffer);
       return object;
     }
     const tag = (object as Record<symbol, unknown>)[SHARED_TAG];
@@ -162,7 +163,7 @@ class Encoder {
     if (kind === '[object Set]') return this.set(object as Set<unknown>);
     const uncloneable = UNCLONEABLE_TAGS[kind];
     if (uncloneable !== undefined) throw new UncloneableAt(`is ${uncloneable}`);
-    if (typeof MessagePort === 'function' && object instanceof MessagePort) {
+    if (object instanceof MessagePort) {
       // A port can only ever be moved.
       this.addTransfer(object);
       return object;
@@ -171,7 +172,7 @@ class Encoder {
     return this.plainObject(object);
   }
 
-  private addTransfer(item: Transferable): void {
+  private addTransfer(item: TransferListItem): void {
     this.transferList ??= [];
     if (!this.transferList.includes(item)) this.transferList.push(item);
   }

@@ -49,7 +49,7 @@ export class ParapoolError extends Error {
     Object.defineProperty(this, PARAPOOL_ERROR, { value: true });
   }
 
-  static [Symbol.hasInstance](instance: unknown): boolean {
+  static override [Symbol.hasInstance](instance: unknown): boolean {
     if (typeof instance !== 'object' || instance === null) return false;
     if ((instance as Record<symbol, unknown>)[PARAPOOL_ERROR] !== true) return false;
     // The base class, or a concrete subclass matched by its code.
@@ -103,7 +103,7 @@ export class WorkerExitedError extends ParapoolError {
   /** The worker's exit code: 1 after an uncaught error, `n` after `process.exit(n)`. */
   readonly exitCode: number;
 
-  constructor(message: string, options: { exitCode: number; cause?: unknown }) {
+  constructor(message: string, options: { exitCode: number; cause?: unknown } = { exitCode: 1 }) {
     super(message, options);
     this.exitCode = options.exitCode;
   }

@@ -31,6 +31,12 @@ export { transfer } from './codec';
 export type { TransferableValue } from './codec';
 
 // Tasks and Pool (lib/task-ref.ts, lib/pool.ts)
+export { tasks, task, isTaskRef } from './task-ref';
+export type { TaskRef, Task, TaskModule, AnyFunction } from './task-ref';
+export { Pool, defaultChunksize } from './pool';
+export type { PoolOptions, MapOptions, ApplyOptions } from './pool';
+export { AsyncResult } from './async-result';
+export type { AsyncResultCallbacks } from './async-result';
 
 // Executor, Future, Process (lib/executor.ts, lib/future.ts, lib/process.ts)
 
