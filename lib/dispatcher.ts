@@ -175,7 +175,17 @@ export class Dispatcher {
   // ---- worker recycling (maxTasksPerChild) ----
 
   private readonly assigned = new Map<number, number>();
+  /** Had their share, still finishing their last task. */
   private readonly retiring = new Map<number, PiscinaWorker>();
+  /** Told to exit; piscina still lists them until their 'exit' event. */
+  private readonly retired = new Set<number>();
+
+  /** piscina forgot a worker: forget it too. */
+  readonly forgetWorker = (worker: { id: number }): void => {
+    this.retired.delete(worker.id);
+    this.retiring.delete(worker.id);
+    this.assigned.delete(worker.id);
+  };
 
   /**
    * piscina's load balancer: an idle worker that has not had its share of
@@ -187,7 +197,7 @@ export class Dispatcher {
     for (const worker of workers) {
       if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
       if (limit === undefined) return worker;
-      if (this.retiring.has(worker.id)) continue;
+      if (this.retiring.has(worker.id) || this.retired.has(worker.id)) continue;
       const count = (this.assigned.get(worker.id) ?? 0) + 1;
       this.assigned.set(worker.id, count);
       if (count >= limit) this.retiring.set(worker.id, worker);
@@ -202,6 +212,7 @@ export class Dispatcher {
       if (worker.currentUsage !== 0) continue;
       this.retiring.delete(id);
       this.assigned.delete(id);
+      this.retired.add(id);
       const thread = this.options.piscina.threads.find((candidate) => candidate.threadId === id);
       void thread?.terminate();
     }

@@ -9,7 +9,7 @@ import { AsyncResult, type AsyncResultCallbacks } from './async-result';
 import { callSignal } from './call-signal';
 import { ChunkRun } from './chunk-run';
 import { materialize, openSource } from './chunk-source';
-import { decode, encode } from './codec';
+import { decode, encode, type Encoded } from './codec';
 import { Dispatcher, type JobEntry } from './dispatcher';
 import { decodeError } from './error-codec';
 import { CancelledError, InvalidStateError, PoolClosedError } from './errors';
@@ -127,6 +127,7 @@ export class Pool {
       onBroken: () => void this.#piscina.destroy(),
     });
     this.#dispatcher = dispatcher;
+    if (maxTasksPerChild !== undefined) this.#piscina.on('workerDestroy', dispatcher.forgetWorker);
   }
 
   /** Map `fn` over `items`; results in input order. */
@@ -206,12 +207,14 @@ export class Pool {
     const spec = this.#prepare(fn, 'apply');
     if (!Array.isArray(args)) throw invalidArg('args', 'an array of arguments', args);
     const opts = checkOptions('options', options);
-    const call = callSignal(checkSignal('signal', opts.signal), checkTimeout('timeout', opts.timeout), 'apply');
-    return this.#track(
-      new Promise<unknown>((resolve, reject) => {
-        this.submitCall(spec, args, { signal: call.signal, onResponse: resolve, onFailure: reject });
-      }).finally(call.dispose),
-    );
+    const signal = checkSignal('signal', opts.signal);
+    const timeout = checkTimeout('timeout', opts.timeout);
+    let settle!: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
+    const result = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
+    const encoded = encode(args, 'args');
+    const call = callSignal(signal, timeout, 'apply');
+    this.submitEncoded(spec, encoded, { signal: call.signal, onResponse: settle.resolve, onFailure: settle.reject });
+    return this.#track(result.finally(call.dispose));
   }
 
   /** Like apply, returning an AsyncResult. */
@@ -315,7 +318,15 @@ export class Pool {
     args: unknown[],
     hooks: { signal?: AbortSignal | undefined; onStart?: () => void; onResponse: (value: unknown) => void; onFailure: (error: unknown) => void },
   ): JobEntry {
-    const encoded = encode(args, 'args');
+    return this.submitEncoded(spec, encode(args, 'args'), hooks);
+  }
+
+  /** @internal submitCall with arguments already encoded (so that encoding errors throw in the caller first). */
+  submitEncoded(
+    spec: TaskSpec,
+    encoded: Encoded<unknown[]>,
+    hooks: { signal?: AbortSignal | undefined; onStart?: () => void; onResponse: (value: unknown) => void; onFailure: (error: unknown) => void },
+  ): JobEntry {
     return this.#dispatcher.submit({
       request: { file: spec.file, name: spec.name, kind: CallKind.Apply, args: encoded.value, shared: encoded.shared },
       transferList: encoded.transferList,
