@@ -6,5 +6,13 @@
  */
 import './sync/lock';
 import './sync/rlock';
+import './sync/semaphore';
+import './sync/condition';
+import './sync/event';
+import './sync/barrier';
+import './shared/value';
+import './shared/array';
+import './shared/shared-memory';
+import './shared/shareable-list';
 
 export {};

@@ -1,0 +1,229 @@
+/**
+ * Value and RawValue: Python's `multiprocessing.Value` / `RawValue`, one typed
+ * element in shared memory that crosses threads as the same memory.
+ */
+import { registerSharedType } from '../codec';
+import { checkOptions } from '../validate';
+import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, loadElement, storeElement } from './atomic-ops';
+import { noLockError, resolveLock, type LockOption, type SharedLock } from './lock-option';
+import {
+  typecodeInfo,
+  zeroOf,
+  type ElementOf,
+  type SharedTypedArray,
+  type Typecode,
+  type TypecodeInfo,
+  type TypedArrayOf,
+} from './typecodes';
+
+/** Options of {@link Value}. */
+export interface ValueOptions {
+  /**
+   * `true` creates a new RLock (`getLock()` returns it), `false` none; or pass
+   * the Lock or RLock to use. `null` means the default, like Python's `None`.
+   * @default true
+   */
+  readonly lock?: LockOption;
+}
+
+const REVIVE = Symbol('revive');
+
+interface ValueDescriptor {
+  typecode: Typecode;
+  buffer: SharedArrayBuffer;
+  byteOffset: number;
+  lock: SharedLock | null;
+}
+
+/**
+ * One number or bigint in shared memory. Create it with {@link Value} or
+ * {@link RawValue}; pass it to tasks, workers, queues (at any depth) and it
+ * arrives as the same value over the same memory.
+ *
+ * Each read or write of `.value` is one indivisible access, but `v.value += 1`
+ * is a read and then a write: hold the lock around it, or use `add(1)`, which
+ * is one atomic step (integer typecodes; beyond Python). Unlike Python's
+ * synchronized wrapper, reading and writing `.value` does not take the lock.
+ */
+export class SharedValue<C extends Typecode = Typecode> {
+  /** The typecode it was created with (`'i'`, `'c_double'`, ...). */
+  readonly typecode: C;
+  readonly #info: TypecodeInfo;
+  readonly #view: SharedTypedArray;
+  readonly #lock: SharedLock | undefined;
+
+  /** Same as {@link Value}`(typecode, init, options)`. */
+  constructor(typecode: C, init?: ElementOf<C>, options?: ValueOptions);
+  constructor(typecode: C | typeof REVIVE, init?: ElementOf<C> | ValueDescriptor, options?: ValueOptions) {
+    if (typecode === REVIVE) {
+      const descriptor = init as ValueDescriptor;
+      this.typecode = descriptor.typecode as C;
+      this.#info = typecodeInfo(descriptor.typecode);
+      this.#view = new this.#info.ctor(descriptor.buffer, descriptor.byteOffset, 1);
+      this.#lock = descriptor.lock ?? undefined;
+      return;
+    }
+    this.#info = typecodeInfo(typecode);
+    this.typecode = typecode;
+    const { lock } = checkOptions('options', options);
+    this.#lock = resolveLock(lock);
+    this.#view = new this.#info.ctor(new SharedArrayBuffer(this.#info.size), 0, 1);
+    storeElement(this.#info, this.#view, 0, init === undefined ? zeroOf(this.#info) : init, 'init');
+  }
+
+  /**
+   * The value. Setting it checks the type (`bigint` for 64-bit typecodes, an
+   * integer `number` for the others, any `number` for `f`/`d`) and wraps
+   * out-of-range integers like C (`Value('b', 0).value = 200` reads back `-56`).
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when set to the wrong type.
+   */
+  get value(): ElementOf<C> {
+    return loadElement(this.#info, this.#view, 0) as ElementOf<C>;
+  }
+
+  set value(value: ElementOf<C>) {
+    storeElement(this.#info, this.#view, 0, value, 'value');
+  }
+
+  /** The typed array (of length 1) over the value's memory. */
+  get view(): TypedArrayOf<C> {
+    return this.#view as TypedArrayOf<C>;
+  }
+
+  /**
+   * The lock that guards it (Python's `get_lock()`).
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) when created with `lock: false` or by `RawValue`.
+   * @example
+   * await counter.getLock().withLock(() => { counter.value += 1; });
+   */
+  getLock(): SharedLock {
+    if (this.#lock === undefined) throw noLockError('Value');
+    return this.#lock;
+  }
+
+  /** The same memory without the lock (Python's `get_obj()`). */
+  getObj(): SharedValue<C> {
+    return SharedValue[REVIVE]({ typecode: this.typecode, buffer: this.#view.buffer as SharedArrayBuffer, byteOffset: this.#view.byteOffset, lock: null });
+  }
+
+  /**
+   * Atomically adds `delta` (wrapping like C); returns the previous value. Lock-free.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on `f`/`d` typecodes.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `delta` is not an integer of the value's kind.
+   * @example
+   * const counter = Value('i', 0);
+   * counter.add(1);   // from any number of threads at once: no lost updates
+   */
+  add(delta: ElementOf<C>): ElementOf<C> {
+    return atomicUpdate(this.#info, this.#view, 0, 'add', delta) as ElementOf<C>;
+  }
+
+  /**
+   * Atomically subtracts `delta`; returns the previous value.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on `f`/`d` typecodes.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a `delta` of the wrong type.
+   * @example
+   * const left = Value('i', 10); left.sub(1);   // 10; left.value is 9
+   */
+  sub(delta: ElementOf<C>): ElementOf<C> {
+    return atomicUpdate(this.#info, this.#view, 0, 'sub', delta) as ElementOf<C>;
+  }
+
+  /**
+   * Atomically replaces the value; returns the previous one.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on `f`/`d` typecodes.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a value of the wrong type.
+   * @example
+   * const flag = Value('i', 0); if (flag.exchange(1) === 0) { firstCaller(); }
+   */
+  exchange(value: ElementOf<C>): ElementOf<C> {
+    return atomicUpdate(this.#info, this.#view, 0, 'exchange', value) as ElementOf<C>;
+  }
+
+  /**
+   * Atomically sets `replacement` if the value equals `expected`; returns the
+   * previous value (equal to `expected` exactly when it was replaced).
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on `f`/`d` typecodes.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for operands of the wrong type.
+   * @example
+   * const owner = Value('i', 0);
+   * if (owner.compareExchange(0, myId) === 0) { iOwnIt(); }
+   */
+  compareExchange(expected: ElementOf<C>, replacement: ElementOf<C>): ElementOf<C> {
+    return atomicCompareExchange(this.#info, this.#view, 0, expected, replacement) as ElementOf<C>;
+  }
+
+  /**
+   * `Atomics.load` of the value (what `.value` does for integer typecodes).
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on `f`/`d` typecodes.
+   * @example
+   * const seen = counter.load();
+   */
+  load(): ElementOf<C> {
+    return atomicLoad(this.#info, this.#view, 0) as ElementOf<C>;
+  }
+
+  /**
+   * `Atomics.store` of the value (what setting `.value` does for integer typecodes).
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on `f`/`d` typecodes.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a value of the wrong type.
+   * @example
+   * counter.store(0);
+   */
+  store(value: ElementOf<C>): void {
+    atomicStore(this.#info, this.#view, 0, value);
+  }
+
+  /** Python's repr: `Value('i', 5)`. */
+  toString(): string {
+    const value = this.value;
+    return `${this.#lock === undefined ? 'RawValue' : 'Value'}('${this.typecode}', ${typeof value === 'bigint' ? `${value}n` : value})`;
+  }
+
+  /** For the codec. */
+  static [REVIVE]<C extends Typecode>(descriptor: ValueDescriptor): SharedValue<C> {
+    return new (SharedValue as unknown as new (tag: typeof REVIVE, d: ValueDescriptor) => SharedValue<C>)(REVIVE, descriptor);
+  }
+
+  /** For the codec. */
+  [REVIVE](): ValueDescriptor {
+    return { typecode: this.typecode, buffer: this.#view.buffer as SharedArrayBuffer, byteOffset: this.#view.byteOffset, lock: this.#lock ?? null };
+  }
+}
+
+/**
+ * A shared number (Python's `multiprocessing.Value`), guarded by a lock unless
+ * `lock: false`. Called without `new`, like Python. `init` defaults to zero.
+ *
+ * @param typecode a Python typecode (`'i'`, `'d'`, `'q'`, ...) or a ctypes name (`'c_int'`, `'c_double'`, ...).
+ * @param init the initial value: a `bigint` for 64-bit typecodes, else a `number`.
+ * @default init 0 (or 0n)
+ * @default options.lock true (a new RLock)
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for an unknown typecode, an `init` of the wrong type, or a bad `lock`.
+ * @example
+ * const counter = Value('i', 0);
+ * await Promise.all(chunks.map((n) => pool.apply(increment, [counter, n])));
+ * // in the task: counter.getLock().acquireSync(); try { counter.value += 1; } finally { counter.getLock().release(); }
+ * // or, lock-free: counter.add(1);
+ * console.log(counter.value);
+ */
+export function Value<C extends Typecode>(typecode: C, init?: ElementOf<C>, options?: ValueOptions): SharedValue<C> {
+  return new SharedValue(typecode, init, options);
+}
+
+/**
+ * A shared number without a lock (Python's `multiprocessing.RawValue`); `getLock()` throws.
+ * @default init 0 (or 0n)
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for an unknown typecode or an `init` of the wrong type.
+ * @example
+ * const hits = RawValue('I', 0);
+ * hits.add(1);
+ */
+export function RawValue<C extends Typecode>(typecode: C, init?: ElementOf<C>): SharedValue<C> {
+  return new SharedValue(typecode, init, { lock: false });
+}
+
+registerSharedType(SharedValue, 'parapool.Value', {
+  encode: (value) => value[REVIVE](),
+  decode: (descriptor: ValueDescriptor) => SharedValue[REVIVE](descriptor),
+});
