@@ -41,6 +41,27 @@ export type { AsyncResultCallbacks } from './async-result';
 // Executor, Future, Process (lib/executor.ts, lib/future.ts, lib/process.ts)
 
 // Shared memory (lib/shared/)
+export { Value, RawValue, SharedValue } from './shared/value';
+export type { ValueOptions } from './shared/value';
+export { Array, RawArray, SharedArray } from './shared/array';
+export type { ArrayOptions } from './shared/array';
+export { SharedMemory } from './shared/shared-memory';
+export type { SharedMemoryOptions } from './shared/shared-memory';
+export { ShareableList } from './shared/shareable-list';
+export type { ShareableItem, ShareableListOptions, ShareableListConstructor } from './shared/shareable-list';
+export { TYPECODES } from './shared/typecodes';
+export type {
+  Typecode,
+  TypecodeLetter,
+  CtypesName,
+  BigIntTypecode,
+  FloatTypecode,
+  IntegerTypecode,
+  ElementOf,
+  TypedArrayOf,
+  SharedTypedArray,
+} from './shared/typecodes';
+export type { LockOption, SharedLock } from './shared/lock-option';
 
 // Synchronization (lib/sync/)
 export { Lock } from './sync/lock';
