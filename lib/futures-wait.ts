@@ -42,7 +42,7 @@ export interface AsCompletedOptions {
 }
 
 /** Options of `wait()`. */
-export interface WaitOptions {
+export interface FuturesWaitOptions {
   /**
    * Milliseconds to wait at most; `wait` then returns what is done so far (it never throws on timeout).
    * @default undefined (no limit)
@@ -203,9 +203,9 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
  * const { done, notDone } = await wait(futures, { timeout: 5000, returnWhen: 'FIRST_EXCEPTION' });
  * for (const f of done) if (await f.exception()) console.error('failed:', await f.exception());
  */
-export function wait<F extends Future<unknown>>(futures: ReadonlyMap<F, unknown>, options?: WaitOptions): Promise<DoneAndNotDone<F>>;
-export function wait<F extends Future<unknown>>(futures: Iterable<F>, options?: WaitOptions): Promise<DoneAndNotDone<F>>;
-export async function wait<F extends Future<unknown>>(futures: FutureCollection<F>, options?: WaitOptions): Promise<DoneAndNotDone<F>> {
+export function wait<F extends Future<unknown>>(futures: ReadonlyMap<F, unknown>, options?: FuturesWaitOptions): Promise<DoneAndNotDone<F>>;
+export function wait<F extends Future<unknown>>(futures: Iterable<F>, options?: FuturesWaitOptions): Promise<DoneAndNotDone<F>>;
+export async function wait<F extends Future<unknown>>(futures: FutureCollection<F>, options?: FuturesWaitOptions): Promise<DoneAndNotDone<F>> {
   const { timeout: rawTimeout, returnWhen = ALL_COMPLETED } = checkOptions('options', options);
   const timeout = checkTimeout('timeout', rawTimeout);
   if (!RETURN_WHEN.includes(returnWhen as string)) {

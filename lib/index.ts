@@ -39,6 +39,14 @@ export { AsyncResult } from './async-result';
 export type { AsyncResultCallbacks } from './async-result';
 
 // Executor, Future, Process (lib/executor.ts, lib/future.ts, lib/process.ts)
+export { Future } from './future';
+export type { FutureWaitOptions, DoneCallback } from './future';
+export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED } from './futures-wait';
+export type { AsCompletedOptions, FuturesWaitOptions, ReturnWhen, DoneAndNotDone, DoneFuture, FutureCollection } from './futures-wait';
+export { Process, activeChildren } from './process';
+export type { ProcessOptions, JoinOptions } from './process';
+export { cpuCount, currentProcess } from './process-info';
+export type { ProcessInfo } from './process-info';
 
 // Shared memory (lib/shared/)
 export { Value, RawValue, SharedValue } from './shared/value';
