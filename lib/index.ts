@@ -74,6 +74,11 @@ export type { LockOption, SharedLock } from './shared/lock-option';
 // Synchronization (lib/sync/)
 export { Lock } from './sync/lock';
 export { RLock } from './sync/rlock';
+export { Semaphore, BoundedSemaphore } from './sync/semaphore';
+export { Condition } from './sync/condition';
+export { Event } from './sync/event';
+export { Barrier } from './sync/barrier';
+export type { BarrierOptions } from './sync/barrier';
 export type { AcquireOptions, WaitOptions, Placement } from './sync/futex';
 
 // Queues and pipes (lib/ipc/)

@@ -282,10 +282,13 @@ export function* lockWordSteps(words: Int32Array, index: number, deadline: numbe
 
 /**
  * Frees the mutex at `words[index]` (mutex #3's unlock, as a compare-and-swap
- * loop so that freeing a free mutex is detected, not corrupted).
+ * loop so that freeing a free mutex is detected, not corrupted). `wakeAll`
+ * wakes every waiter instead of one (each retakes the mutex in turn, marking it
+ * contended again): for an internal mutex that one thread may wait for both
+ * asynchronously and blocked, where the one woken could be its async waiter.
  * @throws InvalidStateError (`ERR_INVALID_STATE`) when it is not locked.
  */
-export function unlockWord(words: Int32Array, index: number, what: string): void {
+export function unlockWord(words: Int32Array, index: number, what: string, wakeAll = false): void {
   let state = Atomics.load(words, index);
   for (;;) {
     if (state === UNLOCKED) throw new InvalidStateError(`Cannot release an unlocked ${what}`);
@@ -293,7 +296,7 @@ export function unlockWord(words: Int32Array, index: number, what: string): void
     if (seen === state) break;
     state = seen;
   }
-  if (state === CONTENDED) wake(words, index, 1);
+  if (state === CONTENDED) wake(words, index, wakeAll ? Infinity : 1);
 }
 
 export function isLockedWord(words: Int32Array, index: number): boolean {

@@ -8,14 +8,15 @@ export interface CallOutcome {
   threadId: number;
 }
 
-/** Runs `target[method](...args)` in a fresh worker thread; resolves with its outcome once the worker exited. */
+/** Runs `target[method](...args)` (`repeat` times, back to back) in a fresh worker thread; resolves with its outcome once the worker exited. */
 export async function callInWorker(
   target: object,
   method: string,
   args: unknown[] = [],
-  awaitResult = false,
+  options: { awaitResult?: boolean; repeat?: number } = {},
 ): Promise<CallOutcome> {
-  const worker = startTsWorker(`${__dirname}/../fixtures/sync-call.ts`, encode({ target, method, args, awaitResult }).value);
+  const data = encode({ target, method, args, awaitResult: options.awaitResult ?? false, repeat: options.repeat ?? 1 }).value;
+  const worker = startTsWorker(`${__dirname}/../fixtures/sync-call.ts`, data);
   try {
     const outcome = new Promise<CallOutcome>((resolve) => worker.once('message', resolve));
     expect(await exited(worker)).toBe(0);

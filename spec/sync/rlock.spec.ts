@@ -33,7 +33,7 @@ describe('RLock', () => {
     rlock.acquireSync();
     expect(await callInWorker(rlock, 'acquireSync', [{ blocking: false }])).toMatchObject({ value: false });
     expect(await callInWorker(rlock, 'acquireSync', [{ timeout: 30 }])).toMatchObject({ value: false });
-    expect(await callInWorker(rlock, 'acquire', [{ timeout: 30 }], true)).toMatchObject({ value: false });
+    expect(await callInWorker(rlock, 'acquire', [{ timeout: 30 }], { awaitResult: true })).toMatchObject({ value: false });
     const release = await callInWorker(rlock, 'release');
     expect(release.code).toBe('ERR_INVALID_STATE');
     expect(release.message).toBe(`Cannot release an RLock owned by thread ${threadId} from thread ${release.threadId}`);
