@@ -82,3 +82,7 @@ export type { BarrierOptions } from './sync/barrier';
 export type { AcquireOptions, WaitOptions, Placement } from './sync/futex';
 
 // Queues and pipes (lib/ipc/)
+export { Queue } from './ipc/queue';
+export type { QueueOptions, QueueWaitOptions } from './ipc/queue';
+export { JoinableQueue } from './ipc/joinable-queue';
+export { SimpleQueue } from './ipc/simple-queue';

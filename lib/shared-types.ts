@@ -14,5 +14,8 @@ import './shared/value';
 import './shared/array';
 import './shared/shared-memory';
 import './shared/shareable-list';
+import './ipc/queue';
+import './ipc/joinable-queue';
+import './ipc/simple-queue';
 
 export {};

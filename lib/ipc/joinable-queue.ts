@@ -1,0 +1,82 @@
+/**
+ * JoinableQueue: a Queue that counts unfinished tasks (Python's
+ * `multiprocessing.JoinableQueue`). Every put adds one; every `taskDone()`
+ * removes one; `join()` waits for zero. The count lives in the queue's shared
+ * memory, so producers, consumers and joiners may sit in any threads.
+ */
+import { registerSharedType } from '../codec';
+import { InvalidStateError, TimeoutError } from '../errors';
+import { deadlineAfter, runAsync, runSync, waitTimeout, type WaitOptions } from '../sync/futex';
+import { QueueCore, type QueueDescriptor } from './queue-core';
+import { Queue, attachQueue, describeQueue } from './queue';
+
+/**
+ * A Queue whose consumers report each item done with `taskDone()`, so that
+ * `join()` can wait until every item put so far has been processed.
+ *
+ * @example
+ * const jobs = new JoinableQueue<string>();
+ * for (const url of urls) await jobs.put(url);
+ * // each consumer: const url = jobs.getSync(); fetchIt(url); jobs.taskDone();
+ * await jobs.join();                       // every url handled
+ */
+export class JoinableQueue<T = unknown> extends Queue<T> {
+  /** @internal */
+  protected override get joinable(): boolean {
+    return true;
+  }
+
+  /**
+   * How many items were put and not yet reported done (a snapshot).
+   * @example
+   * console.log(`${jobs.unfinishedTasks} to go`);
+   */
+  get unfinishedTasks(): number {
+    return this.core.unfinished();
+  }
+
+  /**
+   * Reports one item taken from the queue as processed.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) when called more times than items were put.
+   * @example
+   * const job = jobs.getSync();
+   * try { run(job); } finally { jobs.taskDone(); }
+   */
+  taskDone(): void {
+    if (!this.core.taskDone()) throw new InvalidStateError('taskDone() called more times than there were items in the queue');
+  }
+
+  /**
+   * Waits (without blocking the event loop) until every item put so far has
+   * been reported done with `taskDone()`.
+   * @default options `{ timeout: undefined }` (wait forever)
+   * @throws TimeoutError (`ERR_TIMEOUT`) when tasks are still unfinished after `timeout` ms.
+   * @example
+   * await jobs.join();
+   */
+  async join(options?: WaitOptions): Promise<void> {
+    const timeout = waitTimeout(options);
+    if (!(await runAsync(this.core.joinSteps(deadlineAfter(timeout))))) throw joinTimeout(this.core);
+  }
+
+  /**
+   * `join`, blocking the calling thread.
+   * @default options `{ timeout: undefined }` (wait forever)
+   * @throws TimeoutError (`ERR_TIMEOUT`) when tasks are still unfinished after `timeout` ms.
+   * @example
+   * jobs.joinSync({ timeout: 5000 });
+   */
+  joinSync(options?: WaitOptions): void {
+    const timeout = waitTimeout(options);
+    if (!runSync(this.core.joinSteps(deadlineAfter(timeout)))) throw joinTimeout(this.core);
+  }
+}
+
+function joinTimeout(core: QueueCore): TimeoutError {
+  return new TimeoutError(`join() timed out with ${core.unfinished()} unfinished tasks`);
+}
+
+registerSharedType<JoinableQueue, QueueDescriptor>(JoinableQueue, 'parapool.JoinableQueue', {
+  encode: describeQueue,
+  decode: (descriptor) => attachQueue(JoinableQueue, QueueCore.attach(descriptor)),
+});
