@@ -76,7 +76,7 @@ export function defaultChunksize(itemCount: number, workers: number): number {
  * const primes = tasks<typeof import('./workers/primes')>(require.resolve('./workers/primes'));
  * await using pool = new Pool();
  * const flags = await pool.map(primes.isPrime, [1, 2, 3, 4]);      // boolean[]
- * for await (const n of pool.imap(primes.countPrimes2, ranges)) {}   // in input order
+ * for await (const flag of pool.imap(primes.isPrime, numbers())) {}   // lazy, in input order
  */
 export class Pool {
   /** The number of worker threads. */

@@ -12,6 +12,7 @@ import { inlineSource } from './inline';
 import type { TaskSpec } from './protocol';
 import { invalidArg } from './validate';
 
+/** Any function type: the bound of every task's type parameter. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyFunction = (...args: any[]) => any;
 
