@@ -88,7 +88,11 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
     if (values !== undefined) this.#view.set(values as never);
   }
 
-  /** The typed array over the elements (`Int32Array` for `'i'`, ...): the fastest way in. */
+  /**
+   * The typed array over the elements (`Int32Array` for `'i'`, ...): the fastest way in.
+   * @example
+   * arr.view.fill(1); arr.view.subarray(2, 5);
+   */
   get view(): TypedArrayOf<C> {
     return this.#view as TypedArrayOf<C>;
   }
@@ -157,7 +161,11 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
     }
   }
 
-  /** A plain-array copy of every element (`list(arr)`). */
+  /**
+   * A plain-array copy of every element (`list(arr)`).
+   * @example
+   * console.log(arr.toArray());   // [100, 101, ...]
+   */
   toArray(): ElementOf<C>[] {
     return this.slice();
   }
@@ -178,7 +186,11 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
     return this.#lock;
   }
 
-  /** The same memory without the lock (Python's `get_obj()`). */
+  /**
+   * The same memory without the lock (Python's `get_obj()`).
+   * @example
+   * const raw = arr.getObj();
+   */
   getObj(): SharedArray<C> {
     return SharedArray[REVIVE]({ ...this[REVIVE](), lock: null });
   }

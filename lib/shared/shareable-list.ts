@@ -101,6 +101,8 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
    * The item at `index` (negative counts from the end).
    * @throws RangeError when `index` is out of range.
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `index` is not an integer.
+   * @example
+   * list.get(-1);   // the last item
    */
   get(index: number): T {
     return this.#read(this.#slot(index)) as T;
@@ -112,6 +114,8 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
    * UTF-8 length rounded up to 8 bytes, at least 8), as in Python.
    * @throws RangeError when `index` is out of range.
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for an unsupported value or a string too long for the slot.
+   * @example
+   * list.set(0, 'short');   // fits if slot 0 was created with a string of ≥ 5 bytes (or any 8-byte slot)
    */
   set(index: number, value: T): void {
     const slot = this.#slot(index);
@@ -119,7 +123,11 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
     write(this.#words, this.#data, this.#bytes, slot, value);
   }
 
-  /** A plain-array copy of the items. */
+  /**
+   * A plain-array copy of the items.
+   * @example
+   * ShareableList([1, 'a']).toArray();   // [1, 'a']
+   */
   toArray(): T[] {
     return [...this];
   }
@@ -129,7 +137,11 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
     for (let slot = 0; slot < this.length; slot++) yield this.#read(slot) as T;
   }
 
-  /** How many items equal `value` (Python's `count`). */
+  /**
+   * How many items equal `value` (Python's `count`).
+   * @example
+   * list.count(42);
+   */
   count(value: T): number {
     let found = 0;
     for (const item of this) if (item === value) found++;
@@ -139,6 +151,8 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
   /**
    * The first index holding `value` (Python's `index`).
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when no item equals it.
+   * @example
+   * list.index('hello');   // 2
    */
   index(value: T): number {
     let at = 0;

@@ -108,12 +108,20 @@ export class SharedMemory {
     this.#buf = new Uint8Array(this.#record.data);
   }
 
-  /** The block's name, the one to attach with. */
+  /**
+   * The block's name, the one to attach with.
+   * @example
+   * await pool.apply(work, [shm.name]);   // the task: new SharedMemory({ name })
+   */
   get name(): string {
     return this.#name;
   }
 
-  /** The block's size in bytes. Still readable after `close()`. */
+  /**
+   * The block's size in bytes. Still readable after `close()`.
+   * @example
+   * const doubles = new Float64Array(shm.buf.buffer, 0, shm.size / 8);
+   */
   get size(): number {
     return this.#record.data.byteLength;
   }
@@ -121,13 +129,19 @@ export class SharedMemory {
   /**
    * The block's bytes.
    * @throws InvalidStateError (`ERR_INVALID_STATE`) after `close()`.
+   * @example
+   * shm.buf.set([1, 2, 3]);
    */
   get buf(): Uint8Array {
     if (this.#buf === undefined) throw new InvalidStateError(`SharedMemory '${this.#name}' is closed`);
     return this.#buf;
   }
 
-  /** True after `close()` on this handle. */
+  /**
+   * True after `close()` on this handle.
+   * @example
+   * if (!shm.closed) shm.buf[0] = 1;
+   */
   get closed(): boolean {
     return this.#buf === undefined;
   }
@@ -135,6 +149,8 @@ export class SharedMemory {
   /**
    * Detaches this handle: `buf` becomes unusable here; other handles are not
    * affected. Calling it again does nothing. Does not destroy the block: see `unlink()`.
+   * @example
+   * const view = new SharedMemory({ name }); use(view.buf); view.close();
    */
   close(): void {
     this.#buf = undefined;
@@ -147,6 +163,9 @@ export class SharedMemory {
    * the creator, as in Python.
    *
    * @throws SharedMemoryNotFoundError (`ERR_SHM_NOT_FOUND`) when the block was already unlinked.
+   * @example
+   * shm.close();
+   * shm.unlink();   // like Python: the creator unlinks once, when everyone is done
    */
   unlink(): void {
     if (!directory.unlink(this.#name, this.#record)) {
@@ -154,7 +173,11 @@ export class SharedMemory {
     }
   }
 
-  /** True until some handle unlinks the block. */
+  /**
+   * True once some handle, in any thread, unlinked the block.
+   * @example
+   * if (!shm.unlinked) shm.unlink();
+   */
   get unlinked(): boolean {
     return !isLive(this.#record);
   }

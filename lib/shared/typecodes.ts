@@ -91,7 +91,11 @@ const CTYPES: Record<CtypesName, TypecodeLetter> = {
   c_int64: 'q', c_uint64: 'Q', c_size_t: 'Q', c_ssize_t: 'q',
 };
 
-/** Every accepted typecode, letters first. */
+/**
+ * Every accepted typecode, letters first.
+ * @example
+ * TYPECODES.includes(userInput as Typecode);
+ */
 export const TYPECODES: readonly Typecode[] = [
   ...(Object.keys(LETTERS) as TypecodeLetter[]),
   ...(Object.keys(CTYPES) as CtypesName[]),

@@ -76,6 +76,10 @@ export class SharedValue<C extends Typecode = Typecode> {
    * integer `number` for the others, any `number` for `f`/`d`) and wraps
    * out-of-range integers like C (`Value('b', 0).value = 200` reads back `-56`).
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when set to the wrong type.
+   * @example
+   * const total = Value('d', 0);
+   * total.value = 1.5;
+   * total.value;   // 1.5
    */
   get value(): ElementOf<C> {
     return loadElement(this.#info, this.#view, 0) as ElementOf<C>;
@@ -85,7 +89,11 @@ export class SharedValue<C extends Typecode = Typecode> {
     storeElement(this.#info, this.#view, 0, value, 'value');
   }
 
-  /** The typed array (of length 1) over the value's memory. */
+  /**
+   * The typed array (of length 1) over the value's memory.
+   * @example
+   * Atomics.wait(flag.view, 0, 0);   // e.g. park a worker until flag.value changes
+   */
   get view(): TypedArrayOf<C> {
     return this.#view as TypedArrayOf<C>;
   }
@@ -101,7 +109,11 @@ export class SharedValue<C extends Typecode = Typecode> {
     return this.#lock;
   }
 
-  /** The same memory without the lock (Python's `get_obj()`). */
+  /**
+   * The same memory without the lock (Python's `get_obj()`).
+   * @example
+   * const raw = counter.getObj(); raw.value = 0;
+   */
   getObj(): SharedValue<C> {
     return SharedValue[REVIVE]({ typecode: this.typecode, buffer: this.#view.buffer as SharedArrayBuffer, byteOffset: this.#view.byteOffset, lock: null });
   }
