@@ -48,6 +48,7 @@ export const ENV_KEY = 'parapool:shm';
 const MUTEX = 0;
 const CREATE_SEQ = 1;
 const REPLY_EPOCH = 2;
+const LOCK_GENERATION = 3;
 const FILTER = 4;
 const FILTER_BUCKETS = 4096;
 const DIRECTORY_BYTES = (FILTER + FILTER_BUCKETS) * 4;
@@ -61,6 +62,9 @@ const UNLINKED = 2;
 /** Bytes of a block header. */
 export const HEADER_BYTES = 8;
 
+/** A directory mutex held this long belongs to a terminated thread (see `lock`). */
+const STALE_LOCK_MS = 5_000;
+const STALE_CHECK_MS = 250;
 /** How long an incomplete thread waits for the main thread's snapshot. */
 const SYNC_TIMEOUT_MS = 10_000;
 
@@ -163,6 +167,9 @@ class ShmDirectory {
    * already has that name.
    */
   create(name: string, size: number): BlockRecord | undefined {
+    // Allocate (and zero-fill) outside the mutex, after a cheap early check.
+    if (this.lookup(name) !== undefined) return undefined;
+    const record: BlockRecord = { data: new SharedArrayBuffer(size), header: new SharedArrayBuffer(HEADER_BYTES) };
     for (;;) {
       if (!this.isComplete() && Atomics.load(this.words, bucketOf(name)) !== 0) this.syncWithServer();
       this.lock();
@@ -171,7 +178,6 @@ class ShmDirectory {
         if (!this.isComplete() && Atomics.load(this.words, bucketOf(name)) !== 0) continue;
         if (this.liveRecord(name) !== undefined) return undefined;
         const seq = Atomics.add(this.words, CREATE_SEQ, 1) + 1;
-        const record: BlockRecord = { data: new SharedArrayBuffer(size), header: new SharedArrayBuffer(HEADER_BYTES) };
         const header = new Int32Array(record.header);
         header[STATE] = LIVE;
         header[SEQ] = seq;
@@ -305,14 +311,33 @@ class ShmDirectory {
 
   // A three-state futex mutex: 0 unlocked, 1 locked, 2 locked with waiters.
   // Ulrich Drepper, "Futexes Are Tricky" (2011), mutex3.
+  //
+  // One addition: the holder only does bookkeeping (microseconds), so a holder
+  // that has not let go for STALE_LOCK_MS was terminated inside the section
+  // (`worker.terminate()` stops JavaScript anywhere). Rather than hang every
+  // create and unlink of the process forever, one waiter takes the lock over,
+  // chosen by a compare-exchange on the acquisition counter.
   private lock(): void {
     let state = Atomics.compareExchange(this.words, MUTEX, 0, 1);
-    if (state === 0) return;
-    if (state !== 2) state = Atomics.exchange(this.words, MUTEX, 2);
-    while (state !== 0) {
-      Atomics.wait(this.words, MUTEX, 2);
-      state = Atomics.exchange(this.words, MUTEX, 2);
+    if (state !== 0) {
+      if (state !== 2) state = Atomics.exchange(this.words, MUTEX, 2);
+      let generation = Atomics.load(this.words, LOCK_GENERATION);
+      let since = Date.now();
+      while (state !== 0) {
+        Atomics.wait(this.words, MUTEX, 2, STALE_CHECK_MS);
+        state = Atomics.exchange(this.words, MUTEX, 2);
+        if (state === 0) break;
+        const now = Atomics.load(this.words, LOCK_GENERATION);
+        if (now !== generation) {
+          generation = now;
+          since = Date.now();
+        } else if (Date.now() - since >= STALE_LOCK_MS
+          && Atomics.compareExchange(this.words, LOCK_GENERATION, generation, generation + 1) === generation) {
+          break;
+        }
+      }
     }
+    Atomics.add(this.words, LOCK_GENERATION, 1);
   }
 
   private unlock(): void {

@@ -1,6 +1,7 @@
-import type { Worker } from 'node:worker_threads';
+import { getEnvironmentData, type Worker } from 'node:worker_threads';
 import { decode, encode } from '../../lib/codec';
 import { SharedMemory } from '../../lib/shared/shared-memory';
+import { ENV_KEY } from '../../lib/shared/shm-directory';
 import { startTsWorker } from '../helpers/worker';
 
 const FIXTURE = `${__dirname}/../fixtures/shared-memory-worker.ts`;
@@ -283,5 +284,14 @@ describe('SharedMemory across threads', () => {
         await Promise.all(workers.map((worker) => worker.terminate()));
       }
     }
+  });
+
+  test('a directory mutex left locked by a terminated thread is taken over, not a hang', () => {
+    const words = new Int32Array((getEnvironmentData(ENV_KEY) as { directory: SharedArrayBuffer }).directory);
+    // What a worker terminated inside create() leaves behind: the mutex held, nobody to release it.
+    expect(Atomics.compareExchange(words, 0, 0, 1)).toBe(0);
+    const shm = create({ size: 4 });
+    expect(new SharedMemory(shm.name).size).toBe(4);
+    expect(Atomics.load(words, 0)).toBe(0);
   });
 });
