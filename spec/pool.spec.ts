@@ -408,6 +408,19 @@ describe('Pool failures and lifecycle', () => {
     expect(Atomics.load(started, 0)).toBe(3);
   });
 
+  it('with idleTimeout, idle workers stop and new ones start on demand', async () => {
+    await using pool = new Pool({ workers: 1, idleTimeout: 10 });
+    const first = await pool.apply(t.whoami);
+    let next = first;
+    // Each pause outlasts the idle timeout; the loop ends as soon as a new worker answered.
+    while (next === first) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      next = await pool.apply(t.whoami);
+    }
+    expect(next).not.toBe(first);
+    expect(await pool.map(t.square, [1, 2, 3])).toEqual([1, 4, 9]);
+  });
+
   it('Symbol.asyncDispose closes and joins', async () => {
     let disposed: Pool;
     {
