@@ -86,3 +86,6 @@ export { Queue } from './ipc/queue';
 export type { QueueOptions, QueueWaitOptions } from './ipc/queue';
 export { JoinableQueue } from './ipc/joinable-queue';
 export { SimpleQueue } from './ipc/simple-queue';
+export { Pipe } from './ipc/pipe';
+export type { PipeOptions } from './ipc/pipe';
+export { Connection } from './ipc/connection';

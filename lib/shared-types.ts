@@ -17,5 +17,6 @@ import './shared/shareable-list';
 import './ipc/queue';
 import './ipc/joinable-queue';
 import './ipc/simple-queue';
+import './ipc/connection';
 
 export {};

@@ -1,0 +1,352 @@
+/**
+ * Connection: one end of a Pipe (Python's `multiprocessing.connection.Connection`).
+ *
+ * Design: a Pipe is exactly two ends, so it rides on one `MessageChannel`
+ * (any size, SharedArrayBuffers and shared objects included, nothing to
+ * allocate per message) plus a small SharedArrayBuffer of counters: per end, a
+ * doorbell word bumped on every message sent to it and when its peer closes,
+ * the messages sent to it and received by it, and a closed flag. A receiver
+ * reads with `receiveMessageOnPort` and, when nothing is there, parks on its
+ * doorbell with `Atomics.wait` (`recvSync`) or `Atomics.waitAsync` (`recv`),
+ * so it works whatever its thread's event loop is doing.
+ *
+ * An end *moves*: sending a Connection to a task or a worker transfers its
+ * port, with every message still queued on it, and the copy left behind is
+ * detached (using it throws `ERR_INVALID_STATE`; `close()` on it does
+ * nothing). This is Python's idiom of passing `child_conn` to a Process and
+ * then closing the parent's copy. The end keeps working from whichever thread
+ * holds it, and can be passed on again from there.
+ */
+import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
+import { decode, encode, registerSharedType } from '../codec';
+import { EOFError, InvalidStateError, TimeoutError } from '../errors';
+import { checkInteger, invalidArg } from '../validate';
+import { deadlineAfter, park, runAsync, runSync, waitTimeout, wake, type Steps, type WaitOptions } from '../sync/futex';
+
+export const PIPE_TAG = 0x50495045; // 'PIPE'
+const TAG = 0;
+/** Words of end `end`: messages *to* it. One cache line per end. */
+const endBase = (end: number): number => 16 + 16 * end;
+const BELL = 0;
+const SENT = 1;
+const RECEIVED = 2;
+const WAITERS = 3;
+const CLOSED = 4;
+export const PIPE_WORDS = 48;
+
+// Wire kinds: a plain value, a value holding shared-object descriptors, bytes.
+const PLAIN = 0;
+const SHARED = 1;
+const BYTES = 2;
+type Wire = [kind: number, value: unknown];
+
+const NOTHING: unique symbol = Symbol('nothing');
+
+/** What a Connection sends through the codec when it moves to another thread. */
+export interface ConnectionDescriptor {
+  buffer: SharedArrayBuffer;
+  end: number;
+  port: MessagePort;
+  readable: boolean;
+  writable: boolean;
+}
+
+/** Marks an end closed when its Connection is collected without `close()`, so the peer sees EOF. */
+const unclosed = new FinalizationRegistry<{ words: Int32Array; end: number }>(({ words, end }) => markClosed(words, end));
+
+function markClosed(words: Int32Array, end: number): void {
+  Atomics.store(words, endBase(end) + CLOSED, 1);
+  const peer = endBase(1 - end);
+  Atomics.add(words, peer + BELL, 1);
+  wake(words, peer + BELL);
+}
+
+let creating = false;
+
+/** Builds an end (for `Pipe()` and the codec only). */
+export function connectionEnd<T>(descriptor: ConnectionDescriptor): Connection<T> {
+  creating = true;
+  try {
+    return new Connection<T>(descriptor);
+  } finally {
+    creating = false;
+  }
+}
+
+/**
+ * One end of a Pipe: `send` objects to the other end and `recv` what it sent,
+ * in order. Each end is meant for one thread at a time; pass it to a task,
+ * Process or worker to move it there.
+ *
+ * @example
+ * const [parentConn, childConn] = Pipe();
+ * new Process(squarer, { args: [childConn] }).start();   // childConn moves
+ * parentConn.send(7);
+ * console.log(await parentConn.recv());                  // 49
+ */
+export class Connection<T = unknown> {
+  readonly #words: Int32Array;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #end: number;
+  readonly #readable: boolean;
+  readonly #writable: boolean;
+  #port: MessagePort | undefined;
+  #closed = false;
+  readonly #peeked: Wire[] = [];
+
+  /** @internal Ends are made by `Pipe()`. */
+  constructor(descriptor: ConnectionDescriptor) {
+    if (!creating) throw new InvalidStateError('Connections are made by Pipe()');
+    this.#buffer = descriptor.buffer;
+    this.#words = new Int32Array(descriptor.buffer);
+    if (Atomics.load(this.#words, TAG) !== PIPE_TAG) throw invalidArg('buffer', 'the SharedArrayBuffer of a Pipe', descriptor.buffer);
+    this.#end = descriptor.end;
+    this.#port = descriptor.port;
+    this.#readable = descriptor.readable;
+    this.#writable = descriptor.writable;
+    unclosed.register(this, { words: this.#words, end: this.#end }, this);
+  }
+
+  /** True after `close()` (or once this end moved to another thread). */
+  get closed(): boolean {
+    return this.#closed || this.#port === undefined;
+  }
+
+  /** True when this end can receive (false for the writer of a one-way pipe). */
+  get readable(): boolean {
+    return this.#readable;
+  }
+
+  /** True when this end can send (false for the reader of a one-way pipe). */
+  get writable(): boolean {
+    return this.#writable;
+  }
+
+  #usablePort(): MessagePort {
+    if (this.#closed) throw new InvalidStateError('The connection is closed');
+    if (this.#port === undefined) throw new InvalidStateError('The connection was sent to another thread; use it there');
+    return this.#port;
+  }
+
+  #post(wire: Wire, transferList: readonly Transferable[] | undefined): void {
+    const port = this.#usablePort();
+    if (!this.#writable) throw new InvalidStateError('This end of a one-way Pipe only receives');
+    const peer = endBase(1 - this.#end);
+    const words = this.#words;
+    if (Atomics.load(words, peer + CLOSED) === 1) throw new InvalidStateError('The other end of the pipe is closed');
+    port.postMessage(wire, transferList);
+    Atomics.add(words, peer + SENT, 1);
+    Atomics.add(words, peer + BELL, 1);
+    if (Atomics.load(words, peer + WAITERS) > 0) wake(words, peer + BELL);
+  }
+
+  /**
+   * Sends `obj` (any structured-cloneable value, shared objects included) to the other end.
+   * Never waits.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on a closed or moved end, on the reader of
+   *   a one-way pipe, or when the other end is closed; UncloneableError (`ERR_UNCLONEABLE`).
+   * @example
+   * conn.send({ op: 'square', n: 12 });
+   */
+  send(obj: T): void {
+    const encoded = encode(obj, 'obj');
+    this.#post([encoded.shared ? SHARED : PLAIN, encoded.value], encoded.transferList);
+  }
+
+  /**
+   * Sends bytes: `size` bytes of `buffer` from `offset` (a copy; `buffer` stays usable).
+   * @default offset 0; size the rest of the buffer
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when the range is outside the buffer;
+   *   InvalidStateError (`ERR_INVALID_STATE`) as `send`.
+   * @example
+   * conn.sendBytes(Buffer.from('hello'));
+   * conn.sendBytes(frame, 16, 1024);
+   */
+  sendBytes(buffer: ArrayBuffer | ArrayBufferView, offset = 0, size?: number): void {
+    let bytes: Uint8Array;
+    if (buffer instanceof ArrayBuffer || Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]') {
+      bytes = new Uint8Array(buffer as ArrayBuffer);
+    } else if (ArrayBuffer.isView(buffer)) {
+      bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    } else {
+      throw invalidArg('buffer', 'an ArrayBuffer, a typed array, a DataView or a Buffer', buffer);
+    }
+    const start = checkInteger('offset', offset, 0, bytes.length);
+    const length = size === undefined ? bytes.length - start : checkInteger('size', size, 0, bytes.length - start);
+    const copy = bytes.slice(start, start + length);
+    this.#post([BYTES, copy], [copy.buffer]);
+  }
+
+  /** The next message, or NOTHING; throws EOFError once the peer closed and all is read. */
+  #take(): Wire | typeof NOTHING {
+    const port = this.#usablePort();
+    if (!this.#readable) throw new InvalidStateError('This end of a one-way Pipe only sends');
+    const peeked = this.#peeked.shift();
+    if (peeked !== undefined) return peeked;
+    const received = receiveMessageOnPort(port);
+    if (received !== undefined) {
+      Atomics.add(this.#words, endBase(this.#end) + RECEIVED, 1);
+      return received.message as Wire;
+    }
+    return NOTHING;
+  }
+
+  *#receiveSteps(deadline: number, bytesOnly: boolean): Steps<unknown> {
+    const words = this.#words;
+    const mine = endBase(this.#end);
+    for (;;) {
+      const bell = Atomics.load(words, mine + BELL);
+      let wire = this.#take();
+      if (wire === NOTHING && Atomics.load(words, endBase(1 - this.#end) + CLOSED) === 1) {
+        // The peer sends everything before it marks itself closed: look once more.
+        wire = this.#take();
+        if (wire === NOTHING) throw new EOFError('The other end of the pipe is closed and everything it sent was received');
+      }
+      if (wire !== NOTHING) {
+        if (bytesOnly && wire[0] !== BYTES) {
+          this.#peeked.unshift(wire);
+          throw new InvalidStateError('The next message was sent with send(), not sendBytes(): read it with recv()');
+        }
+        return wire[0] === SHARED ? decode(wire[1]) : wire[0] === BYTES ? Buffer.from((wire[1] as Uint8Array).buffer) : wire[1];
+      }
+      Atomics.add(words, mine + WAITERS, 1);
+      let result;
+      try {
+        result = yield park(words, mine + BELL, bell, deadline);
+      } finally {
+        Atomics.sub(words, mine + WAITERS, 1);
+      }
+      if (result === 'timed-out' && Atomics.load(words, mine + BELL) === bell) {
+        throw new TimeoutError('Nothing was received before the timeout');
+      }
+    }
+  }
+
+  /**
+   * Receives the next object the other end sent, waiting without blocking the event loop.
+   * @default options `{ timeout: undefined }` (wait forever)
+   * @throws EOFError (`ERR_EOF`) once the other end is closed and everything it sent was received;
+   *   TimeoutError (`ERR_TIMEOUT`) after `timeout` ms; InvalidStateError (`ERR_INVALID_STATE`) on a
+   *   closed or moved end, or the writer of a one-way pipe.
+   * @example
+   * const reply = await conn.recv({ timeout: 1000 });
+   */
+  async recv(options?: WaitOptions): Promise<T> {
+    const deadline = deadlineAfter(waitTimeout(options));
+    return (await runAsync(this.#receiveSteps(deadline, false))) as T;
+  }
+
+  /**
+   * `recv`, blocking the calling thread (works in a worker whatever its event loop is doing).
+   * @default options `{ timeout: undefined }` (wait forever)
+   * @throws EOFError (`ERR_EOF`), TimeoutError (`ERR_TIMEOUT`), InvalidStateError (`ERR_INVALID_STATE`) as `recv`.
+   * @example
+   * for (;;) { const n = conn.recvSync(); if (n === null) break; conn.send(n * n); }
+   */
+  recvSync(options?: WaitOptions): T {
+    const deadline = deadlineAfter(waitTimeout(options));
+    return runSync(this.#receiveSteps(deadline, false)) as T;
+  }
+
+  /**
+   * Receives the next message sent with `sendBytes`, as a Buffer.
+   * @default options `{ timeout: undefined }` (wait forever)
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) when the next message came from `send()`
+   *   (it stays for `recv()`); otherwise as `recv`.
+   * @example
+   * const frame = await conn.recvBytes();
+   */
+  async recvBytes(options?: WaitOptions): Promise<Buffer> {
+    const deadline = deadlineAfter(waitTimeout(options));
+    return (await runAsync(this.#receiveSteps(deadline, true))) as Buffer;
+  }
+
+  /**
+   * `recvBytes`, blocking the calling thread.
+   * @default options `{ timeout: undefined }` (wait forever)
+   * @throws as `recvBytes`.
+   * @example
+   * const frame = conn.recvBytesSync({ timeout: 100 });
+   */
+  recvBytesSync(options?: WaitOptions): Buffer {
+    const deadline = deadlineAfter(waitTimeout(options));
+    return runSync(this.#receiveSteps(deadline, true)) as Buffer;
+  }
+
+  #ready(): boolean {
+    if (!this.#readable) throw new InvalidStateError('This end of a one-way Pipe only sends');
+    this.#usablePort();
+    const words = this.#words;
+    const mine = endBase(this.#end);
+    return (
+      this.#peeked.length > 0 ||
+      Atomics.load(words, mine + SENT) !== Atomics.load(words, mine + RECEIVED) ||
+      Atomics.load(words, endBase(1 - this.#end) + CLOSED) === 1
+    );
+  }
+
+  /**
+   * Whether a `recv` would return (or throw EOF) without waiting. `poll()` answers at once;
+   * `poll(ms)` waits up to `ms` milliseconds for data; `poll(null)` or `poll(Infinity)` waits
+   * until there is some.
+   * @default timeout undefined (answer at once)
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) on a closed or moved end, or the writer of a one-way pipe.
+   * @example
+   * if (await conn.poll(100)) handle(await conn.recv());
+   */
+  async poll(timeout?: number | null): Promise<boolean> {
+    const ms = timeout === null ? Infinity : timeout === undefined ? 0 : waitTimeout({ timeout });
+    const deadline = deadlineAfter(ms);
+    const words = this.#words;
+    const bell = endBase(this.#end) + BELL;
+    for (;;) {
+      const seen = Atomics.load(words, bell);
+      if (this.#ready()) return true;
+      if (ms === 0) return false;
+      const result = await runAsync(this.#parkSteps(seen, deadline));
+      if (result === 'timed-out') return this.#ready();
+    }
+  }
+
+  *#parkSteps(seen: number, deadline: number): Steps<string> {
+    const waiters = endBase(this.#end) + WAITERS;
+    Atomics.add(this.#words, waiters, 1);
+    try {
+      return yield park(this.#words, endBase(this.#end) + BELL, seen, deadline);
+    } finally {
+      Atomics.sub(this.#words, waiters, 1);
+    }
+  }
+
+  /**
+   * Closes this end: the other end receives what was already sent, then `ERR_EOF`.
+   * Idempotent; does nothing on an end that moved to another thread.
+   * @example
+   * conn.send(null);
+   * conn.close();
+   */
+  close(): void {
+    if (this.#closed || this.#port === undefined) return;
+    this.#closed = true;
+    unclosed.unregister(this);
+    markClosed(this.#words, this.#end);
+    this.#port.close();
+    this.#peeked.length = 0;
+  }
+
+  /** @internal Detaches this end for the codec: the port and everything queued on it move. */
+  static describe(connection: Connection<unknown>): ConnectionDescriptor {
+    const port = connection.#usablePort();
+    if (connection.#peeked.length > 0) {
+      throw new InvalidStateError('A connection holding a message that recvBytes() refused cannot move: recv() it first');
+    }
+    connection.#port = undefined;
+    unclosed.unregister(connection);
+    return { buffer: connection.#buffer, end: connection.#end, port, readable: connection.#readable, writable: connection.#writable };
+  }
+}
+
+registerSharedType<Connection, ConnectionDescriptor>(Connection, 'parapool.Connection', {
+  encode: (connection) => Connection.describe(connection),
+  decode: (descriptor) => connectionEnd(descriptor),
+});
