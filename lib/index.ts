@@ -39,6 +39,8 @@ export { AsyncResult } from './async-result';
 export type { AsyncResultCallbacks } from './async-result';
 
 // Executor, Future, Process (lib/executor.ts, lib/future.ts, lib/process.ts)
+export { Executor } from './executor';
+export type { ExecutorOptions, ExecutorMapOptions, ShutdownOptions, Zippable } from './executor';
 export { Future } from './future';
 export type { FutureWaitOptions, DoneCallback } from './future';
 export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED } from './futures-wait';
