@@ -143,7 +143,16 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
     return this;
   }
 
-  async next(): Promise<IteratorResult<DoneFuture<F>, undefined>> {
+  #queue: Promise<unknown> = Promise.resolve();
+
+  /** Calls to `next()` that overlap are answered one after the other, each with its own future. */
+  next(): Promise<IteratorResult<DoneFuture<F>, undefined>> {
+    const step = this.#queue.then(() => this.#next());
+    this.#queue = step.catch(() => undefined);
+    return step;
+  }
+
+  async #next(): Promise<IteratorResult<DoneFuture<F>, undefined>> {
     try {
       for (;;) {
         if (this.#closed) return { value: undefined, done: true };

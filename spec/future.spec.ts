@@ -338,6 +338,20 @@ describe('asCompleted', () => {
     expect(typed.size).toBe(1);
   });
 
+  test('overlapping next() calls each get a distinct future', async () => {
+    const a = runningFuture();
+    const b = runningFuture();
+    const iterator = asCompleted([a.future, b.future]);
+    const first = iterator.next();
+    const second = iterator.next();
+    const third = iterator.next();
+    b.resolve(2);
+    a.resolve(1);
+    expect(await first).toEqual({ value: b.future, done: false });
+    expect(await second).toEqual({ value: a.future, done: false });
+    expect(await third).toEqual({ value: undefined, done: true });
+  });
+
   test('validates at the call, not at the first iteration', () => {
     expect(() => asCompleted(5 as never)).toThrow(InvalidArgumentError);
     expect(() => asCompleted([successfulFuture(1).future, Promise.resolve(1)] as never)).toThrow(

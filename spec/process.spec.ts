@@ -7,7 +7,7 @@ import { InvalidArgumentError, InvalidStateError, UncloneableError } from '../li
 import { transfer } from '../lib/codec';
 import { activeChildren, Process } from '../lib/process';
 import { cpuCount, currentProcess } from '../lib/process-info';
-import { tasks } from '../lib/task-ref';
+import { task, tasks } from '../lib/task-ref';
 import type * as Targets from './fixtures/process-tasks';
 
 const targets = tasks<typeof Targets>(path.join(__dirname, 'fixtures/process-tasks.ts'));
@@ -95,6 +95,14 @@ describe('Process exit codes', () => {
     await p.join();
     expect(p.exitCode).toBe(1);
     expect((p.error as Error).message).toBe('sum 5 too big');
+  });
+
+  test('a target that cannot be loaded: 1, with ERR_TASK_NOT_FOUND kept', async () => {
+    const p = startProcess(new Process({ target: task(path.join(__dirname, 'fixtures/process-tasks.ts'), 'missing') }));
+    await p.join();
+    expect(p.exitCode).toBe(1);
+    expect(p.error).toMatchObject({ code: 'ERR_TASK_NOT_FOUND' });
+    expect((p.error as Error).message).toContain('`missing`');
   });
 
   test('n after process.exit(n), and the exit code the target set with process.exitCode', async () => {

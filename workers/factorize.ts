@@ -20,3 +20,24 @@ export function smallestFactor(n: number): [number, number | null] {
   }
   return [n, null];
 }
+
+/**
+ * The prime factors of `n` in ascending order, with repeats (`[]` below 2), by
+ * trial division: what `smallestFactor` does, carried on to the end.
+ *
+ * @example
+ * factorize(360);        // [2, 2, 2, 3, 3, 5]
+ * factorize(1_000_003);  // [1000003]
+ */
+export function factorize(n: number): number[] {
+  const factors: number[] = [];
+  let rest = n;
+  for (let divisor = 2; divisor * divisor <= rest; divisor++) {
+    while (rest % divisor === 0) {
+      factors.push(divisor);
+      rest /= divisor;
+    }
+  }
+  if (rest >= 2) factors.push(rest);
+  return factors;
+}

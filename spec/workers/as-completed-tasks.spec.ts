@@ -1,5 +1,5 @@
 // The task modules of examples/as-completed.ts, run directly.
-import { smallestFactor } from '../../workers/factorize';
+import { factorize, smallestFactor } from '../../workers/factorize';
 import { nap, variableComputation } from '../../workers/sleepy';
 
 describe('workers/factorize', () => {
@@ -14,6 +14,18 @@ describe('workers/factorize', () => {
     expect([0, 1, 2, 3, 4, 9, 15, 49, 97, 1_000_001].map((n) => smallestFactor(n)[1])).toEqual([null, null, null, null, 2, 3, 3, 7, null, 101]);
     expect(smallestFactor(-8)).toEqual([-8, null]);
   });
+});
+
+test('factorize gives the prime factors with repeats, and their product is the number', () => {
+  expect(factorize(360)).toEqual([2, 2, 2, 3, 3, 5]);
+  expect(factorize(7919 * 7919)).toEqual([7919, 7919]);
+  expect(factorize(1_000_003)).toEqual([1_000_003]);
+  expect([0, 1].map(factorize)).toEqual([[], []]);
+  for (let n = 2; n < 2000; n++) {
+    const factors = factorize(n);
+    expect(factors.reduce((a, b) => a * b, 1)).toBe(n);
+    expect(factors.every((f) => smallestFactor(f)[1] === null)).toBe(true);
+  }
 });
 
 describe('workers/sleepy', () => {
