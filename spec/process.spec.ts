@@ -98,7 +98,7 @@ describe('Process exit codes', () => {
   });
 
   test('a target that cannot be loaded: 1, with ERR_TASK_NOT_FOUND kept', async () => {
-    const p = startProcess(new Process({ target: task(path.join(__dirname, 'fixtures/process-tasks.ts'), 'missing') }));
+    const p = startProcess(new Process({ target: task<() => void>(path.join(__dirname, 'fixtures/process-tasks.ts'), 'missing') }));
     await p.join();
     expect(p.exitCode).toBe(1);
     expect(p.error).toMatchObject({ code: 'ERR_TASK_NOT_FOUND' });
