@@ -74,7 +74,7 @@ const liveChildren = new Set<Process<unknown[]>>();
  */
 export class Process<P extends unknown[] = unknown[]> {
   readonly #spec: ReturnType<typeof taskSpecOf>;
-  readonly #args: readonly unknown[];
+  #args: readonly unknown[];
   readonly #identity: readonly number[];
   #name: string;
   #daemon: boolean;
@@ -100,7 +100,7 @@ export class Process<P extends unknown[] = unknown[]> {
     const opts = checkOptions('options', options);
     this.#spec = taskSpecOf(opts.target, 'target');
     if (opts.args !== undefined && !Array.isArray(opts.args)) throw invalidArg('args', 'an array of arguments', opts.args);
-    this.#args = opts.args ?? [];
+    this.#args = opts.args === undefined ? [] : [...opts.args];
     const parent = currentProcess();
     this.#identity = [...parent.identity, ++childCounter];
     this.#name = opts.name === undefined ? `Process-${this.#identity.join(':')}` : checkName(opts.name);
@@ -279,7 +279,7 @@ export class Process<P extends unknown[] = unknown[]> {
     this.#closed = true;
     this.#worker?.removeAllListeners();
     this.#worker = undefined;
-    (this.#args as unknown[]).length = 0;
+    this.#args = [];
   }
 
   /** Shown by `console.log`: `Process { name: 'Process-1', state: 'stopped', exitCode: 0 }`. */

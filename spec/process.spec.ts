@@ -232,6 +232,10 @@ describe('Process lifecycle', () => {
     const p = startProcess(new Process({ target: targets.sumArgs, args: [transfer(port2), 1, 2, 39] }));
     await expect(firstMessage(port1)).resolves.toBe(42);
     await p.join();
+    const args: [number, number] = [1, 2];
+    const closed = new Process({ target: (a: number, b: number) => a + b, args });
+    closed.close();
+    expect(args).toEqual([1, 2]);
     const bad = new Process({ target: (o: unknown) => o, args: [{ cb: () => 1 }] });
     expect(() => bad.start()).toThrow(UncloneableError);
     expect(() => bad.start()).toThrow('args[0].cb is a function');
