@@ -309,3 +309,30 @@ describe('daemon and the end of the program (a child node program)', () => {
     expect(result.status).toBe(0);
   });
 });
+
+describe('from the built package (dist/, made by npm run build)', () => {
+  test('Process runs its worker entry as .js; Executor and asCompleted work from CommonJS and ESM', () => {
+    const root = path.join(__dirname, '..');
+    const script = `
+      const { Process, Executor, asCompleted, tasks } = require('parapool');
+      (async () => {
+        const targets = tasks('./spec/fixtures/process-tasks.ts');
+        const ok = new Process({ target: targets.exitsWith, args: [4] });
+        ok.start();
+        const bad = new Process({ target: (n) => { throw new Error('bad ' + n); }, args: [7] });
+        bad.start();
+        await Promise.all([ok.join(), bad.join()]);
+        const esm = await import('parapool');
+        const ex = new esm.Executor({ maxWorkers: 1 });
+        const names = [];
+        for await (const f of asCompleted([ex.submit((a, b) => a * b, 6, 7)])) names.push(await f.result());
+        await ex.shutdown();
+        console.log(JSON.stringify({ ok: ok.exitCode, bad: bad.exitCode, error: bad.error.message, names, same: esm.Executor === Executor }));
+      })();
+    `;
+    const result = spawnSync(process.execPath, ['-e', script], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ ok: 4, bad: 1, error: 'bad 7', names: [42], same: true });
+    expect(result.stderr).toContain('Error: bad 7');
+  });
+});
