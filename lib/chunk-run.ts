@@ -10,12 +10,13 @@
  * being read (its partial chunk is dropped, as CPython does); an abort fails
  * the run at once with the signal's reason.
  */
-import { decode, encode } from './codec';
+import { decode, encode, type Encoded } from './codec';
 import type { ChunkSource } from './chunk-source';
 import type { Dispatcher, JobEntry } from './dispatcher';
 import { decodeError } from './error-codec';
 import { UncloneableError } from './errors';
-import type { CallKind, TaskResponse, TaskSpec } from './protocol';
+import { packNumbers, unpackResults } from './packing';
+import { CallKind, type TaskRequest, type TaskResponse, type TaskSpec } from './protocol';
 
 export interface ChunkConsumer {
   /** Results of one chunk (in input order when ordered); `offset` is the input position of its first item. */
@@ -149,16 +150,24 @@ export class ChunkRun {
     const index = this.dispatched++;
     const offset = this.offset;
     this.offset += chunk.length;
-    let encoded;
-    try {
-      encoded = encode(chunk, this.options.rootName);
-    } catch (error) {
-      this.fail(error instanceof UncloneableError ? shiftPath(error, this.options.rootName, offset) : error);
-      return;
+    const { spec, kind } = this.options;
+    const packed = kind === CallKind.Map ? packNumbers(chunk) : undefined;
+    let encoded: Encoded<unknown[]> | undefined;
+    if (packed === undefined) {
+      try {
+        encoded = encode(chunk, this.options.rootName);
+      } catch (error) {
+        this.fail(error instanceof UncloneableError ? shiftPath(error, this.options.rootName, offset) : error);
+        return;
+      }
     }
+    const request: TaskRequest =
+      packed === undefined
+        ? { file: spec.file, name: spec.name, kind, args: encoded!.value, shared: encoded!.shared }
+        : { file: spec.file, name: spec.name, kind, args: packed as unknown as unknown[], shared: false, packed: true };
     const entry = this.dispatcher.submit({
-      request: { file: this.options.spec.file, name: this.options.spec.name, kind: this.options.kind, args: encoded.value, shared: encoded.shared },
-      transferList: encoded.transferList,
+      request,
+      transferList: encoded?.transferList,
       signal: this.options.signal,
       onResponse: (response) => this.complete(index, offset, response),
       onFailure: (error) => this.fail(error),
@@ -170,7 +179,10 @@ export class ChunkRun {
     this.entries.delete(index);
     if (this.finished) return;
     if (response.shared) decode(response);
-    const values = (response.result as unknown[] | undefined) ?? [];
+    const values =
+      response.packed === undefined
+        ? ((response.result as unknown[] | undefined) ?? [])
+        : unpackResults(response.result as Float64Array | Int32Array | Uint8Array, response.packed);
     const outcome: Outcome =
       response.error === undefined
         ? { values, offset, failed: false }

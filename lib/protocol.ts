@@ -1,3 +1,5 @@
+import type { PackedKind } from './packing';
+
 /**
  * The messages between the main thread and pool workers. Both sides import
  * this module and nothing else of each other's.
@@ -29,6 +31,8 @@ export interface TaskRequest {
   readonly args: unknown[];
   /** True when `args` holds shared-object descriptors that the worker must decode. */
   readonly shared: boolean;
+  /** Map chunks of numbers only: `args` is an Int32Array or Float64Array of the items (see packing.ts). */
+  readonly packed?: boolean;
 }
 
 /** Worker → main: the outcome of one piscina task. */
@@ -41,6 +45,8 @@ export interface TaskResponse {
   readonly error?: EncodedError;
   /** Set when the worker's initializer failed: the pool is broken. */
   readonly broken?: EncodedError;
+  /** Set when `result` is a typed array of chunk results (see packing.ts). */
+  readonly packed?: PackedKind;
 }
 
 /** An error, made cloneable: everything needed to rebuild it on the other side. */

@@ -9,6 +9,7 @@ import { workerData, type TransferListItem } from 'node:worker_threads';
 import { decode, encode } from '../codec';
 import { encodeError } from '../error-codec';
 import { CallKind, type EncodedError, type PoolWorkerData, type TaskRequest, type TaskResponse } from '../protocol';
+import { packResults } from '../packing';
 import { cachedTask, loadTask, type LoadedTask } from './load-task';
 
 const options = (workerData ?? {}) as PoolWorkerData;
@@ -52,7 +53,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-async function runChunk(fn: LoadedTask, request: TaskRequest, args: unknown[]): Promise<{ results: unknown[]; error?: unknown; failed: boolean }> {
+async function runChunk(fn: LoadedTask, request: TaskRequest, args: ArrayLike<unknown>): Promise<{ results: unknown[]; error?: unknown; failed: boolean }> {
   const results: unknown[] = [];
   try {
     for (let i = 0; i < args.length; i++) {
@@ -101,6 +102,8 @@ export default async function handleTask(request: TaskRequest): Promise<unknown>
       const response = failure(chunk.error, partial, isInline);
       return { ...response, shared: response.shared || shared };
     }
+    const packed = packResults(chunk.results);
+    if (packed !== undefined) return { result: packed.packed, shared: false, packed: packed.kind } satisfies TaskResponse;
     result = chunk.results;
   }
   try {

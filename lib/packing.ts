@@ -1,0 +1,66 @@
+/**
+ * Packed chunks: the fast path for maps over numbers.
+ *
+ * Structured clone serializes an array element by element; for a chunk of
+ * 12,500 numbers that is most of a fine-grained map's cost, and all of it is
+ * paid on the main thread, which serializes every chunk and deserializes every
+ * result. A chunk made only of numbers travels instead as one Float64Array (a
+ * memory copy; every JS number, -0 and NaN included, round-trips exactly), and
+ * results made only of numbers or only of booleans come back the same way. The
+ * check costs one `typeof` per item, far less than the serialization it saves.
+ *
+ * Integers travel as an Int32Array when they all fit: numbers read from a
+ * Float64Array are doubles to V8, and a task doing integer arithmetic (`n % d`)
+ * on doubles runs several times slower than on small integers.
+ */
+
+/** Below this many items the saving does not pay for the check. */
+const MIN_PACKED = 64;
+
+export const PackedKind = {
+  Float64: 1,
+  Boolean: 2,
+  Int32: 3,
+} as const;
+export type PackedKind = (typeof PackedKind)[keyof typeof PackedKind];
+
+/** An Int32Array if every item is a 32-bit integer (not -0), a Float64Array if every item is a number, else undefined. */
+export function packNumbers(items: readonly unknown[]): Int32Array | Float64Array | undefined {
+  const length = items.length;
+  if (length < MIN_PACKED) return undefined;
+  let integers = true;
+  for (let i = 0; i < length; i++) {
+    const item = items[i];
+    if (typeof item !== 'number') return undefined;
+    if (integers && ((item | 0) !== item || (item === 0 && 1 / item < 0))) integers = false;
+  }
+  return integers ? new Int32Array(items as number[]) : new Float64Array(items as number[]);
+}
+
+/** Results as a typed array when they are all numbers or all booleans. */
+export function packResults(results: readonly unknown[]): { packed: Float64Array | Int32Array | Uint8Array; kind: PackedKind } | undefined {
+  const length = results.length;
+  if (length < MIN_PACKED) return undefined;
+  const first = typeof results[0];
+  if (first !== 'number' && first !== 'boolean') return undefined;
+  for (let i = 1; i < length; i++) if (typeof results[i] !== first) return undefined;
+  if (first === 'number') {
+    const packed = packNumbers(results);
+    return packed instanceof Int32Array ? { packed, kind: PackedKind.Int32 } : { packed: packed!, kind: PackedKind.Float64 };
+  }
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = results[i] ? 1 : 0;
+  return { packed: bytes, kind: PackedKind.Boolean };
+}
+
+/** Back to a plain array. */
+export function unpackResults(packed: Float64Array | Int32Array | Uint8Array, kind: PackedKind): unknown[] {
+  const length = packed.length;
+  const out: unknown[] = new Array(length);
+  if (kind === PackedKind.Boolean) {
+    for (let i = 0; i < length; i++) out[i] = packed[i] === 1;
+  } else {
+    for (let i = 0; i < length; i++) out[i] = packed[i];
+  }
+  return out;
+}
