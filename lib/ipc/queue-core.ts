@@ -112,6 +112,7 @@ export class QueueCore {
     words[BLOCKS] = blocks;
     words[RING_CELLS] = cells;
     words[AVAILABLE] = capacity;
+    words[SIDE_COUNTER] = 1;
     const id = crypto.getRandomValues(new Int32Array(2));
     words[ID_LOW] = id[0]!;
     words[ID_HIGH] = id[1]!;
@@ -195,7 +196,9 @@ export class QueueCore {
   }
 
   #postSide(payload: Payload): number {
-    const id = Atomics.add(this.#words, SIDE_COUNTER, 1);
+    // Never 0: the `taken` ring starts zeroed, and 0 there must not mean "item 0 was taken".
+    let id = Atomics.add(this.#words, SIDE_COUNTER, 1);
+    if (id === 0) id = Atomics.add(this.#words, SIDE_COUNTER, 1);
     let message: SideMessage;
     if (payload.bytes !== undefined) {
       const bytes = new SharedArrayBuffer(payload.bytes.length + 1);
