@@ -1,0 +1,15 @@
+'use strict';
+// The task functions in the one-argument shape that piscina, tinypool, workerpool and
+// poolifier call (each passes a single value), over the very same compiled code of
+// workers/*.ts that parapool runs. benchmarks/lib/build.mjs writes ../.build/.
+const { isPrime, countPrimes } = require('../.build/workers/primes.js');
+const { factorial, noop } = require('../.build/workers/math.js');
+
+module.exports = {
+  isPrime: (n) => isPrime(n),
+  countPrimes: ([start, end]) => countPrimes(start, end),
+  factorial: (n) => factorial(n),
+  noop: () => noop(),
+  // Manual chunking for the pools that have none: one task per slice of items.
+  isPrimeChunk: (numbers) => numbers.map((n) => isPrime(n)),
+};
