@@ -165,11 +165,16 @@ export class ChunkRun {
       packed === undefined
         ? { file: spec.file, name: spec.name, kind, args: encoded!.value, shared: encoded!.shared }
         : { file: spec.file, name: spec.name, kind, args: packed as unknown as unknown[], shared: false, packed: true };
+    let startedAt = 0;
     const entry = this.dispatcher.submit({
       request,
       transferList: encoded?.transferList,
       signal: this.options.signal,
-      onResponse: (response) => this.complete(index, offset, response),
+      onStart: () => (startedAt = performance.now()),
+      onResponse: (response) => {
+        this.options.source.sizer.observe(chunk.length, performance.now() - startedAt);
+        this.complete(index, offset, response);
+      },
       onFailure: (error) => this.fail(error),
     });
     if (!this.finished) this.entries.set(index, entry);

@@ -4,6 +4,48 @@
  */
 import { invalidArg } from './validate';
 
+/** How many items the next chunk takes. */
+export interface ChunkSizer {
+  readonly size: number;
+  /**
+   * When the input throws in the middle of a chunk: true sends the items read
+   * so far before the error; false drops them, as CPython does for an explicit chunksize.
+   */
+  readonly flushPartial: boolean;
+  /** A chunk of `items` items ran for `ms` milliseconds in a worker. */
+  observe(items: number, ms: number): void;
+}
+
+/** A fixed chunksize. */
+export function fixedChunksize(size: number): ChunkSizer {
+  return { size, flushPartial: false, observe: () => undefined };
+}
+
+/** The time one chunk should take in a worker: long enough to hide the round trip, short enough to stream. */
+const TARGET_CHUNK_MS = 2;
+const MAX_ADAPTIVE_CHUNK = 4096;
+
+/**
+ * imap's default: chunks start at one item (results stream at once, as with
+ * Python's chunksize 1) and grow, at most doubling per finished chunk, while
+ * chunks finish faster than TARGET_CHUNK_MS; they shrink at once when items
+ * turn out slow. Tiny items end up in chunks of thousands without any tuning.
+ */
+export function adaptiveChunksize(): ChunkSizer {
+  let size = 1;
+  return {
+    get size() {
+      return size;
+    },
+    flushPartial: true,
+    observe(items, ms) {
+      const perItem = Math.max(ms, 0.001) / items;
+      const ideal = Math.max(1, Math.min(MAX_ADAPTIVE_CHUNK, Math.floor(TARGET_CHUNK_MS / perItem)));
+      size = ideal > size ? Math.min(ideal, size * 2) : ideal;
+    },
+  };
+}
+
 export interface ChunkSource {
   /** The next chunk, `undefined` at the end. A throwing input throws here (partial chunk dropped, as Python does). */
   next(): unknown[] | undefined | Promise<unknown[] | undefined>;
@@ -11,20 +53,22 @@ export interface ChunkSource {
   close(): void;
   /** The number of items, when known up front. */
   readonly total: number | undefined;
+  /** The sizer that decides chunk lengths (it learns from finished chunks). */
+  readonly sizer: ChunkSizer;
 }
 
 class ArraySource implements ChunkSource {
   private offset = 0;
   constructor(
     private readonly items: readonly unknown[],
-    private readonly chunksize: number,
+    readonly sizer: ChunkSizer,
   ) {}
   get total(): number {
     return this.items.length;
   }
   next(): unknown[] | undefined {
     if (this.offset >= this.items.length) return undefined;
-    const chunk = this.items.slice(this.offset, this.offset + this.chunksize);
+    const chunk = this.items.slice(this.offset, this.offset + this.sizer.size);
     this.offset += chunk.length;
     return chunk;
   }
@@ -35,16 +79,19 @@ class ArraySource implements ChunkSource {
 
 class IteratorSource implements ChunkSource {
   private finished = false;
+  private pendingError: { error: unknown } | undefined;
   readonly total = undefined;
   constructor(
     private readonly iterator: Iterator<unknown>,
-    private readonly chunksize: number,
+    readonly sizer: ChunkSizer,
   ) {}
   next(): unknown[] | undefined {
+    if (this.pendingError !== undefined) throw this.pendingError.error;
     if (this.finished) return undefined;
     const chunk: unknown[] = [];
+    const size = this.sizer.size;
     try {
-      while (chunk.length < this.chunksize) {
+      while (chunk.length < size) {
         const step = this.iterator.next();
         if (step.done) {
           this.finished = true;
@@ -54,7 +101,8 @@ class IteratorSource implements ChunkSource {
       }
     } catch (error) {
       this.finished = true;
-      throw error;
+      if (!this.sizer.flushPartial || chunk.length === 0) throw error;
+      this.pendingError = { error };
     }
     return chunk.length === 0 ? undefined : chunk;
   }
@@ -67,16 +115,19 @@ class IteratorSource implements ChunkSource {
 
 class AsyncIteratorSource implements ChunkSource {
   private finished = false;
+  private pendingError: { error: unknown } | undefined;
   readonly total = undefined;
   constructor(
     private readonly iterator: AsyncIterator<unknown>,
-    private readonly chunksize: number,
+    readonly sizer: ChunkSizer,
   ) {}
   async next(): Promise<unknown[] | undefined> {
+    if (this.pendingError !== undefined) throw this.pendingError.error;
     if (this.finished) return undefined;
     const chunk: unknown[] = [];
+    const size = this.sizer.size;
     try {
-      while (chunk.length < this.chunksize) {
+      while (chunk.length < size) {
         const step = await this.iterator.next();
         if (step.done) {
           this.finished = true;
@@ -86,7 +137,8 @@ class AsyncIteratorSource implements ChunkSource {
       }
     } catch (error) {
       this.finished = true;
-      throw error;
+      if (!this.sizer.flushPartial || chunk.length === 0) throw error;
+      this.pendingError = { error };
     }
     return chunk.length === 0 ? undefined : chunk;
   }
@@ -110,10 +162,11 @@ export function isIterable(value: unknown): value is Iterable<unknown> {
 }
 
 /** Validates `items` and opens it. */
-export function openSource(items: unknown, chunksize: number, argName = 'items'): ChunkSource {
-  if (Array.isArray(items)) return new ArraySource(items, chunksize);
-  if (isAsyncIterable(items)) return new AsyncIteratorSource(items[Symbol.asyncIterator](), chunksize);
-  if (isIterable(items)) return new IteratorSource(items[Symbol.iterator](), chunksize);
+export function openSource(items: unknown, chunksize: number | ChunkSizer, argName = 'items'): ChunkSource {
+  const sizer = typeof chunksize === 'number' ? fixedChunksize(chunksize) : chunksize;
+  if (Array.isArray(items)) return new ArraySource(items, sizer);
+  if (isAsyncIterable(items)) return new AsyncIteratorSource(items[Symbol.asyncIterator](), sizer);
+  if (isIterable(items)) return new IteratorSource(items[Symbol.iterator](), sizer);
   throw invalidArg(argName, 'an Iterable or an AsyncIterable', items);
 }
 

@@ -87,9 +87,14 @@ export class ResultIterator<T> implements AsyncIterableIterator<T> {
   private wake(): void {
     const waiter = this.waiter;
     if (waiter === undefined) return;
-    const ready = this.take();
-    if (ready === undefined) return;
+    // Cleared before take(): take() can release a chunk, which can deliver more
+    // results synchronously and re-enter wake() for the same waiter.
     this.waiter = undefined;
+    const ready = this.take();
+    if (ready === undefined) {
+      this.waiter = waiter;
+      return;
+    }
     ready.then(waiter.resolve, waiter.reject);
   }
 

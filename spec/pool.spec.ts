@@ -87,6 +87,10 @@ describe('Pool (shared pool of 2 workers)', () => {
     const it2 = pool.imap(t.square, throwingGenerator(20, 7), { chunksize: 2 });
     for (let i = 0; i < 6; i++) expect((await it2.next()).value).toBe(i * i);
     await expect(it2.next()).rejects.toThrow('SayWhenError at 7');
+    // With the default (adaptive) chunksize every item read before the error is processed.
+    const byDefault: number[] = [];
+    await expect((async () => { for await (const v of pool.imap(t.square, throwingGenerator(10, 3))) byDefault.push(v); })()).rejects.toThrow('SayWhenError at 3');
+    expect(byDefault).toEqual([0, 1, 4]);
     const unordered = pool.imapUnordered(t.square, throwingGenerator(10, 3));
     const seen: number[] = [];
     await expect((async () => { for await (const v of unordered) seen.push(v); })()).rejects.toThrow('SayWhenError at 3');
@@ -255,6 +259,13 @@ describe('Pool (shared pool of 2 workers)', () => {
     expect(results).toEqual(range(200).map(sqr));
     // Read-ahead is bounded by workers × 4 chunks beyond what was consumed.
     expect(produced).toBeLessThanOrEqual(200 + 2 * 4 * 5 + 5);
+  });
+
+  it('imap never loses or repeats a result when chunks complete while the consumer waits (200 rounds)', async () => {
+    for (let round = 0; round < 200; round++) {
+      expect(await collect(pool.imap(t.square, range(10), { chunksize: 1 }))).toEqual(range(10).map(sqr));
+      expect(await collect(pool.imap(t.square, range(10)))).toEqual(range(10).map(sqr));
+    }
   });
 
   it('is reliable under repetition: 20 rounds of concurrent maps, imaps and applies', async () => {
