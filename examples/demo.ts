@@ -1,19 +1,27 @@
 /**
- * `npm run demo`: the seeds' examples, one after another, on one Pool.
- * Each section is also a module of its own in this folder.
+ * `npm run demo`: the seeds' examples, one after another. Each section is also
+ * a module of its own in this folder, with a `run()` you can call.
  */
-import * as os from 'node:os';
-import { Pool } from 'parapool';
+import { Executor, Pool, cpuCount } from 'parapool';
+import * as asCompleted from './as-completed';
 import * as pi from './pi';
 import * as primes from './primes';
 
+async function section(title: string, body: () => Promise<void>): Promise<void> {
+  console.log(`\n=== ${title} ===`);
+  await body();
+}
+
 async function main(): Promise<void> {
-  console.log(`parapool demo — Node ${process.version}, ${os.availableParallelism()} CPUs\n`);
+  console.log(`parapool demo — Node ${process.version}, ${cpuCount()} CPUs`);
   {
     await using pool = new Pool();
-    await primes.run(pool);
-    console.log();
-    await pi.run(pool);
+    await section('Pool: primes', () => primes.run(pool));
+    await section('Pool: Monte Carlo pi', () => pi.run(pool));
+  }
+  {
+    await using executor = new Executor();
+    await section('Executor: asCompleted', () => asCompleted.run(executor));
   }
 }
 
