@@ -101,6 +101,7 @@ async function main() {
       title: workload.title,
       description: workload.description,
       date: new Date().toISOString(),
+      quick: options.quick,
       seconds: Math.round((performance.now() - started) / 100) / 10,
       ...result,
     };

@@ -65,7 +65,7 @@ export function workloadMarkdown(result, { headingLevel = 2, svgLink } = {}) {
     parts.push('', `Skipped: ${result.skipped}`);
     return parts.join('\n');
   }
-  parts.push('', `Sizes: ${result.sizes}. ${result.repeats} timed repeats after ${result.warmup} warm-up(s); median quoted, min and max shown.`);
+  parts.push('', `Sizes: ${result.sizes}. ${result.repeats} timed repeats after ${result.warmup} warm-up(s); median quoted, min and max shown. Run ${result.date}${result.quick ? ' (quick)' : ''}, ${result.seconds} s.`);
   for (const group of result.groups) parts.push('', groupMarkdown(group));
   if (result.ratios?.length) {
     parts.push('', '**Key ratios**', '', markdownTable(['ratio', 'value', 'goal', 'status'], result.ratios.map((ratio) => [
