@@ -6,6 +6,9 @@ import { Executor, Pool, cpuCount } from 'parapool';
 import * as asCompleted from './as-completed';
 import * as pi from './pi';
 import * as primes from './primes';
+import * as sharedArray from './shared-array';
+import * as sharedCounter from './shared-counter';
+import * as sharedMemory from './shared-memory';
 
 async function section(title: string, body: () => Promise<void>): Promise<void> {
   console.log(`\n=== ${title} ===`);
@@ -18,6 +21,9 @@ async function main(): Promise<void> {
     await using pool = new Pool();
     await section('Pool: primes', () => primes.run(pool));
     await section('Pool: Monte Carlo pi', () => pi.run(pool));
+    await section('Shared counter: Value', () => sharedCounter.run(pool));
+    await section('Shared array: Array', () => sharedArray.run(pool));
+    await section('SharedMemory', () => sharedMemory.run(pool));
   }
   {
     await using executor = new Executor();
