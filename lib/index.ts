@@ -33,7 +33,8 @@ export type { TransferableValue } from './codec';
 // Tasks and Pool (lib/task-ref.ts, lib/pool.ts)
 export { tasks, task, isTaskRef } from './task-ref';
 export type { TaskRef, Task, TaskModule, AnyFunction } from './task-ref';
-export { Pool, defaultChunksize } from './pool';
+export { Pool } from './pool';
+export { defaultChunksize } from './map-call';
 export type { PoolOptions, MapOptions, ApplyOptions } from './pool';
 export { AsyncResult } from './async-result';
 export type { AsyncResultCallbacks } from './async-result';

@@ -8,8 +8,9 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { AsyncResult, type AsyncResultCallbacks } from './async-result';
 import { callSignal } from './call-signal';
 import { ChunkRun } from './chunk-run';
-import { adaptiveChunksize, materialize, openSource } from './chunk-source';
+import { adaptiveChunksize, isAsyncIterable, isIterable, openSource } from './chunk-source';
 import { decode, encode, type Encoded } from './codec';
+import { mapCall } from './map-call';
 import { Dispatcher, type JobEntry } from './dispatcher';
 import { decodeError } from './error-codec';
 import { CancelledError, InvalidStateError, PoolClosedError } from './errors';
@@ -66,11 +67,6 @@ type Items<T> = Iterable<T> | AsyncIterable<T>;
 
 const devEntry = __filename.endsWith('.ts');
 const WORKER_ENTRY = path.join(__dirname, 'worker', devEntry ? 'dev-entry.cjs' : 'entry.js');
-
-/** Python's default chunksize for map: ceil(n / (4 × workers)). */
-export function defaultChunksize(itemCount: number, workers: number): number {
-  return Math.max(1, Math.ceil(itemCount / (4 * workers)));
-}
 
 /**
  * A pool of worker threads running task functions, with Python's Pool API.
@@ -353,14 +349,18 @@ export class Pool {
   /** @internal A lazy chunked iteration (Executor.map zips into starmap tuples). */
   iterateChunks(spec: TaskSpec, items: Items<unknown>, kind: CallKind, opts: Partial<MapOptions>, ordered: boolean, what: string): AsyncIterableIterator<unknown> {
     const chunksize = opts.chunksize === undefined ? adaptiveChunksize() : checkInteger('chunksize', opts.chunksize, 1);
-    const call = callSignal(checkSignal('signal', opts.signal), checkTimeout('timeout', opts.timeout), what);
+    const signal = checkSignal('signal', opts.signal);
+    const timeout = checkTimeout('timeout', opts.timeout);
     checkOptionalFunction('onProgress', opts.onProgress);
-    const source = openSource(items, chunksize, kind === CallKind.Starmap ? 'tuples' : 'items');
+    const rootName = kind === CallKind.Starmap ? 'tuples' : 'items';
+    const source = openSource(items, chunksize, rootName);
+    // Everything is validated: only now start the clock and count the call.
+    const call = callSignal(signal, timeout, what);
     this.#activeCalls++;
     return new ResultIterator((consumer) => {
       const run = new ChunkRun(
         this.#dispatcher,
-        { spec, kind, source, ordered, readAhead: this.workers * 4, rootName: 'items', signal: call.signal, onProgress: opts.onProgress, release: 'manual' },
+        { spec, kind, source, ordered, readAhead: this.workers * 4, rootName, signal: call.signal, onProgress: opts.onProgress, release: 'manual' },
         consumer,
       );
       return run;
@@ -407,37 +407,14 @@ export class Pool {
   #mapAll(fn: Task<AnyFunction>, items: Items<unknown>, options: MapOptions | undefined, kind: CallKind, rootName: string, what: string): Promise<unknown[]> {
     const spec = this.#prepare(fn, what);
     const opts = checkOptions('options', options);
-    const chunksizeOption = opts.chunksize === undefined ? undefined : checkInteger('chunksize', opts.chunksize, 1);
+    const chunksize = opts.chunksize === undefined ? undefined : checkInteger('chunksize', opts.chunksize, 1);
     checkOptionalFunction('onProgress', opts.onProgress);
     const signal = checkSignal('signal', opts.signal);
     const timeout = checkTimeout('timeout', opts.timeout);
-    if (!Array.isArray(items) && typeof (items as Iterable<unknown>)?.[Symbol.iterator] !== 'function' && typeof (items as AsyncIterable<unknown>)?.[Symbol.asyncIterator] !== 'function') {
-      throw invalidArg(rootName, 'an Iterable or an AsyncIterable', items);
-    }
+    if (!isIterable(items) && !isAsyncIterable(items)) throw invalidArg(rootName, 'an Iterable or an AsyncIterable', items);
     const call = callSignal(signal, timeout, what);
-    return this.#track(
-      (async () => {
-        const all = await materialize(items, rootName);
-        // Validate every item before the first chunk is sent.
-        if (all.some((item) => typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol')) encode(all, rootName);
-        const results: unknown[] = new Array(all.length);
-        if (all.length === 0) return results;
-        const chunksize = chunksizeOption ?? defaultChunksize(all.length, this.workers);
-        return new Promise<unknown[]>((resolve, reject) => {
-          new ChunkRun(
-            this.#dispatcher,
-            { spec, kind, source: openSource(all, chunksize), ordered: false, readAhead: this.workers * 4, rootName, signal: call.signal, onProgress: opts.onProgress, release: 'auto' },
-            {
-              results(values, offset) {
-                for (let i = 0; i < values.length; i++) results[offset + i] = values[i];
-              },
-              failed: reject,
-              done: () => resolve(results),
-            },
-          ).start();
-        });
-      })().finally(call.dispose),
-    );
+    const run = mapCall({ dispatcher: this.#dispatcher, workers: this.workers, spec, kind, items, rootName, chunksize, signal: call.signal, onProgress: opts.onProgress });
+    return this.#track(run.finally(call.dispose));
   }
 
   #iterate(fn: Task<AnyFunction>, items: Items<unknown>, options: MapOptions | undefined, ordered: boolean, what: string): AsyncIterableIterator<unknown> {
