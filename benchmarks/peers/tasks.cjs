@@ -12,4 +12,11 @@ module.exports = {
   noop: () => noop(),
   // Manual chunking for the pools that have none: one task per slice of items.
   isPrimeChunk: (numbers) => numbers.map((n) => isPrime(n)),
+  // Workload 6's raw baseline: Σ of [start, end) of a Float64Array over a SharedArrayBuffer.
+  sumSharedBuffer: ([buffer, start, end]) => {
+    const values = new Float64Array(buffer);
+    let total = 0;
+    for (let i = start; i < end; i++) total += values[i];
+    return total;
+  },
 };

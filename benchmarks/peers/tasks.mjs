@@ -2,4 +2,4 @@
 // (piscina, tinypool) and look the task up by its export name.
 import tasks from './tasks.cjs';
 
-export const { isPrime, countPrimes, factorial, noop, isPrimeChunk } = tasks;
+export const { isPrime, countPrimes, factorial, noop, isPrimeChunk, sumSharedBuffer } = tasks;
