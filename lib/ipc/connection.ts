@@ -17,7 +17,7 @@
  * then closing the parent's copy. The end keeps working from whichever thread
  * holds it, and can be passed on again from there.
  */
-import { receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
+import { isMainThread, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { decode, encode, registerSharedType } from '../codec';
 import { EOFError, InvalidStateError, TimeoutError } from '../errors';
 import { checkInteger, invalidArg } from '../validate';
@@ -51,8 +51,38 @@ export interface ConnectionDescriptor {
   writable: boolean;
 }
 
-/** Marks an end closed when its Connection is collected without `close()`, so the peer sees EOF. */
-const unclosed = new FinalizationRegistry<{ words: Int32Array; end: number }>(({ words, end }) => markClosed(words, end));
+/** An end this thread holds open: what `markClosed` needs. */
+interface OpenEnd {
+  words: Int32Array;
+  end: number;
+}
+
+// The peer must see EOF when the holder of an end is gone without `close()`,
+// as a Python child's pipe closes when the process exits: an end that is
+// garbage-collected, or whose worker thread exits (naturally or by
+// `process.exit()`; `worker.terminate()` runs no JavaScript), is marked closed.
+const openEnds = new Set<OpenEnd>();
+const unclosed = new FinalizationRegistry<OpenEnd>((open) => {
+  openEnds.delete(open);
+  markClosed(open.words, open.end);
+});
+let exitHooked = false;
+
+function holdOpen(connection: object, open: OpenEnd): void {
+  openEnds.add(open);
+  unclosed.register(connection, open, connection);
+  if (!exitHooked && !isMainThread) {
+    exitHooked = true;
+    process.once('exit', () => {
+      for (const end of openEnds) markClosed(end.words, end.end);
+    });
+  }
+}
+
+function letGo(connection: object, open: OpenEnd): void {
+  openEnds.delete(open);
+  unclosed.unregister(connection);
+}
 
 function markClosed(words: Int32Array, end: number): void {
   Atomics.store(words, endBase(end) + CLOSED, 1);
@@ -93,6 +123,7 @@ export class Connection<T = unknown> {
   #port: MessagePort | undefined;
   #closed = false;
   readonly #peeked: Wire[] = [];
+  readonly #open: OpenEnd;
 
   /** @internal Ends are made by `Pipe()`. */
   constructor(descriptor: ConnectionDescriptor) {
@@ -104,7 +135,8 @@ export class Connection<T = unknown> {
     this.#port = descriptor.port;
     this.#readable = descriptor.readable;
     this.#writable = descriptor.writable;
-    unclosed.register(this, { words: this.#words, end: this.#end }, this);
+    this.#open = { words: this.#words, end: this.#end };
+    holdOpen(this, this.#open);
   }
 
   /** True after `close()` (or once this end moved to another thread). */
@@ -328,7 +360,7 @@ export class Connection<T = unknown> {
   close(): void {
     if (this.#closed || this.#port === undefined) return;
     this.#closed = true;
-    unclosed.unregister(this);
+    letGo(this, this.#open);
     markClosed(this.#words, this.#end);
     this.#port.close();
     this.#peeked.length = 0;
@@ -341,7 +373,7 @@ export class Connection<T = unknown> {
       throw new InvalidStateError('A connection holding a message that recvBytes() refused cannot move: recv() it first');
     }
     connection.#port = undefined;
-    unclosed.unregister(connection);
+    letGo(connection, connection.#open);
     return { buffer: connection.#buffer, end: connection.#end, port, readable: connection.#readable, writable: connection.#writable };
   }
 }
