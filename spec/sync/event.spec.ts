@@ -1,0 +1,78 @@
+import { decode, encode } from '../../lib/codec';
+import { Event } from '../../lib/sync/event';
+import { Lock } from '../../lib/sync/lock';
+import { callInWorker } from './call-in-worker';
+
+const invalidArg = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
+
+describe('Event', () => {
+  it('set, clear, isSet and waits with timeouts (CPython _TestEvent.test_event)', async () => {
+    const event = new Event();
+    expect(event.isSet()).toBe(false);
+    expect(event.waitSync({ timeout: 0 })).toBe(false);
+    expect(event.waitSync({ timeout: 20 })).toBe(false);
+    expect(await event.wait({ timeout: 0 })).toBe(false);
+    expect(await event.wait({ timeout: 20 })).toBe(false);
+    event.set();
+    expect(event.isSet()).toBe(true);
+    expect(event.waitSync()).toBe(true);
+    expect(await event.wait()).toBe(true);
+    expect(await event.wait({ timeout: 0 })).toBe(true);
+    event.set();
+    expect(event.isSet()).toBe(true);
+    event.clear();
+    expect(event.isSet()).toBe(false);
+    expect(await event.wait({ timeout: 5 })).toBe(false);
+  });
+
+  it('wakes an async waiter on the main thread when a worker sets it, 10 times', async () => {
+    const event = new Event();
+    for (let round = 0; round < 10; round++) {
+      event.clear();
+      const waiting = event.wait();
+      expect((await callInWorker(event, 'set')).code).toBeUndefined();
+      expect(await waiting).toBe(true);
+    }
+  });
+
+  it('one set() releases waiters in several workers at once', async () => {
+    const event = new Event();
+    const waiters = [1, 2, 3].map(() => callInWorker(event, 'waitSync', [{ timeout: 60_000 }]));
+    const late = callInWorker(event, 'wait', [{ timeout: 60_000 }], { awaitResult: true });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    event.set();
+    const outcomes = await Promise.all([...waiters, late]);
+    expect(outcomes.map((outcome) => outcome.value)).toEqual([true, true, true, true]);
+  });
+
+  it('a worker wait times out with false', async () => {
+    const event = new Event();
+    expect((await callInWorker(event, 'waitSync', [{ timeout: 10 }])).value).toBe(false);
+    expect((await callInWorker(event, 'wait', [{ timeout: 10 }], { awaitResult: true })).value).toBe(false);
+  });
+
+  it('validates its arguments (ERR_INVALID_ARG)', async () => {
+    const event = new Event();
+    expect(() => event.waitSync({ timeout: -1 })).toThrow(invalidArg);
+    expect(() => event.waitSync(3 as unknown as object)).toThrow(invalidArg);
+    await expect(event.wait({ timeout: 'soon' as unknown as number })).rejects.toEqual(invalidArg);
+    event.set();
+    // Still validated when the flag is already set.
+    expect(() => event.waitSync({ timeout: -1 })).toThrow(invalidArg);
+  });
+
+  it('lives at a byte offset, checks the tag, crosses the codec', () => {
+    const buffer = new SharedArrayBuffer(32);
+    const event = new Event({ buffer, byteOffset: 24 });
+    const same = Event.attach(buffer, 24);
+    const revived = decode(structuredClone(encode({ event }).value)).event;
+    expect(revived).toBeInstanceOf(Event);
+    revived.set();
+    expect(event.isSet()).toBe(true);
+    expect(same.isSet()).toBe(true);
+    expect(() => Event.attach(buffer, 0)).toThrow(invalidArg);
+    expect(() => Event.attach(new Lock().buffer)).toThrow(invalidArg);
+    expect(() => new Event({ buffer, byteOffset: 28 })).toThrow(invalidArg);
+    expect(Event.SIZE).toBe(8);
+  });
+});
