@@ -20,13 +20,11 @@
  * (and, if it died between taking a slot and committing, the queue keeps one
  * slot less), and the one item a killed consumer was getting is gone with it.
  */
-import * as v8 from 'node:v8';
-import { decode, encode } from '../codec';
-import { InvalidStateError, QueueEmptyError, QueueFullError, UncloneableError } from '../errors';
+import { QueueEmptyError, QueueFullError, UncloneableError } from '../errors';
 import { invalidArg } from '../validate';
 import { park, wake, type ParkResult, type Steps } from '../sync/futex';
 import { IndexRing, MAX_BLOCKS, ringCells } from './index-ring';
-import { readItem, writeItem } from './item-codec';
+import { SIDE, decodePayload, sideMessage, type Payload } from './payload';
 import { sideChannel, type SideChannel, type SideMessage } from './side-channel';
 
 const QUEUE_TAG = 0x51554555; // 'QUEU'
@@ -60,11 +58,8 @@ const BLOCK_SIZE = 64;
 const BLOCK_HEADER = 8;
 const BLOCK_DATA = BLOCK_SIZE - BLOCK_HEADER;
 const NO_BLOCK = -1;
-
-// First payload byte.
-const FAST = 1;
-const V8 = 2;
-const SIDE = 3;
+/** Blocks of the smallest queue (512 KiB, committed by the OS only as used): items up to ~450 KB stay in shared memory. */
+const MIN_BLOCKS = 8192;
 
 /** The most items any queue holds at once (also what "unbounded" means). */
 export const MAX_QUEUE_ITEMS = MAX_BLOCKS;
@@ -74,14 +69,6 @@ const SPINS = 2000;
 
 /** "No item": distinct from every value a queue can hold. */
 export const NONE: unique symbol = Symbol('none');
-
-/** An item made ready to store: bytes (`FAST`/`V8`), or a value for the side channel. */
-interface Payload {
-  format: number;
-  bytes?: Uint8Array;
-  value?: unknown;
-  shared?: boolean;
-}
 
 /** What a queue handle sends through the codec. */
 export interface QueueDescriptor {
@@ -103,7 +90,7 @@ export class QueueCore {
   /** A new empty queue holding at most `maxsize` items (0: up to `MAX_QUEUE_ITEMS`). */
   static create(maxsize: number): QueueCore {
     const capacity = maxsize === 0 ? MAX_QUEUE_ITEMS : Math.min(maxsize, MAX_QUEUE_ITEMS);
-    const blocks = Math.min(MAX_BLOCKS, Math.max(capacity * 2, 1024));
+    const blocks = Math.min(MAX_BLOCKS, Math.max(capacity * 2, MIN_BLOCKS));
     const cells = ringCells(blocks);
     const blocksAt = align8((HEADER_WORDS + 2 * cells + TAKEN_CELLS) * 4);
     const buffer = new SharedArrayBuffer(blocksAt + blocks * BLOCK_SIZE);
@@ -176,39 +163,11 @@ export class QueueCore {
 
   // ------------------------------------------------------------- items ↔ bytes
 
-  /** Serializes `item`. `FAST` bytes live in a reused buffer: `stable()` them before waiting. */
-  prepare(item: unknown): Payload {
-    const fast = writeItem(item);
-    if (fast !== undefined) return { format: FAST, bytes: fast };
-    const encoded = encode(item, 'item');
-    if (!encoded.shared) {
-      try {
-        return { format: V8, bytes: v8.serialize(encoded.value) };
-      } catch {
-        // SharedArrayBuffers and the like: only a message can carry them.
-      }
-    }
-    return { format: SIDE, value: encoded.value, shared: encoded.shared };
-  }
-
-  stable(payload: Payload): Payload {
-    return payload.format === FAST ? { format: FAST, bytes: payload.bytes!.slice() } : payload;
-  }
-
   #postSide(payload: Payload): number {
     // Never 0: the `taken` ring starts zeroed, and 0 there must not mean "item 0 was taken".
     let id = Atomics.add(this.#words, SIDE_COUNTER, 1);
     if (id === 0) id = Atomics.add(this.#words, SIDE_COUNTER, 1);
-    let message: SideMessage;
-    if (payload.bytes !== undefined) {
-      const bytes = new SharedArrayBuffer(payload.bytes.length + 1);
-      const view = new Uint8Array(bytes);
-      view[0] = payload.format;
-      view.set(payload.bytes, 1);
-      message = { id, bytes };
-    } else {
-      message = { id, value: payload.value, shared: payload.shared === true };
-    }
+    const message = sideMessage(id, payload);
     try {
       this.#side.post(message);
     } catch (error) {
@@ -303,7 +262,7 @@ export class QueueCore {
     let item: unknown;
     let failure: unknown;
     try {
-      item = this.#decodePayload(source, sourceView, start, total);
+      item = decodePayload(source, sourceView, start, total, (id) => this.#side.take(id));
     } catch (error) {
       failure = error;
     }
@@ -316,25 +275,15 @@ export class QueueCore {
     return item;
   }
 
-  #decodePayload(source: Uint8Array, view: DataView, start: number, total: number): unknown {
-    const format = source[start]!;
-    if (format === FAST) return readItem(source, view, start + 1);
-    if (format === V8) return v8.deserialize(Buffer.from(source.subarray(start + 1, start + total)));
-    const id = view.getInt32(start + 1, true);
-    const message = this.#side.take(id);
-    if (message === undefined) {
-      throw new InvalidStateError(
-        `Queue item ${id} travels on the side channel and never reached this thread: it was put while this thread's copy of the queue was on its way here`,
-      );
-    }
-    if (message.bytes !== undefined) {
-      const bytes = new Uint8Array(message.bytes);
-      return this.#decodePayload(bytes, new DataView(message.bytes), 0, bytes.length);
-    }
-    return message.shared ? decode(message.value) : message.value;
-  }
-
   // ------------------------------------------------------------- slots and waiting
+
+  /** Puts a prepared item if there is room right now, without waiting. */
+  putNow(payload: Payload, joinable: boolean): boolean {
+    if (!this.tryTakeSlot()) return false;
+    if (this.commit(payload, joinable)) return true;
+    this.giveBackSlot();
+    return false;
+  }
 
   tryTakeSlot(): boolean {
     const words = this.#words;

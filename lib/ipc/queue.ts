@@ -31,6 +31,7 @@ import { registerSharedType } from '../codec';
 import { QueueClosedError } from '../errors';
 import { checkBoolean, checkInteger, checkOptions, checkTimeout, invalidArg } from '../validate';
 import { deadlineAfter, runAsync, runSync } from '../sync/futex';
+import { prepare, stable } from './payload';
 import { MAX_QUEUE_ITEMS, NONE, QueueCore, type QueueDescriptor } from './queue-core';
 
 /** Options of `new Queue()`. */
@@ -156,12 +157,9 @@ export class Queue<T = unknown> {
   async put(item: T, options?: QueueWaitOptions): Promise<void> {
     const deadline = waitDeadline(options);
     this.#checkOpen();
-    const payload = this.core.prepare(item);
-    if (this.core.tryTakeSlot()) {
-      if (this.core.commit(payload, this.joinable)) return;
-      this.core.giveBackSlot();
-    }
-    await runAsync(this.core.putSteps(this.core.stable(payload), deadline, this.joinable));
+    const payload = prepare(item);
+    if (this.core.putNow(payload, this.joinable)) return;
+    await runAsync(this.core.putSteps(stable(payload), deadline, this.joinable));
   }
 
   /**
@@ -174,12 +172,9 @@ export class Queue<T = unknown> {
   putSync(item: T, options?: QueueWaitOptions): void {
     const deadline = waitDeadline(options);
     this.#checkOpen();
-    const payload = this.core.prepare(item);
-    if (this.core.tryTakeSlot()) {
-      if (this.core.commit(payload, this.joinable)) return;
-      this.core.giveBackSlot();
-    }
-    runSync(this.core.putSteps(this.core.stable(payload), deadline, this.joinable));
+    const payload = prepare(item);
+    if (this.core.putNow(payload, this.joinable)) return;
+    runSync(this.core.putSteps(stable(payload), deadline, this.joinable));
   }
 
   /**

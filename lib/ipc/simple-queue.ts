@@ -5,6 +5,7 @@
 import { registerSharedType } from '../codec';
 import { QueueClosedError } from '../errors';
 import { runAsync, runSync } from '../sync/futex';
+import { prepare, stable } from './payload';
 import { NONE, QueueCore, type QueueDescriptor } from './queue-core';
 import { waitDeadline, type QueueWaitOptions } from './queue';
 
@@ -51,12 +52,9 @@ export class SimpleQueue<T = unknown> {
    */
   put(item: T): void {
     this.#checkOpen();
-    const payload = this.#core.prepare(item);
-    if (this.#core.tryTakeSlot()) {
-      if (this.#core.commit(payload, false)) return;
-      this.#core.giveBackSlot();
-    }
-    runSync(this.#core.putSteps(this.#core.stable(payload), Infinity, false));
+    const payload = prepare(item);
+    if (this.#core.putNow(payload, false)) return;
+    runSync(this.#core.putSteps(stable(payload), Infinity, false));
   }
 
   /**
