@@ -55,7 +55,11 @@ const ACTION_PENDING = 2;
 const RESETTING = -1;
 const BROKEN = -2;
 
-/** Options of `new Barrier(parties, options)`. */
+/**
+ * Options of `new Barrier(parties, options)`.
+ * @example
+ * new Barrier(4, { action: () => console.log('pass'), timeout: 10_000 });
+ */
 export interface BarrierOptions extends Placement {
   /**
    * Runs once per pass, synchronously, in one thread that holds it, before any

