@@ -81,6 +81,14 @@ export interface BarrierOptions extends Placement {
  * are waiting, with a different index in `0 … parties−1` (its arrival order:
  * exactly one caller gets 0). The barrier is then ready for the next pass.
  *
+ * `action` runs once per pass, before anyone is released, in the last party
+ * to arrive if its Barrier object holds the action, else in a waiting party
+ * that holds it. A Barrier sent to another thread arrives without its action
+ * (functions cannot cross threads); give it again there with
+ * `Barrier.attach(buffer, byteOffset, { action })` if no party of the
+ * creating thread waits. A pass whose parties hold no action fails with
+ * `ERR_INVALID_STATE` and breaks the barrier.
+ *
  * @example
  * const barrier = new Barrier(3, { action: () => console.log('all here') });
  * // in each of 3 threads:

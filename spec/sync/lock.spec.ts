@@ -166,7 +166,7 @@ describe('Lock', () => {
     expect(revived.locked()).toBe(false);
   });
 
-  it('keeps the process alive while an async acquire waits', () => {
+  it('keeps the process alive while an async acquire waits, and no longer', () => {
     const script = `
       const { Worker } = require('node:worker_threads');
       const { Lock } = require(${JSON.stringify(require.resolve('../../lib/sync/lock'))});
@@ -184,6 +184,9 @@ describe('Lock', () => {
     const child = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(child.stderr).toBe('');
     expect(child.stdout.trim()).toBe('acquired true');
+    // ...and lets it exit by itself once the wait is over (not killed by the 30 s timeout).
+    expect(child.signal).toBeNull();
+    expect(child.status).toBe(0);
   });
 
   it(`2 workers × ${ITERATIONS} locked increments of a plain counter = exactly ${2 * ITERATIONS}, ${ROUNDS} times`, async () => {
