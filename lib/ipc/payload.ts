@@ -13,7 +13,7 @@ import * as v8 from 'node:v8';
 import { decode, encode } from '../codec';
 import { InvalidStateError } from '../errors';
 import { readItem, writeItem } from './item-codec';
-import type { SideMessage } from './side-channel';
+import { describingSideItem, type SideMessage } from './side-channel';
 
 export const FAST = 1;
 export const V8 = 2;
@@ -34,7 +34,7 @@ export interface Payload {
 export function prepare(item: unknown): Payload {
   const fast = writeItem(item);
   if (fast !== undefined) return { format: FAST, bytes: fast };
-  const encoded = encode(item, 'item');
+  const encoded = describingSideItem(() => encode(item, 'item'));
   if (!encoded.shared) {
     try {
       return { format: V8, bytes: v8.serialize(encoded.value) };

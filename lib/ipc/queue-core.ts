@@ -25,7 +25,7 @@ import { invalidArg } from '../validate';
 import { park, wake, type ParkResult, type Steps } from '../sync/futex';
 import { IndexRing, MAX_BLOCKS, ringCells } from './index-ring';
 import { SIDE, decodePayload, sideMessage, type Payload } from './payload';
-import { sideChannel, type SideChannel, type SideMessage } from './side-channel';
+import { sideChannel, type Courier, type SideChannel, type SideMessage } from './side-channel';
 
 const QUEUE_TAG = 0x51554555; // 'QUEU'
 
@@ -73,7 +73,10 @@ export const NONE: unique symbol = Symbol('none');
 /** What a queue handle sends through the codec. */
 export interface QueueDescriptor {
   buffer: SharedArrayBuffer;
+  /** Side items the sender knew of (./side-channel). */
   side: SideMessage[];
+  /** The port that brings side items posted while the handle travels. */
+  courier?: Courier | undefined;
 }
 
 export class QueueCore {
@@ -106,7 +109,7 @@ export class QueueCore {
     // Every block starts in the free ring: lap 0, full, in order.
     IndexRing.fillFresh(words, FREE_TAIL, HEADER_WORDS + cells, blocks);
     Atomics.store(words, TAG, QUEUE_TAG);
-    return new QueueCore(buffer, []);
+    return new QueueCore(buffer, [], undefined);
   }
 
   /** Attaches to a queue another thread created. */
@@ -118,10 +121,10 @@ export class QueueCore {
     if (Atomics.load(new Int32Array(buffer, 0, 1), 0) !== QUEUE_TAG) {
       throw invalidArg('buffer', 'the SharedArrayBuffer of a queue', buffer);
     }
-    return new QueueCore(buffer, descriptor.side);
+    return new QueueCore(buffer, descriptor.side ?? [], descriptor.courier);
   }
 
-  private constructor(buffer: SharedArrayBuffer, side: readonly SideMessage[]) {
+  private constructor(buffer: SharedArrayBuffer, side: readonly SideMessage[], courier: Courier | undefined) {
     this.buffer = buffer;
     const words = new Int32Array(buffer);
     this.#words = words;
@@ -134,12 +137,12 @@ export class QueueCore {
     this.#blocksAt = align8(takenAt * 4 + TAKEN_CELLS * 4);
     const name = `parapool.queue.${words[ID_LOW]}.${words[ID_HIGH]}`;
     this.#side = sideChannel(name, words, takenAt, TAKEN_CELLS);
-    this.#side.seed(side);
+    this.#side.arrive(side, courier);
   }
 
   /** The descriptor that recreates this queue in another thread. */
   describe(): QueueDescriptor {
-    return { buffer: this.buffer, side: this.#side.snapshot() };
+    return { buffer: this.buffer, ...this.#side.handoff() };
   }
 
   /** Lets go of this handle's share of the thread's side channel. */

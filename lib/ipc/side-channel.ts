@@ -17,13 +17,20 @@
  * that another thread took are dropped: the taker writes the number into the
  * queue's `taken` ring, which every listener checks.
  *
- * A BroadcastChannel only delivers to listeners that exist when the message is
- * posted. A handle that is sent to another thread carries a snapshot of the
- * side items its thread has not seen taken, which covers everything put before
- * the handle was sent; a side item put in the moment between sending a handle
- * and its arrival does not reach that new thread.
+ * Handles in flight. A BroadcastChannel only reaches listeners that exist when
+ * a message is posted, and a handle sent to another thread starts listening
+ * only when it arrives. So a handle travels with (1) a snapshot of the side
+ * items its sender knows and nobody took, and (2) a *courier*: a MessagePort
+ * on which the sender also posts (and forwards) every side item until the new
+ * handle reports itself born (it listens from then on). Messages wait on a
+ * port while it travels, so nothing posted in between is lost. The courier's
+ * state word is read before the broadcast, so an item either reaches the new
+ * handle's channel or goes by courier too (duplicates are harmless: keyed by
+ * number). The one gap left: a side item posted by a *third* thread while a
+ * handle travels, if the sender's thread does not see it before the handle
+ * arrives (the sender forwards what it sees).
  */
-import { BroadcastChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import { BroadcastChannel, MessageChannel, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 
 /** What travels on the channel for one side item. */
 export interface SideMessage {
@@ -36,14 +43,52 @@ export interface SideMessage {
   readonly bytes?: SharedArrayBuffer;
 }
 
+/** A port that carries side items to a handle in flight; `state`: [born, retired]. */
+export interface Courier {
+  port: MessagePort;
+  state: Int32Array;
+}
+const BORN = 0;
+const RETIRED = 1;
+
+/** While true, handles described for the codec carry no courier (they travel *inside* a side item). */
+let withoutCourier = false;
+
+/** Runs `fn` with couriers off: a MessagePort cannot ride a BroadcastChannel. */
+export function describingSideItem<R>(fn: () => R): R {
+  withoutCourier = true;
+  try {
+    return fn();
+  } finally {
+    withoutCourier = false;
+  }
+}
+
+function drainPort(port: MessagePort | BroadcastChannel, into: (message: SideMessage) => void): void {
+  // Node's receiveMessageOnPort takes a BroadcastChannel too; its typings say MessagePort only.
+  const source = port as MessagePort;
+  for (let received = receiveMessageOnPort(source); received; received = receiveMessageOnPort(source)) {
+    into(received.message as SideMessage);
+  }
+}
+
 export class SideChannel {
   readonly #channel: BroadcastChannel;
   readonly #pending = new Map<number, SideMessage>();
   readonly #taken: Int32Array;
   readonly #takenBase: number;
   readonly #takenMask: number;
+  /** Couriers this thread sends to (handles it described that have not reported born). */
+  #outbound: Courier[] = [];
+  /** Couriers this thread receives from (handles that arrived here), until their sender retires them. */
+  #inbound: Courier[] = [];
   #users = 0;
   readonly #onClose: () => void;
+  readonly #store = (message: SideMessage): void => {
+    if (this.#isTaken(message.id)) return;
+    this.#pending.set(message.id, message);
+    for (const courier of this.#outbound) if (Atomics.load(courier.state, BORN) === 0) courier.port.postMessage(message);
+  };
 
   constructor(name: string, taken: Int32Array, takenBase: number, takenCount: number, onClose: () => void) {
     this.#taken = taken;
@@ -62,27 +107,44 @@ export class SideChannel {
   }
 
   release(): void {
-    if (--this.#users === 0) {
-      this.#channel.close();
-      this.#pending.clear();
-      this.#onClose();
-    }
+    if (--this.#users > 0) return;
+    this.#channel.close();
+    for (const courier of this.#outbound) courier.port.close();
+    for (const courier of this.#inbound) courier.port.close();
+    this.#outbound = [];
+    this.#inbound = [];
+    this.#pending.clear();
+    this.#onClose();
   }
 
   #isTaken(id: number): boolean {
     return Atomics.load(this.#taken, this.#takenBase + (id & this.#takenMask)) === id;
   }
 
-  #store(message: SideMessage): void {
-    if (!this.#isTaken(message.id)) this.#pending.set(message.id, message);
+  #retireBorn(): void {
+    if (this.#outbound.length === 0) return;
+    this.#outbound = this.#outbound.filter((courier) => {
+      if (Atomics.load(courier.state, BORN) === 0) return true;
+      courier.port.close();
+      Atomics.store(courier.state, RETIRED, 1);
+      return false;
+    });
+  }
+
+  #drainInbound(): void {
+    if (this.#inbound.length === 0) return;
+    this.#inbound = this.#inbound.filter((courier) => {
+      // Retired means the sender closed its end after its last post: drain, then let go.
+      const retired = Atomics.load(courier.state, RETIRED) === 1;
+      drainPort(courier.port, this.#store);
+      if (retired) courier.port.close();
+      return !retired;
+    });
   }
 
   #drain(): void {
-    // Node's receiveMessageOnPort takes a BroadcastChannel too; its typings say MessagePort only.
-    const port = this.#channel as unknown as MessagePort;
-    for (let received = receiveMessageOnPort(port); received; received = receiveMessageOnPort(port)) {
-      this.#store(received.message as SideMessage);
-    }
+    drainPort(this.#channel, this.#store);
+    this.#drainInbound();
     if (this.#pending.size > 0) {
       for (const id of this.#pending.keys()) if (this.#isTaken(id)) this.#pending.delete(id);
     }
@@ -90,7 +152,11 @@ export class SideChannel {
 
   /** Publishes a side item; this thread keeps its own copy (a channel does not deliver to itself). */
   post(message: SideMessage): void {
+    // Read the couriers' state before broadcasting (see the module comment).
+    const unborn = this.#outbound.filter((courier) => Atomics.load(courier.state, BORN) === 0);
     this.#channel.postMessage(message);
+    for (const courier of unborn) courier.port.postMessage(message);
+    this.#retireBorn();
     // Keep a copy, not the producer's own objects: a consumer in this thread must get a clone too.
     this.#pending.set(message.id, message.bytes === undefined ? structuredClone(message) : message);
   }
@@ -107,15 +173,31 @@ export class SideChannel {
     return message;
   }
 
-  /** The side items this thread knows of and has not seen taken, for a handle about to be sent. */
-  snapshot(): SideMessage[] {
+  /**
+   * What a handle about to be sent carries: the side items this thread knows
+   * of and has not seen taken, and a courier for what comes while it travels.
+   */
+  handoff(): { side: SideMessage[]; courier: Courier | undefined } {
     this.#drain();
-    return [...this.#pending.values()];
+    this.#retireBorn();
+    let courier: Courier | undefined;
+    if (!withoutCourier) {
+      const { port1, port2 } = new MessageChannel();
+      const state = new Int32Array(new SharedArrayBuffer(8));
+      this.#outbound.push({ port: port1, state });
+      courier = { port: port2, state };
+    }
+    return { side: [...this.#pending.values()], courier };
   }
 
-  /** Adds the entries a received handle brought along. */
-  seed(messages: readonly SideMessage[]): void {
-    for (const message of messages) if (!this.#pending.has(message.id)) this.#store(message);
+  /** Takes in what an arriving handle brought: its snapshot, and its courier (reported born). */
+  arrive(side: readonly SideMessage[], courier: Courier | undefined): void {
+    for (const message of side) if (!this.#pending.has(message.id)) this.#store(message);
+    if (courier !== undefined) {
+      this.#inbound.push(courier);
+      Atomics.store(courier.state, BORN, 1);
+      this.#drainInbound();
+    }
   }
 }
 

@@ -7,6 +7,7 @@ import { Pipe } from '../../lib/ipc/pipe';
 import { Queue } from '../../lib/ipc/queue';
 import { Pool } from '../../lib/pool';
 import { Process } from '../../lib/process';
+import { Lock } from '../../lib/sync/lock';
 import { tasks } from '../../lib/task-ref';
 import type * as Fixtures from '../fixtures/ipc-tasks';
 
@@ -36,6 +37,15 @@ describe('Queue with Pool and Process', () => {
       const q = new Queue<Item>();
       for (let i = 0; i < 1_000; i++) q.putSync({ id: i, value: 1 });
       expect(await pool.apply(t.consumeAsync, [q, 1_000])).toBe(1_000);
+      // Items holding shared objects, put the moment the task is submitted.
+      const shared = new Queue<{ counter: Int32Array; lock: Lock } | null>();
+      const lock = new Lock();
+      const counter = new Int32Array(new SharedArrayBuffer(4));
+      const counted = pool.apply(t.incrementAll, [shared]);
+      for (let i = 0; i < 200; i++) shared.putSync({ counter, lock });
+      shared.putSync(null);
+      expect(await counted).toBe(200);
+      expect(counter[0]).toBe(200);
     } finally {
       await pool.terminate();
     }

@@ -147,21 +147,42 @@ describe('Queue (threads)', () => {
     }
   });
 
-  it('items holding shared objects reach a worker as the same objects (side channel)', async () => {
-    const q = new Queue<unknown>();
-    const lock = new Lock();
-    const counter = new Int32Array(new SharedArrayBuffer(4));
-    // Some before the worker has the queue (carried in its snapshot), some after.
-    for (let i = 0; i < 50; i++) q.putSync({ counter, lock });
-    const results = new Queue<unknown>();
-    const worker = start({ mode: 'shared-items', q, results });
+  it('items holding shared objects reach a worker as the same objects, put before, during and after its start (3 rounds)', async () => {
+    for (let round = 0; round < 3; round++) {
+      const q = new Queue<unknown>();
+      const results = new Queue<unknown>();
+      const lock = new Lock();
+      const counter = new Int32Array(new SharedArrayBuffer(4));
+      // Before the worker has the queue (the handle's snapshot), while the handle
+      // travels (its courier), and once it listens (the broadcast).
+      for (let i = 0; i < 50; i++) q.putSync({ counter, lock });
+      const worker = start({ mode: 'shared-items', q, results });
+      try {
+        for (let i = 0; i < 50; i++) q.putSync({ counter, lock });
+        expect(await results.get()).toBe('ready');
+        for (let i = 0; i < 50; i++) await q.put({ counter, lock });
+        await q.put(null);
+        expect(await exitOf(worker)).toBe(0);
+        expect(counter[0]).toBe(150);
+        expect(lock.locked()).toBe(false);
+      } finally {
+        await worker.terminate();
+      }
+    }
+  });
+
+  it('a queue can travel inside another queue', async () => {
+    const outer = new Queue<Queue<Item>>();
+    const inner = new Queue<Item>();
+    const results = new Queue<{ count: number; sum: number }>();
+    outer.putSync(inner);
+    const got = outer.getSync();
+    expect(got).toBeInstanceOf(Queue);
+    const worker = start({ mode: 'consume', q: got, results });
     try {
-      expect(await results.get()).toBe('ready');
-      for (let i = 0; i < 50; i++) await q.put({ counter, lock });
-      await q.put(null);
-      expect(await exitOf(worker)).toBe(0);
-      expect(counter[0]).toBe(100);
-      expect(lock.locked()).toBe(false);
+      for (let i = 1; i <= 100; i++) inner.putSync({ n: i });
+      inner.putSync(null);
+      expect(await results.get()).toEqual({ count: 100, sum: 5050 });
     } finally {
       await worker.terminate();
     }
