@@ -94,6 +94,15 @@ describe('Lock', () => {
     expect(lock.locked()).toBe(false);
   });
 
+  it('types withLock by what fn returns (type test: checked by tsc)', async () => {
+    const lock = new Lock();
+    const sync: number = await lock.withLock(() => 1);
+    const async: string = await lock.withLock(async () => 'x');
+    const acquired: Promise<boolean> = lock.acquire();
+    expect([sync, async, await acquired]).toEqual([1, 'x', true]);
+    lock.release();
+  });
+
   it('excludes async callers of one thread from each other', async () => {
     const lock = new Lock();
     const cell = { value: 0 };
