@@ -3,6 +3,7 @@ import { decode, encode } from '../../lib/codec';
 import { BoundedSemaphore, Semaphore } from '../../lib/sync/semaphore';
 import { startTsWorker } from '../helpers/worker';
 import { callInWorker } from './call-in-worker';
+import { counterWorkers } from './counter-workers';
 
 const invalidState = expect.objectContaining({ code: 'ERR_INVALID_STATE' });
 const invalidArg = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
@@ -83,6 +84,25 @@ describe('Semaphore', () => {
       const outcome = await callInWorker(sem, 'release', [], { repeat: 2 });
       expect(outcome.code).toBeUndefined();
       expect(await both).toEqual([true, true]);
+    }
+  });
+
+  it('as a mutex (value 1): 2 workers × 100,000 increments of a plain counter = exactly 200,000, 10 times', async () => {
+    for (const sem of [new Semaphore(1), new BoundedSemaphore(1)]) {
+      const counter = new SharedArrayBuffer(8);
+      const cell = new Int32Array(counter);
+      const workers = await counterWorkers(sem, counter, { count: 2, iterations: 100_000 });
+      try {
+        for (let round = 0; round < 10; round++) {
+          cell[0] = 0;
+          await workers.round();
+          expect(cell[0]).toBe(200_000);
+          expect(sem.getValue()).toBe(1);
+          expect(waiters(sem)).toBe(0);
+        }
+      } finally {
+        await workers.close();
+      }
     }
   });
 
