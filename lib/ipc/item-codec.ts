@@ -176,16 +176,43 @@ let source: Uint8Array = bytes;
 let sourceView: DataView = view;
 let at = 0;
 
+// Keys and short values repeat from item to item ('id', 'value', 'item'):
+// remember the last string seen per hash of its bytes, so that reading one
+// costs a compare, not a new string (and V8 sees the same internalized key).
+const CACHE_SIZE = 512;
+const CACHED_LENGTH = 24;
+const cachedBytes: (Uint8Array | undefined)[] = new Array(CACHE_SIZE);
+const cachedText: string[] = new Array(CACHE_SIZE);
+
+function readAscii(start: number, length: number): string {
+  let hash = length;
+  for (let i = start; i < start + length; i++) hash = (hash * 31 + source[i]!) | 0;
+  const slot = hash & (CACHE_SIZE - 1);
+  const known = cachedBytes[slot];
+  if (known !== undefined && known.length === length) {
+    let same = true;
+    for (let i = 0; i < length; i++) {
+      if (known[i] !== source[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return cachedText[slot]!;
+  }
+  let text = '';
+  for (let i = start; i < start + length; i++) text += String.fromCharCode(source[i]!);
+  if (length <= CACHED_LENGTH) {
+    cachedBytes[slot] = source.slice(start, start + length);
+    cachedText[slot] = text;
+  }
+  return text;
+}
+
 function readString(tag: number): string {
   const length = sourceView.getUint32(at + 1, true);
   const start = at + 5;
   at = start + length;
-  if (tag === ASCII) {
-    let text = '';
-    for (let i = start; i < at; i++) text += String.fromCharCode(source[i]!);
-    return text;
-  }
-  return decoder.decode(source.subarray(start, at));
+  return tag === ASCII ? readAscii(start, length) : decoder.decode(source.subarray(start, at));
 }
 
 function readValue(): unknown {

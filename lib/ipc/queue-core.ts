@@ -184,50 +184,54 @@ export class QueueCore {
    * false when not even one block is free (the caller waits for a get).
    */
   commit(payload: Payload, joinable: boolean): boolean {
-    const free = this.#free;
-    const first = free.pop();
+    const first = this.#free.pop();
     if (first === NO_BLOCK) return false;
-    const bytes = this.#bytes;
-    const blockAt = this.#blocksAt;
-    let format = payload.format;
-    let data = payload.bytes;
-    let need = data === undefined ? 1 : Math.ceil((data.length + 1) / BLOCK_DATA);
-    const chain = [first];
-    while (chain.length < need) {
-      const block = free.pop();
-      if (block === NO_BLOCK) break;
-      chain.push(block);
-    }
-    if (chain.length < need || format === SIDE) {
-      // Too big for the free blocks, or not bytes at all: one block names a side item.
-      for (let i = chain.length - 1; i > 0; i--) free.push(chain[i]!);
-      chain.length = 1;
+    const data = payload.bytes;
+    const at = this.#blocksAt + first * BLOCK_SIZE;
+    if (data !== undefined && data.length < BLOCK_DATA) {
+      // The common case: one block.
+      this.#view.setInt32(at, NO_BLOCK, true);
+      this.#view.setInt32(at + 4, data.length + 1, true);
+      this.#bytes[at + BLOCK_HEADER] = payload.format;
+      this.#bytes.set(data, at + BLOCK_HEADER + 1);
+    } else if (data === undefined || !this.#writeChain(first, payload.format, data)) {
+      // Not bytes at all, or too big for the free blocks: the block names a side item.
       const id = this.#postSide(payload);
-      format = SIDE;
-      data = new Uint8Array(4);
-      new DataView(data.buffer).setInt32(0, id, true);
-      need = 1;
-    }
-    const total = data!.length + 1;
-    let offset = 0;
-    for (let i = 0; i < need; i++) {
-      const at = blockAt + chain[i]! * BLOCK_SIZE;
-      this.#view.setInt32(at, i + 1 < need ? chain[i + 1]! : NO_BLOCK, true);
-      this.#view.setInt32(at + 4, total, true);
-      let dataAt = at + BLOCK_HEADER;
-      let room = BLOCK_DATA;
-      if (i === 0) {
-        bytes[dataAt++] = format;
-        room--;
-      }
-      const end = Math.min(offset + room, data!.length);
-      bytes.set(data!.subarray(offset, end), dataAt);
-      offset = end;
+      this.#view.setInt32(at, NO_BLOCK, true);
+      this.#view.setInt32(at + 4, 5, true);
+      this.#bytes[at + BLOCK_HEADER] = SIDE;
+      this.#view.setInt32(at + BLOCK_HEADER + 1, id, true);
     }
     if (joinable) Atomics.add(this.#words, UNFINISHED, 1);
     this.#used.push(first);
     Atomics.add(this.#words, PUT_SEQ, 1);
     if (Atomics.load(this.#words, GET_WAITERS) > 0) wake(this.#words, PUT_SEQ);
+    return true;
+  }
+
+  /** Writes a multi-block item from block `first` on; false (nothing taken) when too few blocks are free. */
+  #writeChain(first: number, format: number, data: Uint8Array): boolean {
+    const need = Math.ceil((data.length + 1) / BLOCK_DATA);
+    const chain = [first];
+    while (chain.length < need) {
+      const block = this.#free.pop();
+      if (block === NO_BLOCK) {
+        for (let i = chain.length - 1; i > 0; i--) this.#free.push(chain[i]!);
+        return false;
+      }
+      chain.push(block);
+    }
+    let offset = 0;
+    for (let i = 0; i < need; i++) {
+      const at = this.#blocksAt + chain[i]! * BLOCK_SIZE;
+      this.#view.setInt32(at, i + 1 < need ? chain[i + 1]! : NO_BLOCK, true);
+      this.#view.setInt32(at + 4, data.length + 1, true);
+      let dataAt = at + BLOCK_HEADER;
+      if (i === 0) this.#bytes[dataAt++] = format;
+      const end = Math.min(offset + (at + BLOCK_SIZE - dataAt), data.length);
+      this.#bytes.set(data.subarray(offset, end), dataAt);
+      offset = end;
+    }
     return true;
   }
 

@@ -62,6 +62,7 @@ export interface QueueWaitOptions {
 
 /** Reads `{ blocking, timeout }`: the deadline, or `undefined` for "do not wait". */
 export function waitDeadline(options: QueueWaitOptions | undefined): number | undefined {
+  if (options === undefined) return Infinity;
   const { blocking, timeout } = checkOptions('options', options);
   const wait = checkBoolean('blocking', blocking) ?? true;
   const ms = checkTimeout('timeout', timeout);
@@ -215,6 +216,8 @@ export class Queue<T = unknown> {
   getSync(options?: QueueWaitOptions): T {
     const deadline = waitDeadline(options);
     this.#checkOpen();
+    const item = this.core.tryGet();
+    if (item !== NONE) return item as T;
     return runSync(this.core.getSteps(deadline, true)) as T;
   }
 

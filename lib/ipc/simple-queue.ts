@@ -82,6 +82,8 @@ export class SimpleQueue<T = unknown> {
   getSync(options?: QueueWaitOptions): T {
     const deadline = waitDeadline(options);
     this.#checkOpen();
+    const item = this.#core.tryGet();
+    if (item !== NONE) return item as T;
     return runSync(this.#core.getSteps(deadline, true)) as T;
   }
 
