@@ -64,8 +64,12 @@ const MIN_BLOCKS = 8192;
 /** The most items any queue holds at once (also what "unbounded" means). */
 export const MAX_QUEUE_ITEMS = MAX_BLOCKS;
 
-/** Spins of a blocking `getSync` before it parks: a producer that is mid-put is usually done by then. */
-const SPINS = 2000;
+/**
+ * Spins of a blocking `getSync` before it parks, in case a producer is mid-put.
+ * Kept short on purpose: on 2 busy cores, 2,000 spins cut sync round trips to
+ * 4k–14k/s (the spinner starves the thread it waits for); 200 gave 63k–76k/s.
+ */
+const SPINS = 200;
 
 /** "No item": distinct from every value a queue can hold. */
 export const NONE: unique symbol = Symbol('none');
