@@ -19,9 +19,10 @@
  */
 import { isMainThread, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { decode, encode, registerSharedType } from '../codec';
-import { EOFError, InvalidStateError, TimeoutError } from '../errors';
+import { EOFError, InvalidStateError, TimeoutError, UncloneableError } from '../errors';
 import { checkInteger, invalidArg } from '../validate';
 import { deadlineAfter, park, runAsync, runSync, waitTimeout, wake, type Steps, type WaitOptions } from '../sync/futex';
+import { encodingSideItem } from './side-channel';
 
 export const PIPE_TAG = 0x50495045; // 'PIPE'
 const TAG = 0;
@@ -368,6 +369,10 @@ export class Connection<T = unknown> {
 
   /** @internal Detaches this end for the codec: the port and everything queued on it move. */
   static describe(connection: Connection<unknown>): ConnectionDescriptor {
+    if (encodingSideItem()) {
+      // Checked before anything moves: the connection stays usable here.
+      throw new UncloneableError('A Connection cannot be put in a queue: pass it as a task or Process argument, or send it through a Pipe');
+    }
     const port = connection.#usablePort();
     if (connection.#peeked.length > 0) {
       throw new InvalidStateError('A connection holding a message that recvBytes() refused cannot move: recv() it first');

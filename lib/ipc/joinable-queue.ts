@@ -14,6 +14,9 @@ import { Queue, attachQueue, describeQueue } from './queue';
  * A Queue whose consumers report each item done with `taskDone()`, so that
  * `join()` can wait until every item put so far has been processed.
  *
+ * As in Python, a consumer that dies before its `taskDone()` leaves the count
+ * one too high, and `join()` then waits until its timeout.
+ *
  * @example
  * const jobs = new JoinableQueue<string>();
  * for (const url of urls) await jobs.put(url);

@@ -54,6 +54,11 @@ const RETIRED = 1;
 /** While true, handles described for the codec carry no courier (they travel *inside* a side item). */
 let withoutCourier = false;
 
+/** True while a queue item is being encoded (see `describingSideItem`). */
+export function encodingSideItem(): boolean {
+  return withoutCourier;
+}
+
 /** Runs `fn` with couriers off: a MessagePort cannot ride a BroadcastChannel. */
 export function describingSideItem<R>(fn: () => R): R {
   withoutCourier = true;

@@ -7,6 +7,7 @@ import type { Worker } from 'node:worker_threads';
 import { decode, encode } from '../../lib/codec';
 import type { Connection } from '../../lib/ipc/connection';
 import { Pipe } from '../../lib/ipc/pipe';
+import { Queue } from '../../lib/ipc/queue';
 import { Lock } from '../../lib/sync/lock';
 import { exited, startTsWorker } from '../helpers/worker';
 
@@ -187,6 +188,13 @@ describe('Pipe', () => {
     expect(codeOf(() => Pipe(null as unknown as object))).toBe('ERR_INVALID_ARG');
     expect(codeOf(() => c.recvSync({ timeout: -1 }))).toBe('ERR_INVALID_ARG');
     expect(codeOf(() => c.send({ f() {} } as unknown as number))).toBe('ERR_UNCLONEABLE');
+    // A connection cannot ride a queue, and trying does not detach it.
+    const q = new Queue<unknown>();
+    expect(codeOf(() => q.putSync({ conn: c }))).toBe('ERR_UNCLONEABLE');
+    expect(c.closed).toBe(false);
+    moved.send(3);
+    expect(c.recvSync()).toBe(3);
+    q.close();
   });
 
   it('an end passed to a worker can be passed on again from there', async () => {
