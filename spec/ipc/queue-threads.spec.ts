@@ -30,7 +30,7 @@ describe('Queue (threads)', () => {
     const TOTAL = 100_000;
     for (let round = 0; round < 3; round++) {
       const q = new Queue<Item>({ maxsize: round === 0 ? 0 : 50 });
-      const results = new Queue<{ count: number; sum: number }>();
+      const results = new Queue<{ count: number; sum: number; damaged: number }>();
       const workers = [
         start({ mode: 'consume', q, results }),
         start({ mode: 'consume', q, results }),
@@ -50,9 +50,30 @@ describe('Queue (threads)', () => {
     }
   });
 
+  it('2 producers and 2 consumers move 30,000 mixed items (one block, many blocks, v8 fallback) intact', async () => {
+    const TOTAL = 30_000;
+    const q = new Queue<Item>({ maxsize: 64 });
+    const results = new Queue<{ count: number; sum: number; damaged: number }>();
+    const workers = [
+      start({ mode: 'consume', q, results }),
+      start({ mode: 'consume', q, results }),
+      start({ mode: 'produce-mixed', q, from: 0, count: TOTAL / 2, sentinels: 1 }),
+      start({ mode: 'produce-mixed', q, from: TOTAL / 2, count: TOTAL / 2, sentinels: 1 }),
+    ];
+    try {
+      const a = await results.get();
+      const b = await results.get();
+      expect(a.count + b.count).toBe(TOTAL);
+      expect(a.sum + b.sum).toBe((TOTAL * (TOTAL - 1)) / 2);
+      expect(a.damaged + b.damaged).toBe(0);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.terminate()));
+    }
+  });
+
   it('the main thread produces with async put while workers consume', async () => {
     const q = new Queue<Item>({ maxsize: 8 });
-    const results = new Queue<{ count: number; sum: number }>();
+    const results = new Queue<{ count: number; sum: number; damaged: number }>();
     const workers = [start({ mode: 'consume', q, results }), start({ mode: 'consume', q, results })];
     try {
       for (let i = 1; i <= 20_000; i++) await q.put({ n: i });
@@ -135,12 +156,12 @@ describe('Queue (threads)', () => {
 
   it('a queue passed to a worker can be passed on to another, and items put before arrive', async () => {
     const q = new Queue<Item>();
-    const results = new Queue<{ count: number; sum: number }>();
+    const results = new Queue<{ count: number; sum: number; damaged: number }>();
     for (let i = 1; i <= 1000; i++) q.putSync({ n: i });
     q.putSync(null);
     const worker = start({ mode: 'forward', q, results });
     try {
-      expect(await results.get()).toEqual({ count: 1000, sum: 500_500 });
+      expect(await results.get()).toEqual({ count: 1000, sum: 500_500, damaged: 0 });
       expect(await exitOf(worker)).toBe(0);
     } finally {
       await worker.terminate();
@@ -174,7 +195,7 @@ describe('Queue (threads)', () => {
   it('a queue can travel inside another queue', async () => {
     const outer = new Queue<Queue<Item>>();
     const inner = new Queue<Item>();
-    const results = new Queue<{ count: number; sum: number }>();
+    const results = new Queue<{ count: number; sum: number; damaged: number }>();
     outer.putSync(inner);
     const got = outer.getSync();
     expect(got).toBeInstanceOf(Queue);
@@ -182,7 +203,7 @@ describe('Queue (threads)', () => {
     try {
       for (let i = 1; i <= 100; i++) inner.putSync({ n: i });
       inner.putSync(null);
-      expect(await results.get()).toEqual({ count: 100, sum: 5050 });
+      expect(await results.get()).toEqual({ count: 100, sum: 5050, damaged: 0 });
     } finally {
       await worker.terminate();
     }
