@@ -17,6 +17,7 @@ import { BENCH_DIR, buildWorkers } from './lib/build.mjs';
 import { describeMachine, machineMarkdown } from './lib/machine.mjs';
 import { workloadMarkdown } from './lib/format.mjs';
 import { workloadSvg } from './lib/svg.mjs';
+import { compactResult } from './lib/compact.mjs';
 import { loadParapool } from './lib/parapool.mjs';
 import { peerVersions } from './lib/peers.mjs';
 
@@ -109,7 +110,7 @@ async function main() {
     if (!result.skipped) writeAtomically(path.join(resultsDir, svgName), workloadSvg(result));
     result.svg = result.skipped ? null : svgName;
     console.log(`\n${workloadMarkdown(result)}\n\n_(${result.seconds} s)_`);
-    results.push(result);
+    results.push(compactResult(result));
   }
 
   // --only merges into the previous file, so one workload can be re-run alone.

@@ -18,17 +18,22 @@ function errorText(error) {
 /**
  * Runs `runners` side by side and returns one row per runner.
  *
- * A runner is `{ label, setup?(), sample(state), teardown?(state), percentiles? }`.
+ * A runner is `{ label, setup?(), sample(state), teardown?(state), percentiles?, prime? }`.
  * `sample` returns the measured quantity (a number, or an array of numbers that are
  * all kept, e.g. per-call latencies) and throws if the work gave a wrong result.
  * A runner that throws is reported with its error and dropped; the others go on.
+ * `onTimedStart` runs once, after every setup and priming, before the first round.
  */
-export async function compare(runners, { warmup, repeats, log = () => {}, sampleTimeoutMs = 180_000 }) {
+export async function compare(runners, { warmup, repeats, log = () => {}, sampleTimeoutMs = 180_000, onTimedStart = () => {} }) {
   const live = [];
   const rows = new Map(runners.map((runner) => [runner, { label: runner.label, samples: [] }]));
   for (const runner of runners) {
     try {
-      live.push({ runner, state: await runner.setup?.() });
+      const state = await runner.setup?.();
+      // Cheap runners may ask for extra untimed runs, so that their workers' JIT is as
+      // warm as that of the runners whose single warm-up round is long.
+      for (let i = 0; i < (runner.prime ?? 0); i++) await withTimeout(runner.sample(state), sampleTimeoutMs, `${runner.label}: priming`);
+      live.push({ runner, state });
     } catch (error) {
       rows.get(runner).error = `setup failed: ${errorText(error)}`;
     }
@@ -38,6 +43,7 @@ export async function compare(runners, { warmup, repeats, log = () => {}, sample
     live.splice(live.indexOf(entry), 1);
     await Promise.resolve(entry.runner.teardown?.(entry.state)).catch(() => {});
   };
+  onTimedStart();
   const total = warmup + repeats;
   for (let round = 0; round < total; round++) {
     const order = live.map((_, i) => live[(i + round) % live.length]);
