@@ -124,6 +124,7 @@ async function main() {
   }
   const merged = [...previous.filter((old) => !results.some((fresh) => fresh.id === old.id)), ...results]
     .sort((a, b) => a.number - b.number);
+  machine.loadAverageEnd = os.loadavg().map((load) => Math.round(load * 100) / 100);
   const document = { machine, quick: options.quick, workers: ctx.workers, peers: versions, workloads: merged };
   writeAtomically(jsonFile, `${JSON.stringify(document, null, 2)}\n`);
   console.log(`\nWrote ${path.relative(process.cwd(), jsonFile)} and ${results.filter((r) => r.svg).length} SVG chart(s) in ${path.relative(process.cwd(), resultsDir) || '.'}.`);

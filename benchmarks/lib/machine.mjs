@@ -31,6 +31,7 @@ export function machineMarkdown(machine) {
     `- Command: \`${machine.command}\``,
     `- Machine: ${machine.cores} cores (${machine.cpuModel}), ${machine.totalMemoryGiB} GiB, ${machine.platform}`,
     `- Node ${machine.node}; Python ${machine.python ?? 'not installed'}`,
-    `- Load average at start (1, 5, 15 min): ${machine.loadAverage.join(', ')}`,
+    `- Load average at start (1, 5, 15 min): ${machine.loadAverage.join(', ')}${machine.loadAverageEnd ? `; at the end: ${machine.loadAverageEnd.join(', ')}` : ''}`,
+    `- The machine is shared: a load above ${machine.cores} while a run goes means other work competed for the cores (ratios between runners stay comparable, absolute times and speedups do not).`,
   ].join('\n');
 }

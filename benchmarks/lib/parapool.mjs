@@ -3,16 +3,24 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { ROOT } from './build.mjs';
+import { BUILD_DIR, ROOT } from './build.mjs';
 
 const require = createRequire(import.meta.url);
 
-/** `{ mp }` with the module, or `{ error }` saying why parapool cannot run. */
+/**
+ * `{ mp }` with the module, or `{ error }` saying why parapool cannot run. The built
+ * dist/cjs is copied first to benchmarks/.build/parapool/ and loaded from there, so
+ * that a `npm run build` started elsewhere in the same checkout during a long run
+ * (it empties dist/ while it works) cannot pull the files from under the workers.
+ */
 export function loadParapool() {
-  const entry = path.join(ROOT, 'dist', 'cjs', 'index.js');
-  if (!fs.existsSync(entry)) return { error: 'dist/cjs/index.js is missing (run `npm run build`)' };
+  const built = path.join(ROOT, 'dist', 'cjs');
+  if (!fs.existsSync(path.join(built, 'index.js'))) return { error: 'dist/cjs/index.js is missing (run `npm run build`)' };
+  const snapshot = path.join(BUILD_DIR, 'parapool', 'cjs');
   try {
-    return { mp: require(entry) };
+    fs.rmSync(snapshot, { recursive: true, force: true });
+    fs.cpSync(built, snapshot, { recursive: true });
+    return { mp: require(path.join(snapshot, 'index.js')) };
   } catch (error) {
     return { error: `dist/cjs/index.js failed to load: ${error.message}` };
   }
