@@ -46,6 +46,10 @@ const parts = [
 if (goals.length) {
   parts.push('', '## Goals at a glance', '', markdownTable(['workload', 'ratio', 'measured', 'goal', 'status'], goals));
 }
+// The reading of the figures is written by hand (benchmarks/analysis.md) next to the
+// results it was written for; it is included as is.
+const analysis = path.join(BENCH_DIR, 'analysis.md');
+if (fs.existsSync(analysis)) parts.push('', fs.readFileSync(analysis, 'utf8').trim());
 for (const workload of results.workloads) {
   parts.push('', workloadMarkdown(workload, { headingLevel: 2, svgLink: workload.svg ? link(workload.svg) : undefined }));
 }

@@ -1,5 +1,6 @@
 // One hand-written SVG bar chart per workload: a panel per group, one horizontal bar
-// per runner (its median) with a min–max whisker, each panel on its own scale.
+// per runner (its median) with a min–max whisker (min–p99 for latencies), each panel
+// on its own scale.
 import { fmt } from './format.mjs';
 
 const WIDTH = 820;
@@ -35,8 +36,11 @@ export function workloadSvg(result) {
   let y = TOP;
   for (const group of groups) {
     const rows = group.rows.filter((row) => !row.error);
-    const scaleMax = Math.max(...rows.map((row) => Math.max(row.max ?? row.median, row.median))) || 1;
-    const direction = group.better === 'higher' ? 'higher is better' : 'lower is better';
+    // Latency rows spread over thousands of samples: their whisker ends at p99, not at
+    // the single slowest call, or one scheduler hiccup would flatten every bar.
+    const upper = (row) => (row.p99 !== undefined ? row.p99 : row.max ?? row.median);
+    const scaleMax = Math.max(...rows.map((row) => Math.max(upper(row), row.median))) || 1;
+    const direction = `${group.better === 'higher' ? 'higher is better' : 'lower is better'}; whiskers: min to ${rows.some((row) => row.p99 !== undefined) ? 'p99' : 'max'}`;
     out.push(`<text x="10" y="${y + 16}" font-weight="bold">${escapeXml(`${group.title} (${group.unit}, ${direction})`)}</text>`);
     y += PANEL_TITLE;
     for (const row of rows) {
@@ -44,9 +48,9 @@ export function workloadSvg(result) {
       const x0 = LABEL_WIDTH;
       out.push(`<text x="${x0 - 8}" y="${y + BAR_HEIGHT - 5}" text-anchor="end">${escapeXml(row.label)}</text>`);
       out.push(`<rect x="${x0}" y="${y}" width="${barWidth.toFixed(1)}" height="${BAR_HEIGHT}" fill="${colorOf(row)}"/>`);
-      if (row.min !== undefined && row.max !== undefined && row.max > row.min) {
+      if (row.min !== undefined && upper(row) > row.min) {
         const xMin = x0 + (row.min / scaleMax) * plotWidth;
-        const xMax = x0 + (row.max / scaleMax) * plotWidth;
+        const xMax = x0 + (upper(row) / scaleMax) * plotWidth;
         const mid = y + BAR_HEIGHT / 2;
         out.push(`<path d="M${xMin.toFixed(1)} ${mid}H${xMax.toFixed(1)}M${xMin.toFixed(1)} ${mid - 4}V${mid + 4}M${xMax.toFixed(1)} ${mid - 4}V${mid + 4}" stroke="#222" stroke-width="1"/>`);
       }
