@@ -71,6 +71,8 @@ function writeString(text: string): void {
       return;
     }
   }
+  // UTF-8 cannot hold a lone surrogate (TextEncoder would turn it into U+FFFD); structured clone keeps it.
+  if (!(text as string & { isWellFormed(): boolean }).isWellFormed()) throw UNSUPPORTED;
   reserve(5 + length * 3);
   const { written } = encoder.encodeInto(text, bytes.subarray(cursor + 5));
   bytes[cursor] = UTF8;

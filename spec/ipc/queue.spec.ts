@@ -104,6 +104,7 @@ describe('Queue (one thread)', () => {
     cyclic.self = cyclic;
     const items: unknown[] = [
       0, -0, 1.5, -7, 2 ** 40, NaN, Infinity, 'ascii', 'ünïcödé ✓ 🎉', '', 'x'.repeat(300), true, false, null, undefined,
+      'a'.repeat(64), 'b'.repeat(65), `${'c'.repeat(63)}é`, 'lone \ud800 surrogate', { ['k\udc00']: 1 }, 2 ** 31, -(2 ** 31),
       [1, 'two', [3], { four: 4 }], { a: 1, b: { c: [null, undefined] }, ['__proto__']: 5 }, Object.create(null),
       new Date(86_400_000), new Map([[1, 'a']]), new Set(['s']), /re/g, 10n, new Uint8Array([1, 2, 3]),
       { twice: [shared, shared] }, cyclic, [1, , 3], new Error('boom'),
