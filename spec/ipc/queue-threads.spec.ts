@@ -154,6 +154,45 @@ describe('Queue (threads)', () => {
     }
   });
 
+  it('a consumer killed mid-stream loses at most the item it was taking; nothing is doubled (4 rounds)', async () => {
+    for (let round = 0; round < 4; round++) {
+      const q = new Queue<Item>({ maxsize: 16 });
+      const marks = new Int32Array(new SharedArrayBuffer(4 * 20_000));
+      const worker = start({ mode: 'consume-mark', q, marks });
+      let put = 0;
+      let killed: Promise<number> | undefined;
+      try {
+        for (;;) {
+          if (put === 1_000 + round * 500) killed = worker.terminate();
+          try {
+            await q.put({ n: put }, { timeout: killed === undefined ? undefined : 50 });
+          } catch (error) {
+            expect((error as { code?: string }).code).toBe('ERR_QUEUE_FULL');
+            break;
+          }
+          put++;
+        }
+        await killed;
+      } finally {
+        await worker.terminate();
+      }
+      const drained = new Set<number>();
+      while (!q.empty()) drained.add(q.getNowait()!.n);
+      let missing = 0;
+      for (let n = 0; n < put; n++) {
+        const taken = Atomics.load(marks, n) + (drained.has(n) ? 1 : 0);
+        expect(taken).toBeLessThanOrEqual(1);
+        if (taken === 0) missing++;
+      }
+      expect(missing).toBeLessThanOrEqual(1);
+      // Still usable, less at most the killed get's slot.
+      let room = 0;
+      while (room < 16 && !q.full()) q.putNowait({ n: room++ });
+      expect(room).toBeGreaterThanOrEqual(15);
+      for (let i = 0; i < room; i++) expect(q.getNowait()).toEqual({ n: i });
+    }
+  });
+
   it('a queue passed to a worker can be passed on to another, and items put before arrive', async () => {
     const q = new Queue<Item>();
     const results = new Queue<{ count: number; sum: number; damaged: number }>();
