@@ -37,6 +37,18 @@ const ROUND_SHIFT = INDEX_BITS + 1;
 const ROUND_MASK = (1 << (32 - ROUND_SHIFT)) - 1;
 /** Smallest ring, so that the round tag's wrap-around needs many operations. */
 export const MIN_RING_CELLS = 4096;
+/** log2 of the cells in one 64-byte cache line. */
+const LINE_SHIFT = 4;
+
+/**
+ * Where position `position` lives: consecutive positions go to cells one cache
+ * line apart (a rotation of the index bits), so a producer just ahead of a
+ * consumer does not fight it for one line of cells.
+ */
+export function cellOf(position: number, mask: number, shift: number): number {
+  const index = position & mask;
+  return (index >>> (shift - LINE_SHIFT)) | ((index << LINE_SHIFT) & mask);
+}
 
 /** Cells for a ring that must hold up to `blocks` numbers: a power of two ≥ `blocks` and ≥ `MIN_RING_CELLS`. */
 export function ringCells(blocks: number): number {
@@ -71,8 +83,8 @@ export class IndexRing {
    * Fills fresh (zeroed) ring memory with `0 … count - 1`, as if pushed in order.
    * Only for memory no other thread sees yet.
    */
-  static fillFresh(words: Int32Array, tail: number, firstCell: number, count: number): void {
-    for (let block = 0; block < count; block++) words[firstCell + block] = FULL | block;
+  static fillFresh(words: Int32Array, tail: number, firstCell: number, cells: number, count: number): void {
+    for (let block = 0; block < count; block++) words[firstCell + cellOf(block, cells - 1, Math.log2(cells))] = FULL | block;
     words[tail] = count;
   }
 
@@ -81,7 +93,7 @@ export class IndexRing {
     const words = this.#words;
     for (;;) {
       const tail = Atomics.load(words, this.#tail);
-      const cell = this.#cells + (tail & this.#mask);
+      const cell = this.#cells + cellOf(tail, this.#mask, this.#shift);
       const empty = (((tail >>> this.#shift) & ROUND_MASK) << ROUND_SHIFT) | 0;
       const seen = Atomics.load(words, cell);
       if (seen === empty) {
@@ -102,7 +114,7 @@ export class IndexRing {
     const words = this.#words;
     for (;;) {
       const head = Atomics.load(words, this.#head);
-      const cell = this.#cells + (head & this.#mask);
+      const cell = this.#cells + cellOf(head, this.#mask, this.#shift);
       const round = (head >>> this.#shift) & ROUND_MASK;
       const empty = (round << ROUND_SHIFT) | 0;
       const nextEmpty = (((round + 1) & ROUND_MASK) << ROUND_SHIFT) | 0;

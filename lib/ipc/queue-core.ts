@@ -10,7 +10,8 @@
  *   FIFO order, and the free blocks;
  * - the `taken` ring of the side channel (./side-channel).
  *
- * A put takes a slot (compare-and-swap on `AVAILABLE`), takes free blocks,
+ * A put takes a slot (compare-and-swap on `AVAILABLE`; only in a queue with
+ * a `maxsize`: an unbounded one is bounded by its blocks), takes free blocks,
  * writes the item, and commits it with one push on the item ring. A get pops
  * the item ring, reads, frees the blocks and the slot. Waiting is futex-style
  * on two sequence words (`PUT_SEQ` bumps after every put, `GET_SEQ` after every
@@ -93,6 +94,8 @@ export class QueueCore {
   readonly #blocksAt: number;
   readonly #side: SideChannel;
   #released = false;
+  /** A `maxsize` was given: slots are counted in `AVAILABLE` (saves two contended atomics per item otherwise). */
+  readonly #bounded: boolean;
 
   /** A new empty queue holding at most `maxsize` items (0: up to `MAX_QUEUE_ITEMS`). */
   static create(maxsize: number): QueueCore {
@@ -111,7 +114,7 @@ export class QueueCore {
     words[ID_LOW] = id[0]!;
     words[ID_HIGH] = id[1]!;
     // Every block starts in the free ring: lap 0, full, in order.
-    IndexRing.fillFresh(words, FREE_TAIL, HEADER_WORDS + cells, blocks);
+    IndexRing.fillFresh(words, FREE_TAIL, HEADER_WORDS + cells, cells, blocks);
     Atomics.store(words, TAG, QUEUE_TAG);
     return new QueueCore(buffer, [], undefined);
   }
@@ -132,6 +135,7 @@ export class QueueCore {
     this.buffer = buffer;
     const words = new Int32Array(buffer);
     this.#words = words;
+    this.#bounded = words[MAXSIZE] !== 0;
     this.#bytes = new Uint8Array(buffer);
     this.#view = new DataView(buffer);
     const cells = words[RING_CELLS]!;
@@ -165,7 +169,7 @@ export class QueueCore {
   }
 
   full(): boolean {
-    return Atomics.load(this.#words, AVAILABLE) <= 0;
+    return this.#bounded ? Atomics.load(this.#words, AVAILABLE) <= 0 : this.#free.size() === 0;
   }
 
   // ------------------------------------------------------------- items ↔ bytes
@@ -279,7 +283,7 @@ export class QueueCore {
     }
     this.#free.push(first);
     const words = this.#words;
-    Atomics.add(words, AVAILABLE, 1);
+    if (this.#bounded) Atomics.add(words, AVAILABLE, 1);
     Atomics.add(words, GET_SEQ, 1);
     if (Atomics.load(words, PUT_WAITERS) > 0) wake(words, GET_SEQ);
     if (failure !== undefined) throw failure;
@@ -297,6 +301,7 @@ export class QueueCore {
   }
 
   tryTakeSlot(): boolean {
+    if (!this.#bounded) return true;
     const words = this.#words;
     for (let available = Atomics.load(words, AVAILABLE); available > 0; ) {
       const seen = Atomics.compareExchange(words, AVAILABLE, available, available - 1);
@@ -307,7 +312,7 @@ export class QueueCore {
   }
 
   giveBackSlot(): void {
-    Atomics.add(this.#words, AVAILABLE, 1);
+    if (this.#bounded) Atomics.add(this.#words, AVAILABLE, 1);
     Atomics.add(this.#words, GET_SEQ, 1);
     if (Atomics.load(this.#words, PUT_WAITERS) > 0) wake(this.#words, GET_SEQ);
   }

@@ -1,5 +1,5 @@
 /** The lock-free index ring: FIFO, empty detection, and the wrap of its 32-bit positions. */
-import { INDEX_BITS, IndexRing, MIN_RING_CELLS, ringCells } from '../../lib/ipc/index-ring';
+import { INDEX_BITS, IndexRing, MIN_RING_CELLS, cellOf, ringCells } from '../../lib/ipc/index-ring';
 
 const HEAD = 0;
 const TAIL = 1;
@@ -14,7 +14,7 @@ function ringAt(start: number, cells = MIN_RING_CELLS): { ring: IndexRing; words
   for (let k = 0; k < cells; k++) {
     const position = (start + k) >>> 0;
     const round = (position >>> shift) & ((1 << (32 - INDEX_BITS - 1)) - 1);
-    words[FIRST_CELL + (position & (cells - 1))] = (round << (INDEX_BITS + 1)) | 0;
+    words[FIRST_CELL + cellOf(position, cells - 1, shift)] = (round << (INDEX_BITS + 1)) | 0;
   }
   return { ring: new IndexRing(words, HEAD, TAIL, FIRST_CELL, cells), words };
 }
