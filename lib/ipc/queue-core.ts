@@ -32,7 +32,8 @@ const QUEUE_TAG = 0x51554555; // 'QUEU'
 
 // Header words. The counters that producers and consumers hit on every call
 // sit 16 words (one 64-byte cache line) apart, so that a producer and a
-// consumer on two cores do not fight over one line (measured: ~25% faster).
+// consumer on two cores do not fight over one line (measured one way:
+// 375k–445k/s with them packed in one line, 495k–960k/s apart).
 const TAG = 0;
 const MAXSIZE = 1;
 const BLOCKS = 2;

@@ -5,19 +5,21 @@
  * Items live in one SharedArrayBuffer: a lock-free ring of 64-byte blocks
  * (./index-ring), written with a small binary format (./item-codec) and read
  * in place. Measured on this project's machine (Node 20.20, 2 cores shared
- * with other jobs, load average 3–5, so ranges over 3 runs each), 100,000
+ * with other jobs, load average 2–5, so ranges over 3 runs each), 100,000
  * `{ id, value, name }` objects between the main thread and one worker:
  *
- *                                          one way          round trips
- *   raw MessageChannel (message events)    440k–880k/s      14k–60k/s
- *   Queue: putSync → getSync               320k–960k/s      63k–76k/s (sync), 48k–60k/s (await put/get)
- *   Python multiprocessing.Queue           45k–74k/s        10k–18k/s
- *   one thread, put + get of one item      0.65–1.1 µs      (MessageChannel post + receiveMessageOnPort: 1.0–1.4 µs)
- *   compiled build (tsc), load average 2: Queue 790k–1.01M/s one way, MessageChannel 850k–930k/s
+ *                                        one way               round trips
+ *   raw MessageChannel (message events)  440k–880k/s           14k–60k/s
+ *   Queue, unbounded: putSync → getSync  670k–1.01M/s          sync 63k–81k/s, await put/get 42k–66k/s
+ *   Queue, maxsize 1000                  440k–620k/s           (one more contended counter per item)
+ *   Python multiprocessing.Queue         45k–148k/s            10k–26k/s
+ *   one thread, put + get of one item    0.65–1.1 µs           (MessageChannel post + receiveMessageOnPort: 1.0–1.4 µs)
  *
- * So: on a par with a raw MessageChannel one way (0.7–1.3× its rate in
- * side-by-side runs), faster for round trips; against Python, about 9× one
- * way (medians ~550k vs ~60k/s) and 4–7× for round trips on this noisy box.
+ * So: on a par with a raw MessageChannel one way (0.9–1.2× its rate side by
+ * side), ~1.3× it for round trips; against Python ~5× one way and ~3× for
+ * round trips when the box is quiet (Python: 137k–148k/s), more under load.
+ * Spinning before parking was measured too: 1,000–4,000 spins win ~10% one
+ * way but cut round trips to 17k–52k/s on these shared cores, so it is short.
  *
  * - `v8.serialize` costs ~9.6 µs per small object (and `deserialize` ~1.2 µs):
  *   a ring fed by it could not get near a MessageChannel, hence the hand-rolled
