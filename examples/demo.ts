@@ -5,6 +5,8 @@
 import { Executor, Pool, cpuCount } from 'parapool';
 import * as asCompleted from './as-completed';
 import * as pi from './pi';
+import * as producerConsumer from './producer-consumer';
+import * as squaresPipe from './squares-pipe';
 import * as primes from './primes';
 import * as sharedArray from './shared-array';
 import * as sharedCounter from './shared-counter';
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
     await using executor = new Executor();
     await section('Executor: asCompleted', () => asCompleted.run(executor));
   }
+  await section('Queue: producer and consumers', () => producerConsumer.run());
+  await section('Pipe: squares', () => squaresPipe.run());
 }
 
 main().catch((error: unknown) => {
