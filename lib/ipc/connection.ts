@@ -111,7 +111,7 @@ export function connectionEnd<T>(descriptor: ConnectionDescriptor): Connection<T
  *
  * @example
  * const [parentConn, childConn] = Pipe();
- * new Process(squarer, { args: [childConn] }).start();   // childConn moves
+ * new Process({ target: children.squarer, args: [childConn] }).start();   // childConn moves
  * parentConn.send(7);
  * console.log(await parentConn.recv());                  // 49
  */

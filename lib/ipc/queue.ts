@@ -114,9 +114,14 @@ const handles = new FinalizationRegistry<QueueCore>((core) => core.release());
  * queue. `close()` closes only the handle it is called on (as in Python, where
  * it closes the calling process's end).
  *
+ * Limits: it holds at most 131,071 items at once. Items holding shared objects
+ * (and items bigger than the free shared memory) travel on a side channel; one
+ * put by a third thread exactly while a handle is on its way to a new thread
+ * can miss that thread. A `Connection` cannot be an item (pass it as an argument).
+ *
  * @example
  * const q = new Queue<number | null>({ maxsize: 10 });
- * const consumer = new Process(consume, { args: [q] });   // q.getSync() in a worker
+ * const consumer = new Process({ target: jobs.consume, args: [q] });   // q.getSync() in a worker
  * consumer.start();
  * for (const n of [10, 20, 30]) await q.put(n);
  * await q.put(null);                                      // the sentinel
