@@ -50,6 +50,15 @@ export interface Courier {
 }
 const BORN = 0;
 const RETIRED = 1;
+/**
+ * A handle that never arrives (its task was cancelled, its message lost) would
+ * otherwise collect every later side item on its port: give up after this many.
+ */
+const COURIER_LIMIT = 65_536;
+
+interface Outbound extends Courier {
+  forwarded: number;
+}
 
 /** While true, handles described for the codec carry no courier (they travel *inside* a side item). */
 let withoutCourier = false;
@@ -84,7 +93,7 @@ export class SideChannel {
   readonly #takenBase: number;
   readonly #takenMask: number;
   /** Couriers this thread sends to (handles it described that have not reported born). */
-  #outbound: Courier[] = [];
+  #outbound: Outbound[] = [];
   /** Couriers this thread receives from (handles that arrived here), until their sender retires them. */
   #inbound: Courier[] = [];
   #users = 0;
@@ -92,7 +101,7 @@ export class SideChannel {
   readonly #store = (message: SideMessage): void => {
     if (this.#isTaken(message.id)) return;
     this.#pending.set(message.id, message);
-    for (const courier of this.#outbound) if (Atomics.load(courier.state, BORN) === 0) courier.port.postMessage(message);
+    for (const courier of this.#outbound) if (Atomics.load(courier.state, BORN) === 0) this.#forward(courier, message);
   };
 
   constructor(name: string, taken: Int32Array, takenBase: number, takenCount: number, onClose: () => void) {
@@ -126,10 +135,14 @@ export class SideChannel {
     return Atomics.load(this.#taken, this.#takenBase + (id & this.#takenMask)) === id;
   }
 
+  #forward(courier: Outbound, message: SideMessage): void {
+    if (courier.forwarded++ < COURIER_LIMIT) courier.port.postMessage(message);
+  }
+
   #retireBorn(): void {
     if (this.#outbound.length === 0) return;
     this.#outbound = this.#outbound.filter((courier) => {
-      if (Atomics.load(courier.state, BORN) === 0) return true;
+      if (Atomics.load(courier.state, BORN) === 0 && courier.forwarded < COURIER_LIMIT) return true;
       courier.port.close();
       Atomics.store(courier.state, RETIRED, 1);
       return false;
@@ -160,7 +173,7 @@ export class SideChannel {
     // Read the couriers' state before broadcasting (see the module comment).
     const unborn = this.#outbound.filter((courier) => Atomics.load(courier.state, BORN) === 0);
     this.#channel.postMessage(message);
-    for (const courier of unborn) courier.port.postMessage(message);
+    for (const courier of unborn) this.#forward(courier, message);
     this.#retireBorn();
     // Keep a copy, not the producer's own objects: a consumer in this thread must get a clone too.
     this.#pending.set(message.id, message.bytes === undefined ? structuredClone(message) : message);
@@ -189,7 +202,7 @@ export class SideChannel {
     if (!withoutCourier) {
       const { port1, port2 } = new MessageChannel();
       const state = new Int32Array(new SharedArrayBuffer(8));
-      this.#outbound.push({ port: port1, state });
+      this.#outbound.push({ port: port1, state, forwarded: 0 });
       courier = { port: port2, state };
     }
     return { side: [...this.#pending.values()], courier };
