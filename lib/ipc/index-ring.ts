@@ -80,11 +80,11 @@ export class IndexRing {
   }
 
   /**
-   * Fills fresh (zeroed) ring memory with `0 … count - 1`, as if pushed in order.
-   * Only for memory no other thread sees yet.
+   * Fills fresh (zeroed) ring memory with `first … first + count - 1`, as if
+   * pushed in order. Only for memory no other thread sees yet.
    */
-  static fillFresh(words: Int32Array, tail: number, firstCell: number, cells: number, count: number): void {
-    for (let block = 0; block < count; block++) words[firstCell + cellOf(block, cells - 1, Math.log2(cells))] = FULL | block;
+  static fillFresh(words: Int32Array, tail: number, firstCell: number, cells: number, first: number, count: number): void {
+    for (let k = 0; k < count; k++) words[firstCell + cellOf(k, cells - 1, Math.log2(cells))] = FULL | (first + k);
     words[tail] = count;
   }
 

@@ -10,10 +10,13 @@
  *   FIFO order, and the free blocks;
  * - the `taken` ring of the side channel (./side-channel).
  *
- * A put takes a slot (compare-and-swap on `AVAILABLE`; only in a queue with
- * a `maxsize`: an unbounded one is bounded by its blocks), takes free blocks,
- * writes the item, and commits it with one push on the item ring. A get pops
- * the item ring, reads, frees the blocks and the slot. Waiting is futex-style
+ * The first block of every item is a *slot*: a queue with a `maxsize` has
+ * exactly `maxsize` slot blocks (and a separate pool of chain blocks for the
+ * rest of bigger items), so "full" is simply "no free slot block", with no
+ * counter that producers and consumers would fight over; an unbounded queue's
+ * blocks are all slots and chain blocks alike. A put pops a free slot (and
+ * chain blocks), writes the item, and commits it with one push on the item
+ * ring. A get pops the item ring, reads, and pushes the blocks back. Waiting is futex-style
  * on two sequence words (`PUT_SEQ` bumps after every put, `GET_SEQ` after every
  * get), with waiter counts so that nobody calls `Atomics.notify` when nobody
  * sleeps. Nothing is ever locked, so a thread killed anywhere leaves the queue
@@ -41,18 +44,20 @@ const RING_CELLS = 3;
 const ID_LOW = 4;
 const ID_HIGH = 5;
 const SIDE_COUNTER = 6;
+const SLOT_BLOCKS = 7;
 const LINE = 16;
 const PUT_SEQ = LINE;
 const GET_WAITERS = LINE + 1;
 const GET_SEQ = 2 * LINE;
 const PUT_WAITERS = 2 * LINE + 1;
-const AVAILABLE = 3 * LINE;
 const UNFINISHED = 4 * LINE;
 const USED_HEAD = 5 * LINE;
 const USED_TAIL = 6 * LINE;
 const FREE_HEAD = 7 * LINE;
 const FREE_TAIL = 8 * LINE;
-const HEADER_WORDS = 9 * LINE;
+const CHAIN_HEAD = 9 * LINE;
+const CHAIN_TAIL = 10 * LINE;
+const HEADER_WORDS = 11 * LINE;
 
 const TAKEN_CELLS = 1024;
 
@@ -60,7 +65,7 @@ const BLOCK_SIZE = 64;
 const BLOCK_HEADER = 8;
 const BLOCK_DATA = BLOCK_SIZE - BLOCK_HEADER;
 const NO_BLOCK = -1;
-/** Blocks of the smallest queue (512 KiB, committed by the OS only as used): items up to ~450 KB stay in shared memory. */
+/** Chain blocks of a bounded queue, at least (512 KiB, committed by the OS only as used): items up to ~450 KB stay in shared memory. */
 const MIN_BLOCKS = 8192;
 
 /** The most items any queue holds at once (also what "unbounded" means). */
@@ -91,31 +96,35 @@ export class QueueCore {
   readonly #bytes: Uint8Array;
   readonly #view: DataView;
   readonly #used: IndexRing;
+  /** Free slot blocks (an item's first block). */
   readonly #free: IndexRing;
+  /** Free blocks for the rest of a chained item (the slot ring itself when unbounded). */
+  readonly #chainFree: IndexRing;
+  readonly #slots: number;
   readonly #blocksAt: number;
   readonly #side: SideChannel;
   #released = false;
-  /** A `maxsize` was given: slots are counted in `AVAILABLE` (saves two contended atomics per item otherwise). */
-  readonly #bounded: boolean;
 
   /** A new empty queue holding at most `maxsize` items (0: up to `MAX_QUEUE_ITEMS`). */
   static create(maxsize: number): QueueCore {
-    const capacity = maxsize === 0 ? MAX_QUEUE_ITEMS : Math.min(maxsize, MAX_QUEUE_ITEMS);
-    const blocks = Math.min(MAX_BLOCKS, Math.max(capacity * 2, MIN_BLOCKS));
+    const slots = maxsize === 0 ? MAX_BLOCKS : Math.min(maxsize, MAX_BLOCKS);
+    const chainBlocks = maxsize === 0 ? 0 : Math.min(MAX_BLOCKS - slots, Math.max(slots, MIN_BLOCKS));
+    const blocks = slots + chainBlocks;
     const cells = ringCells(blocks);
-    const blocksAt = align8((HEADER_WORDS + 2 * cells + TAKEN_CELLS) * 4);
+    const blocksAt = align8((HEADER_WORDS + 3 * cells + TAKEN_CELLS) * 4);
     const buffer = new SharedArrayBuffer(blocksAt + blocks * BLOCK_SIZE);
     const words = new Int32Array(buffer);
     words[MAXSIZE] = maxsize;
     words[BLOCKS] = blocks;
+    words[SLOT_BLOCKS] = slots;
     words[RING_CELLS] = cells;
-    words[AVAILABLE] = capacity;
     words[SIDE_COUNTER] = 1;
     const id = crypto.getRandomValues(new Int32Array(2));
     words[ID_LOW] = id[0]!;
     words[ID_HIGH] = id[1]!;
-    // Every block starts in the free ring: lap 0, full, in order.
-    IndexRing.fillFresh(words, FREE_TAIL, HEADER_WORDS + cells, cells, blocks);
+    // Every block starts free: slots in one ring, chain blocks in the other.
+    IndexRing.fillFresh(words, FREE_TAIL, HEADER_WORDS + cells, cells, 0, slots);
+    IndexRing.fillFresh(words, CHAIN_TAIL, HEADER_WORDS + 2 * cells, cells, slots, chainBlocks);
     Atomics.store(words, TAG, QUEUE_TAG);
     return new QueueCore(buffer, [], undefined);
   }
@@ -136,13 +145,15 @@ export class QueueCore {
     this.buffer = buffer;
     const words = new Int32Array(buffer);
     this.#words = words;
-    this.#bounded = words[MAXSIZE] !== 0;
     this.#bytes = new Uint8Array(buffer);
     this.#view = new DataView(buffer);
     const cells = words[RING_CELLS]!;
     this.#used = new IndexRing(words, USED_HEAD, USED_TAIL, HEADER_WORDS, cells);
     this.#free = new IndexRing(words, FREE_HEAD, FREE_TAIL, HEADER_WORDS + cells, cells);
-    const takenAt = HEADER_WORDS + 2 * cells;
+    const unbounded = words[MAXSIZE] === 0;
+    this.#chainFree = unbounded ? this.#free : new IndexRing(words, CHAIN_HEAD, CHAIN_TAIL, HEADER_WORDS + 2 * cells, cells);
+    this.#slots = words[SLOT_BLOCKS]!;
+    const takenAt = HEADER_WORDS + 3 * cells;
     this.#blocksAt = align8(takenAt * 4 + TAKEN_CELLS * 4);
     const name = `parapool.queue.${words[ID_LOW]}.${words[ID_HIGH]}`;
     this.#side = sideChannel(name, words, takenAt, TAKEN_CELLS);
@@ -170,7 +181,7 @@ export class QueueCore {
   }
 
   full(): boolean {
-    return this.#bounded ? Atomics.load(this.#words, AVAILABLE) <= 0 : this.#free.size() === 0;
+    return this.#free.size() === 0;
   }
 
   // ------------------------------------------------------------- items ↔ bytes
@@ -223,9 +234,9 @@ export class QueueCore {
     const need = Math.ceil((data.length + 1) / BLOCK_DATA);
     const chain = [first];
     while (chain.length < need) {
-      const block = this.#free.pop();
+      const block = this.#chainFree.pop();
       if (block === NO_BLOCK) {
-        for (let i = chain.length - 1; i > 0; i--) this.#free.push(chain[i]!);
+        for (let i = chain.length - 1; i > 0; i--) this.#chainFree.push(chain[i]!);
         return false;
       }
       chain.push(block);
@@ -272,7 +283,7 @@ export class QueueCore {
         source.set(this.#bytes.subarray(blockStart + BLOCK_HEADER, blockStart + BLOCK_HEADER + length), copied);
         copied += length;
       }
-      if (block !== first) this.#free.push(block);
+      if (block !== first) this.#freeBlock(block);
       block = next;
     }
     let item: unknown;
@@ -284,7 +295,6 @@ export class QueueCore {
     }
     this.#free.push(first);
     const words = this.#words;
-    if (this.#bounded) Atomics.add(words, AVAILABLE, 1);
     Atomics.add(words, GET_SEQ, 1);
     if (Atomics.load(words, PUT_WAITERS) > 0) wake(words, GET_SEQ);
     if (failure !== undefined) throw failure;
@@ -295,27 +305,11 @@ export class QueueCore {
 
   /** Puts a prepared item if there is room right now, without waiting. */
   putNow(payload: Payload, joinable: boolean): boolean {
-    if (!this.tryTakeSlot()) return false;
-    if (this.commit(payload, joinable)) return true;
-    this.giveBackSlot();
-    return false;
+    return this.commit(payload, joinable);
   }
 
-  tryTakeSlot(): boolean {
-    if (!this.#bounded) return true;
-    const words = this.#words;
-    for (let available = Atomics.load(words, AVAILABLE); available > 0; ) {
-      const seen = Atomics.compareExchange(words, AVAILABLE, available, available - 1);
-      if (seen === available) return true;
-      available = seen;
-    }
-    return false;
-  }
-
-  giveBackSlot(): void {
-    if (this.#bounded) Atomics.add(this.#words, AVAILABLE, 1);
-    Atomics.add(this.#words, GET_SEQ, 1);
-    if (Atomics.load(this.#words, PUT_WAITERS) > 0) wake(this.#words, GET_SEQ);
+  #freeBlock(block: number): void {
+    (block < this.#slots ? this.#free : this.#chainFree).push(block);
   }
 
   *#park(seqWord: number, waitersWord: number, seen: number, deadline: number): Steps<ParkResult> {
@@ -327,26 +321,15 @@ export class QueueCore {
     }
   }
 
-  /** Puts a stable payload: waits for a slot, then for a block, until `deadline` (`undefined`: do not wait). */
+  /** Puts a stable payload, waiting for a free slot until `deadline` (`undefined`: do not wait). */
   *putSteps(payload: Payload, deadline: number | undefined, joinable: boolean): Steps<void> {
-    const words = this.#words;
     for (;;) {
-      const seen = Atomics.load(words, GET_SEQ);
-      if (this.tryTakeSlot()) break;
+      const seen = Atomics.load(this.#words, GET_SEQ);
+      if (this.commit(payload, joinable)) return;
       if (deadline === undefined) throw fullError(this.maxsize);
       const result = yield* this.#park(GET_SEQ, PUT_WAITERS, seen, deadline);
       if (result === 'timed-out') {
-        if (this.tryTakeSlot()) break;
-        throw fullError(this.maxsize);
-      }
-    }
-    for (;;) {
-      const seen = Atomics.load(words, GET_SEQ);
-      if (this.commit(payload, joinable)) return;
-      const result = deadline === undefined ? 'timed-out' : yield* this.#park(GET_SEQ, PUT_WAITERS, seen, deadline);
-      if (result === 'timed-out') {
         if (this.commit(payload, joinable)) return;
-        this.giveBackSlot();
         throw fullError(this.maxsize);
       }
     }
