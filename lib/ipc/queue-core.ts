@@ -2,12 +2,12 @@
  * The engine under Queue, JoinableQueue and SimpleQueue: one SharedArrayBuffer
  * that any thread can attach to, holding
  *
- * - a header of counters (futex words for waiting, the free-slot count that
- *   bounds the queue, the unfinished-task count of a JoinableQueue);
+ * - a header of counters (futex words for waiting, the unfinished-task count
+ *   of a JoinableQueue);
  * - fixed-size data blocks (64 bytes: `next` block, total length, 56 bytes of
  *   payload), chained for bigger items;
- * - two lock-free index rings (./index-ring): the blocks holding items, in
- *   FIFO order, and the free blocks;
+ * - three lock-free index rings (./index-ring): the blocks holding items, in
+ *   FIFO order, the free slot blocks, and the free chain blocks;
  * - the `taken` ring of the side channel (./side-channel).
  *
  * The first block of every item is a *slot*: a queue with a `maxsize` has
