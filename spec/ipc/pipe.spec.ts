@@ -197,6 +197,21 @@ describe('Pipe', () => {
     q.close();
   });
 
+  it('connects two workers directly (both ends moved away from the main thread)', async () => {
+    const [a, b] = Pipe<number | null>();
+    const driver = start({ mode: 'drive', conn: a, count: 2_000 });
+    const squarer = start({ mode: 'squares', conn: b });
+    const sum = new Promise((resolve) => driver.worker.once('message', resolve));
+    try {
+      expect(await sum).toBe((2_000 * 2_001 * 4_001) / 6);
+      expect(await driver.exit).toBe(0);
+      expect(await squarer.exit).toBe(0);
+      expect(codeOf(() => a.send(1))).toBe('ERR_INVALID_STATE');
+    } finally {
+      await Promise.all([driver.worker.terminate(), squarer.worker.terminate()]);
+    }
+  });
+
   it('an end passed to a worker can be passed on again from there', async () => {
     const [parentConn, childConn] = Pipe<number | null>();
     parentConn.send(4); // queued before the end moves twice
