@@ -41,7 +41,8 @@ export async function compare(runners, { warmup, repeats, log = () => {}, sample
   const drop = async (entry, error) => {
     rows.get(entry.runner).error = errorText(error);
     live.splice(live.indexOf(entry), 1);
-    await Promise.resolve(entry.runner.teardown?.(entry.state)).catch(() => {});
+    // A runner dropped after a hang may not shut down cleanly either: bounded, then left behind.
+    await withTimeout(Promise.resolve(entry.runner.teardown?.(entry.state)), 30_000, `${entry.runner.label}: teardown`).catch(() => {});
   };
   onTimedStart();
   const total = warmup + repeats;
