@@ -11,7 +11,7 @@
  * the run at once with the signal's reason.
  */
 import { decode, encode, type Encoded } from './codec';
-import type { ChunkSource } from './chunk-source';
+import { chunkLength, type Chunk, type ChunkSource } from './chunk-source';
 import type { Dispatcher, JobEntry } from './dispatcher';
 import { decodeError } from './error-codec';
 import { UncloneableError } from './errors';
@@ -107,7 +107,7 @@ export class ChunkRun {
     while (!this.finished && !this.reading && !this.inputEnded) {
       const outstanding = this.dispatched - (this.options.release === 'auto' ? this.delivered : this.released);
       if (outstanding >= this.options.readAhead) return;
-      let next: unknown[] | undefined | Promise<unknown[] | undefined>;
+      let next: Chunk | undefined | Promise<Chunk | undefined>;
       try {
         next = this.options.source.next();
       } catch (error) {
@@ -117,7 +117,7 @@ export class ChunkRun {
       if (next instanceof Promise) {
         this.reading = true;
         next.then(
-          (chunk) => {
+          (chunk: Chunk | undefined) => {
             this.reading = false;
             if (chunk === undefined) this.endInput(undefined);
             else this.dispatch(chunk);
@@ -145,34 +145,42 @@ export class ChunkRun {
     this.deliver();
   }
 
-  private dispatch(chunk: unknown[]): void {
+  private dispatch(chunk: Chunk): void {
     if (this.finished) return;
     const index = this.dispatched++;
     const offset = this.offset;
-    this.offset += chunk.length;
+    const length = chunkLength(chunk);
+    this.offset += length;
     const { spec, kind } = this.options;
-    const packed = kind === CallKind.Map ? packNumbers(chunk) : undefined;
-    let encoded: Encoded<unknown[]> | undefined;
-    if (packed === undefined) {
-      try {
-        encoded = encode(chunk, this.options.rootName);
-      } catch (error) {
-        this.fail(error instanceof UncloneableError ? shiftPath(error, this.options.rootName, offset) : error);
-        return;
+    let request: TaskRequest;
+    let transferList: Encoded<unknown>['transferList'];
+    if (!Array.isArray(chunk)) {
+      // A range of an input packed in shared memory: nothing to copy.
+      request = { file: spec.file, name: spec.name, kind, args: chunk.packed as unknown as unknown[], shared: false, packed: true, range: [chunk.from, chunk.to] };
+    } else {
+      const packed = kind === CallKind.Map ? packNumbers(chunk) : undefined;
+      if (packed !== undefined) {
+        request = { file: spec.file, name: spec.name, kind, args: packed as unknown as unknown[], shared: false, packed: true };
+      } else {
+        let encoded: Encoded<unknown[]>;
+        try {
+          encoded = encode(chunk, this.options.rootName);
+        } catch (error) {
+          this.fail(error instanceof UncloneableError ? shiftPath(error, this.options.rootName, offset) : error);
+          return;
+        }
+        request = { file: spec.file, name: spec.name, kind, args: encoded.value, shared: encoded.shared };
+        transferList = encoded.transferList;
       }
     }
-    const request: TaskRequest =
-      packed === undefined
-        ? { file: spec.file, name: spec.name, kind, args: encoded!.value, shared: encoded!.shared }
-        : { file: spec.file, name: spec.name, kind, args: packed as unknown as unknown[], shared: false, packed: true };
     let startedAt = 0;
     const entry = this.dispatcher.submit({
       request,
-      transferList: encoded?.transferList,
+      transferList,
       signal: this.options.signal,
       onStart: () => (startedAt = performance.now()),
       onResponse: (response) => {
-        this.options.source.sizer.observe(chunk.length, performance.now() - startedAt);
+        this.options.source.sizer.observe(length, performance.now() - startedAt);
         this.complete(index, offset, response);
       },
       onFailure: (error) => this.fail(error),

@@ -2,7 +2,22 @@
  * Where a map's items come from, chunk by chunk: an array (sliced), a sync
  * iterable or an async iterable (both read lazily, only as far as needed).
  */
+import { packNumbersShared } from './packing';
 import { invalidArg } from './validate';
+
+/** A chunk of an array of numbers packed in shared memory: items [from, to) of `packed`. */
+export interface PackedRange {
+  readonly packed: Int32Array | Float64Array;
+  readonly from: number;
+  readonly to: number;
+}
+
+/** What a source hands out: the items, or a range of a packed input. */
+export type Chunk = unknown[] | PackedRange;
+
+export function chunkLength(chunk: Chunk): number {
+  return Array.isArray(chunk) ? chunk.length : chunk.to - chunk.from;
+}
 
 /** How many items the next chunk takes. */
 export interface ChunkSizer {
@@ -48,29 +63,42 @@ export function adaptiveChunksize(): ChunkSizer {
 
 export interface ChunkSource {
   /** The next chunk, `undefined` at the end. A throwing input throws here (partial chunk dropped, as Python does). */
-  next(): unknown[] | undefined | Promise<unknown[] | undefined>;
+  next(): Chunk | undefined | Promise<Chunk | undefined>;
   /** Stop reading: closes the input iterator if it is unfinished. */
   close(): void;
   /** The number of items, when known up front. */
   readonly total: number | undefined;
   /** The sizer that decides chunk lengths (it learns from finished chunks). */
   readonly sizer: ChunkSizer;
+  /** True when the input is known to be all numbers (packed), so it needs no validation walk. */
+  readonly allNumbers?: boolean;
 }
 
 class ArraySource implements ChunkSource {
   private offset = 0;
+  /** Set when the items are all numbers and were packed once for the whole call. */
+  private readonly packed: Int32Array | Float64Array | undefined;
   constructor(
     private readonly items: readonly unknown[],
     readonly sizer: ChunkSizer,
-  ) {}
+    packable: boolean,
+  ) {
+    this.packed = packable ? packNumbersShared(items) : undefined;
+  }
   get total(): number {
     return this.items.length;
   }
-  next(): unknown[] | undefined {
-    if (this.offset >= this.items.length) return undefined;
-    const chunk = this.items.slice(this.offset, this.offset + this.sizer.size);
-    this.offset += chunk.length;
-    return chunk;
+  /** True when every item is a number (so nothing needs validating before sending). */
+  get allNumbers(): boolean {
+    return this.packed !== undefined;
+  }
+  next(): Chunk | undefined {
+    const length = this.items.length;
+    if (this.offset >= length) return undefined;
+    const from = this.offset;
+    const to = Math.min(length, from + this.sizer.size);
+    this.offset = to;
+    return this.packed === undefined ? this.items.slice(from, to) : { packed: this.packed, from, to };
   }
   close(): void {
     this.offset = this.items.length;
@@ -161,10 +189,13 @@ export function isIterable(value: unknown): value is Iterable<unknown> {
   );
 }
 
-/** Validates `items` and opens it. */
-export function openSource(items: unknown, chunksize: number | ChunkSizer, argName = 'items'): ChunkSource {
+/**
+ * Validates `items` and opens it. `packable`: the items are single arguments
+ * (map, not starmap), so an array of numbers may be packed in shared memory.
+ */
+export function openSource(items: unknown, chunksize: number | ChunkSizer, argName = 'items', packable = false): ChunkSource {
   const sizer = typeof chunksize === 'number' ? fixedChunksize(chunksize) : chunksize;
-  if (Array.isArray(items)) return new ArraySource(items, sizer);
+  if (Array.isArray(items)) return new ArraySource(items, sizer, packable);
   if (isAsyncIterable(items)) return new AsyncIteratorSource(items[Symbol.asyncIterator](), sizer);
   if (isIterable(items)) return new IteratorSource(items[Symbol.iterator](), sizer);
   throw invalidArg(argName, 'an Iterable or an AsyncIterable', items);

@@ -7,7 +7,7 @@ import { ChunkRun } from './chunk-run';
 import { materialize, openSource } from './chunk-source';
 import { encode } from './codec';
 import type { Dispatcher } from './dispatcher';
-import type { CallKind, TaskSpec } from './protocol';
+import { CallKind, type TaskSpec } from './protocol';
 
 /** Python's default chunksize for map: ceil(n / (4 × workers)). */
 export function defaultChunksize(itemCount: number, workers: number): number {
@@ -29,18 +29,21 @@ export interface MapCall {
 
 export async function mapCall(call: MapCall): Promise<unknown[]> {
   const all = await materialize(call.items, call.rootName);
-  // Every item is checked before anything is sent (numbers need no walk).
-  if (all.some((item) => typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol')) encode(all, call.rootName);
   const results: unknown[] = new Array(all.length);
   if (all.length === 0) return results;
   const chunksize = call.chunksize ?? defaultChunksize(all.length, call.workers);
+  const source = openSource(all, chunksize, call.rootName, call.kind === CallKind.Map);
+  // Every item is checked before anything is sent (an input of numbers needs no walk).
+  if (!source.allNumbers && all.some((item) => typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol')) {
+    encode(all, call.rootName);
+  }
   return new Promise<unknown[]>((resolve, reject) => {
     new ChunkRun(
       call.dispatcher,
       {
         spec: call.spec,
         kind: call.kind,
-        source: openSource(all, chunksize),
+        source,
         ordered: false,
         readAhead: call.workers * 4,
         rootName: call.rootName,

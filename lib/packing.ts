@@ -53,6 +53,27 @@ export function packResults(results: readonly unknown[]): { packed: Float64Array
   return { packed: bytes, kind: PackedKind.Boolean };
 }
 
+/**
+ * A whole input of numbers, packed once into shared memory: every chunk of a
+ * map over an array is then just a range of it, and nothing is copied or
+ * serialized per chunk.
+ */
+export function packNumbersShared(items: readonly unknown[]): Int32Array | Float64Array | undefined {
+  const length = items.length;
+  if (length < MIN_PACKED) return undefined;
+  let integers = true;
+  for (let i = 0; i < length; i++) {
+    const item = items[i];
+    if (typeof item !== 'number') return undefined;
+    if (integers && ((item | 0) !== item || (item === 0 && 1 / item < 0))) integers = false;
+  }
+  const packed = integers
+    ? new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT))
+    : new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
+  packed.set(items as number[]);
+  return packed;
+}
+
 /** Back to a plain array. */
 export function unpackResults(packed: Float64Array | Int32Array | Uint8Array, kind: PackedKind): unknown[] {
   const length = packed.length;

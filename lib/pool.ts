@@ -353,7 +353,7 @@ export class Pool {
     const timeout = checkTimeout('timeout', opts.timeout);
     checkOptionalFunction('onProgress', opts.onProgress);
     const rootName = kind === CallKind.Starmap ? 'tuples' : 'items';
-    const source = openSource(items, chunksize, rootName);
+    const source = openSource(items, chunksize, rootName, kind === CallKind.Map);
     // Everything is validated: only now start the clock and count the call.
     const call = callSignal(signal, timeout, what);
     this.#activeCalls++;

@@ -33,6 +33,8 @@ export interface TaskRequest {
   readonly shared: boolean;
   /** Map chunks of numbers only: `args` is an Int32Array or Float64Array of the items (see packing.ts). */
   readonly packed?: boolean;
+  /** With `packed`: the chunk is items [from, to) of `args`, an input packed once in shared memory. */
+  readonly range?: readonly [from: number, to: number];
 }
 
 /** Worker → main: the outcome of one piscina task. */

@@ -1,4 +1,5 @@
-import { PackedKind, packNumbers, packResults, unpackResults } from '../lib/packing';
+import { openSource } from '../lib/chunk-source';
+import { PackedKind, packNumbers, packNumbersShared, packResults, unpackResults } from '../lib/packing';
 
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);
 
@@ -34,5 +35,22 @@ describe('packed chunks', () => {
     const ints = packResults(range(200, -100))!;
     expect(ints.kind).toBe(PackedKind.Int32);
     expect(unpackResults(ints.packed, ints.kind)).toEqual(range(200, -100));
+  });
+
+  it('packs a whole input of numbers once in shared memory, and hands out ranges of it', () => {
+    const packed = packNumbersShared(range(100))!;
+    expect(packed.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(Array.from(packed)).toEqual(range(100));
+    expect(packNumbersShared([...range(99), 'x'])).toBeUndefined();
+    const source = openSource(range(100), 40, 'items', true);
+    expect(source.allNumbers).toBe(true);
+    const first = source.next() as { packed: Int32Array; from: number; to: number };
+    expect([first.from, first.to]).toEqual([0, 40]);
+    expect(source.next()).toMatchObject({ from: 40, to: 80 });
+    expect(source.next()).toMatchObject({ from: 80, to: 100 });
+    expect(source.next()).toBeUndefined();
+    // starmap tuples and mixed inputs are sliced, not packed.
+    expect(openSource(range(100), 40, 'items', false).next()).toEqual(range(40));
+    expect(openSource([...range(99), {}], 40, 'items', true).allNumbers).toBe(false);
   });
 });

@@ -55,8 +55,9 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 
 async function runChunk(fn: LoadedTask, request: TaskRequest, args: ArrayLike<unknown>): Promise<{ results: unknown[]; error?: unknown; failed: boolean }> {
   const results: unknown[] = [];
+  const [from, to] = request.range ?? [0, args.length];
   try {
-    for (let i = 0; i < args.length; i++) {
+    for (let i = from; i < to; i++) {
       let value = request.kind === CallKind.Map ? fn(args[i]) : fn(...(args[i] as unknown[]));
       if (isThenable(value)) value = await value;
       results.push(value);
