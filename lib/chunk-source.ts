@@ -105,17 +105,36 @@ class ArraySource implements ChunkSource {
   }
 }
 
-class IteratorSource implements ChunkSource {
-  private finished = false;
+/** What reading a sync or async iterator chunk by chunk has in common: the end, and input errors. */
+abstract class StreamSource {
+  protected finished = false;
   private pendingError: { error: unknown } | undefined;
   readonly total = undefined;
+  constructor(readonly sizer: ChunkSizer) {}
+
+  /** Throws an input error kept back for after a flushed partial chunk; true when nothing is left. */
+  protected exhausted(): boolean {
+    if (this.pendingError !== undefined) throw this.pendingError.error;
+    return this.finished;
+  }
+
+  /** The input threw while `chunk` was being read: throw now, or after the partial chunk (flushPartial). */
+  protected failed(error: unknown, chunk: unknown[]): void {
+    this.finished = true;
+    if (!this.sizer.flushPartial || chunk.length === 0) throw error;
+    this.pendingError = { error };
+  }
+}
+
+class IteratorSource extends StreamSource implements ChunkSource {
   constructor(
     private readonly iterator: Iterator<unknown>,
-    readonly sizer: ChunkSizer,
-  ) {}
+    sizer: ChunkSizer,
+  ) {
+    super(sizer);
+  }
   next(): unknown[] | undefined {
-    if (this.pendingError !== undefined) throw this.pendingError.error;
-    if (this.finished) return undefined;
+    if (this.exhausted()) return undefined;
     const chunk: unknown[] = [];
     const size = this.sizer.size;
     try {
@@ -128,9 +147,7 @@ class IteratorSource implements ChunkSource {
         chunk.push(step.value);
       }
     } catch (error) {
-      this.finished = true;
-      if (!this.sizer.flushPartial || chunk.length === 0) throw error;
-      this.pendingError = { error };
+      this.failed(error, chunk);
     }
     return chunk.length === 0 ? undefined : chunk;
   }
@@ -141,17 +158,15 @@ class IteratorSource implements ChunkSource {
   }
 }
 
-class AsyncIteratorSource implements ChunkSource {
-  private finished = false;
-  private pendingError: { error: unknown } | undefined;
-  readonly total = undefined;
+class AsyncIteratorSource extends StreamSource implements ChunkSource {
   constructor(
     private readonly iterator: AsyncIterator<unknown>,
-    readonly sizer: ChunkSizer,
-  ) {}
+    sizer: ChunkSizer,
+  ) {
+    super(sizer);
+  }
   async next(): Promise<unknown[] | undefined> {
-    if (this.pendingError !== undefined) throw this.pendingError.error;
-    if (this.finished) return undefined;
+    if (this.exhausted()) return undefined;
     const chunk: unknown[] = [];
     const size = this.sizer.size;
     try {
@@ -164,9 +179,7 @@ class AsyncIteratorSource implements ChunkSource {
         chunk.push(step.value);
       }
     } catch (error) {
-      this.finished = true;
-      if (!this.sizer.flushPartial || chunk.length === 0) throw error;
-      this.pendingError = { error };
+      this.failed(error, chunk);
     }
     return chunk.length === 0 ? undefined : chunk;
   }
