@@ -24,8 +24,13 @@ export const PackedKind = {
 } as const;
 export type PackedKind = (typeof PackedKind)[keyof typeof PackedKind];
 
-/** An Int32Array if every item is a 32-bit integer (not -0), a Float64Array if every item is a number, else undefined. */
-export function packNumbers(items: readonly unknown[]): Int32Array | Float64Array | undefined {
+type NumberArrayType = typeof Int32Array | typeof Float64Array;
+
+/**
+ * Int32Array if every item is a 32-bit integer (not -0), Float64Array if every
+ * item is a number, undefined otherwise or when too few items to pay off.
+ */
+function numberArrayType(items: readonly unknown[]): NumberArrayType | undefined {
   const length = items.length;
   if (length < MIN_PACKED) return undefined;
   let integers = true;
@@ -34,7 +39,13 @@ export function packNumbers(items: readonly unknown[]): Int32Array | Float64Arra
     if (typeof item !== 'number') return undefined;
     if (integers && ((item | 0) !== item || (item === 0 && 1 / item < 0))) integers = false;
   }
-  return integers ? new Int32Array(items as number[]) : new Float64Array(items as number[]);
+  return integers ? Int32Array : Float64Array;
+}
+
+/** The items as an Int32Array or a Float64Array (see numberArrayType), else undefined. */
+export function packNumbers(items: readonly unknown[]): Int32Array | Float64Array | undefined {
+  const Type = numberArrayType(items);
+  return Type === undefined ? undefined : new Type(items as number[]);
 }
 
 /** Results as a typed array when they are all numbers or all booleans. */
@@ -42,12 +53,13 @@ export function packResults(results: readonly unknown[]): { packed: Float64Array
   const length = results.length;
   if (length < MIN_PACKED) return undefined;
   const first = typeof results[0];
-  if (first !== 'number' && first !== 'boolean') return undefined;
-  for (let i = 1; i < length; i++) if (typeof results[i] !== first) return undefined;
   if (first === 'number') {
     const packed = packNumbers(results);
-    return packed instanceof Int32Array ? { packed, kind: PackedKind.Int32 } : { packed: packed!, kind: PackedKind.Float64 };
+    if (packed === undefined) return undefined;
+    return { packed, kind: packed instanceof Int32Array ? PackedKind.Int32 : PackedKind.Float64 };
   }
+  if (first !== 'boolean') return undefined;
+  for (let i = 1; i < length; i++) if (typeof results[i] !== 'boolean') return undefined;
   const bytes = new Uint8Array(length);
   for (let i = 0; i < length; i++) bytes[i] = results[i] ? 1 : 0;
   return { packed: bytes, kind: PackedKind.Boolean };
@@ -59,17 +71,10 @@ export function packResults(results: readonly unknown[]): { packed: Float64Array
  * serialized per chunk.
  */
 export function packNumbersShared(items: readonly unknown[]): Int32Array | Float64Array | undefined {
-  const length = items.length;
-  if (length < MIN_PACKED) return undefined;
-  let integers = true;
-  for (let i = 0; i < length; i++) {
-    const item = items[i];
-    if (typeof item !== 'number') return undefined;
-    if (integers && ((item | 0) !== item || (item === 0 && 1 / item < 0))) integers = false;
-  }
-  const packed = integers
-    ? new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT))
-    : new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
+  const Type = numberArrayType(items);
+  if (Type === undefined) return undefined;
+  const buffer = new SharedArrayBuffer(items.length * Type.BYTES_PER_ELEMENT);
+  const packed = Type === Int32Array ? new Int32Array(buffer) : new Float64Array(buffer);
   packed.set(items as number[]);
   return packed;
 }
