@@ -26,30 +26,30 @@ export {
 } from './errors';
 export type { ErrorCode } from './errors';
 
-// The codec (lib/codec.ts)
-export { transfer } from './codec';
-export type { TransferableValue } from './codec';
+// The codec (lib/codec/)
+export { transfer } from './codec/codec';
+export type { TransferableValue } from './codec/codec';
 
-// Tasks and Pool (lib/task-ref.ts, lib/pool.ts)
-export { tasks, task, isTaskRef } from './task-ref';
-export type { TaskRef, Task, TaskModule, AnyFunction } from './task-ref';
-export { Pool } from './pool';
-export { defaultChunksize } from './map-call';
-export type { PoolOptions, MapOptions, ApplyOptions } from './pool';
-export { AsyncResult } from './async-result';
-export type { AsyncResultCallbacks } from './async-result';
+// Tasks and Pool (lib/tasks/, lib/pool/)
+export { tasks, task, isTaskRef } from './tasks/task-ref';
+export type { TaskRef, Task, TaskModule, AnyFunction } from './tasks/task-ref';
+export { Pool } from './pool/pool';
+export { defaultChunksize } from './runtime/map-call';
+export type { PoolOptions, MapOptions, ApplyOptions } from './pool/pool';
+export { AsyncResult } from './pool/async-result';
+export type { AsyncResultCallbacks } from './pool/async-result';
 
-// Executor, Future, Process (lib/executor.ts, lib/future.ts, lib/process.ts)
-export { Executor } from './executor';
-export type { ExecutorOptions, ExecutorMapOptions, ShutdownOptions, Zippable } from './executor';
-export { Future } from './future';
-export type { FutureWaitOptions, DoneCallback } from './future';
-export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED } from './futures-wait';
-export type { AsCompletedOptions, FuturesWaitOptions, ReturnWhen, DoneAndNotDone, DoneFuture, FutureCollection } from './futures-wait';
-export { Process, activeChildren } from './process';
-export type { ProcessOptions, JoinOptions } from './process';
-export { cpuCount, currentProcess } from './process-info';
-export type { ProcessInfo } from './process-info';
+// Executor, Future, Process (lib/futures/, lib/process/)
+export { Executor } from './futures/executor';
+export type { ExecutorOptions, ExecutorMapOptions, ShutdownOptions, Zippable } from './futures/executor';
+export { Future } from './futures/future';
+export type { FutureWaitOptions, DoneCallback } from './futures/future';
+export { asCompleted, wait, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED } from './futures/wait';
+export type { AsCompletedOptions, FuturesWaitOptions, ReturnWhen, DoneAndNotDone, DoneFuture, FutureCollection } from './futures/wait';
+export { Process, activeChildren } from './process/process';
+export type { ProcessOptions, JoinOptions } from './process/process';
+export { cpuCount, currentProcess } from './process/process-info';
+export type { ProcessInfo } from './process/process-info';
 
 // Shared memory (lib/shared/)
 export { Value, RawValue, SharedValue } from './shared/value';
@@ -82,7 +82,7 @@ export { Condition } from './sync/condition';
 export { Event } from './sync/event';
 export { Barrier } from './sync/barrier';
 export type { BarrierOptions } from './sync/barrier';
-export type { AcquireOptions, WaitOptions, Placement } from './sync/futex';
+export type { AcquireOptions, WaitOptions, Placement } from './atomics/futex';
 
 // Queues and pipes (lib/ipc/)
 export { Queue } from './ipc/queue';

@@ -21,16 +21,26 @@ const program = ts.createProgram([entry], {
 const checker = program.getTypeChecker();
 const moduleSymbol = checker.getSymbolAtLocation(program.getSourceFile(entry));
 
-/** Sections in the order of the barrel's comments. */
+/** The section of each layer folder of lib/ (a file at the top of lib/ is named without its extension). */
+const SECTIONS = {
+  tasks: 'Tasks and Pool',
+  pool: 'Tasks and Pool',
+  runtime: 'Tasks and Pool',
+  futures: 'Executor, Future, Process',
+  process: 'Executor, Future, Process',
+  shared: 'Shared memory',
+  atomics: 'Synchronization',
+  sync: 'Synchronization',
+  ipc: 'Queues and pipes',
+  errors: 'Errors',
+  codec: 'Transfer',
+};
+
 function sectionOf(file) {
-  const path = relative(root, file);
-  if (path.includes('/sync/')) return 'Synchronization';
-  if (path.includes('/shared/') || path.endsWith('shared-types.ts')) return 'Shared memory';
-  if (path.includes('/ipc/')) return 'Queues and pipes';
-  if (/executor|future|process|as-completed|wait/.test(path)) return 'Executor, Future, Process';
-  if (path.endsWith('errors.ts')) return 'Errors';
-  if (path.endsWith('codec.ts')) return 'Transfer';
-  return 'Tasks and Pool';
+  const [first] = relative(join(root, 'lib'), file).split(/[\\/]/);
+  const section = SECTIONS[first.replace(/\.ts$/, '')];
+  if (section === undefined) throw new Error(`scripts/api-docs.mjs: no section for ${relative(root, file)}; add its folder to SECTIONS`);
+  return section;
 }
 const ORDER = ['Tasks and Pool', 'Executor, Future, Process', 'Shared memory', 'Synchronization', 'Queues and pipes', 'Errors', 'Transfer'];
 

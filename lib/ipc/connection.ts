@@ -18,10 +18,10 @@
  * holds it, and can be passed on again from there.
  */
 import { isMainThread, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
-import { decode, encode, registerSharedType } from '../codec';
+import { decode, encode, registerSharedType } from '../codec/codec';
 import { EOFError, InvalidStateError, TimeoutError, UncloneableError } from '../errors';
 import { checkInteger, invalidArg } from '../validate';
-import { deadlineAfter, park, runAsync, runSync, waitTimeout, wake, type Steps, type WaitOptions } from '../sync/futex';
+import { deadlineAfter, park, runAsync, runSync, waitTimeout, wake, type Steps, type WaitOptions } from '../atomics/futex';
 import { encodingSideItem } from './side-channel';
 
 export const PIPE_TAG = 0x50495045; // 'PIPE'

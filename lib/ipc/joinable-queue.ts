@@ -4,9 +4,9 @@
  * removes one; `join()` waits for zero. The count lives in the queue's shared
  * memory, so producers, consumers and joiners may sit in any threads.
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { InvalidStateError, TimeoutError } from '../errors';
-import { deadlineAfter, runAsync, runSync, waitTimeout, type WaitOptions } from '../sync/futex';
+import { deadlineAfter, runAsync, runSync, waitTimeout, type WaitOptions } from '../atomics/futex';
 import { QueueCore, type QueueDescriptor } from './queue-core';
 import { Queue, attachQueue, describeQueue } from './queue';
 

@@ -10,7 +10,7 @@
  *   (it is bigger than the free blocks).
  */
 import * as v8 from 'node:v8';
-import { decode, encode } from '../codec';
+import { decode, encode } from '../codec/codec';
 import { InvalidStateError } from '../errors';
 import { readItem, writeItem } from './item-codec';
 import { describingSideItem, type SideMessage } from './side-channel';

@@ -26,7 +26,7 @@
  */
 import { QueueEmptyError, QueueFullError, UncloneableError } from '../errors';
 import { invalidArg } from '../validate';
-import { park, wake, type ParkResult, type Steps } from '../sync/futex';
+import { park, wake, type ParkResult, type Steps } from '../atomics/futex';
 import { IndexRing, MAX_BLOCKS, ringCells } from './index-ring';
 import { SIDE, decodePayload, sideMessage, type Payload } from './payload';
 import { sideChannel, type Courier, type SideChannel, type SideMessage } from './side-channel';

@@ -39,10 +39,10 @@
  *   whose event loop is parked (piscina's idle workers) or busy; `get` uses
  *   `Atomics.waitAsync` and never blocks the event loop.
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { QueueClosedError } from '../errors';
 import { checkBoolean, checkInteger, checkOptions, checkTimeout, invalidArg } from '../validate';
-import { deadlineAfter, runAsync, runSync } from '../sync/futex';
+import { deadlineAfter, runAsync, runSync } from '../atomics/futex';
 import { prepare, stable } from './payload';
 import { MAX_QUEUE_ITEMS, NONE, QueueCore, type QueueDescriptor } from './queue-core';
 

@@ -2,9 +2,9 @@
  * SimpleQueue: Python's `multiprocessing.SimpleQueue`, the small unbounded
  * queue. Same engine as Queue (./queue-core), smaller surface.
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { QueueClosedError } from '../errors';
-import { runAsync, runSync } from '../sync/futex';
+import { runAsync, runSync } from '../atomics/futex';
 import { prepare, stable } from './payload';
 import { NONE, QueueCore, type QueueDescriptor } from './queue-core';
 import { waitDeadline, type QueueWaitOptions } from './queue';

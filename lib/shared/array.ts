@@ -4,7 +4,7 @@
  * memory. The class is `SharedArray` so the library never shadows the global
  * `Array`; users import the factory as `Array` (or rename it).
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { InvalidArgumentError } from '../errors';
 import { checkInteger, checkOptions, describeValue, invalidArg } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, loadElement, storeElement } from './atomic-ops';

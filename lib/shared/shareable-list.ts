@@ -11,7 +11,7 @@
  * bigint, boolean or null; a string slot has room for its first string's UTF-8
  * bytes rounded up to 8, as in Python.
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { InvalidArgumentError } from '../errors';
 import { checkOptions, describeValue, invalidArg } from '../validate';
 import { SharedMemory } from './shared-memory';

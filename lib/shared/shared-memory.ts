@@ -4,7 +4,7 @@
  * attach to by name, synchronously (see `shm-directory.ts` for how).
  */
 import { randomBytes } from 'node:crypto';
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { InvalidStateError, SharedMemoryExistsError, SharedMemoryNotFoundError } from '../errors';
 import { checkBoolean, checkInteger, checkOptions, invalidArg } from '../validate';
 import { directory, isLive, type BlockRecord } from './shm-directory';

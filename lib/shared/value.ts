@@ -2,7 +2,7 @@
  * Value and RawValue: Python's `multiprocessing.Value` / `RawValue`, one typed
  * element in shared memory that crosses threads as the same memory.
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { checkOptions } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, loadElement, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, type LockOption, type SharedLock } from './lock-option';

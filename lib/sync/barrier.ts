@@ -17,7 +17,7 @@
  * if it holds it; otherwise it hands the pass to a waiting party that does
  * (state ACTION_PENDING). A pass with no holder among its parties is an error.
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { BrokenBarrierError, InvalidArgumentError, InvalidStateError } from '../errors';
 import { checkInteger, checkOptionalFunction, checkOptions, checkTimeout } from '../validate';
 import {
@@ -36,7 +36,7 @@ import {
   type Region,
   type Steps,
   type WaitOptions,
-} from './futex';
+} from '../atomics/futex';
 
 const PARTIES = 1;
 const COUNT = 2;

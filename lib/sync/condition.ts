@@ -13,7 +13,7 @@
  * load, unlock, `futex_wait(seq, loaded)`, lock), the same sequence-word design
  * as glibc's pre-2.25 `pthread_cond_*` (`__wakeup_seq`).
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { InvalidStateError } from '../errors';
 import { checkFunction, checkInteger, invalidArg } from '../validate';
 import {
@@ -34,7 +34,7 @@ import {
   type Region,
   type Steps,
   type WaitOptions,
-} from './futex';
+} from '../atomics/futex';
 import { Lock } from './lock';
 import { RLock } from './rlock';
 

@@ -6,7 +6,7 @@
  * (Python's `Event.wait` returns True then, even if the flag was cleared again
  * before the waiter ran).
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import {
   attachRegion,
   createRegion,
@@ -22,7 +22,7 @@ import {
   type RegionDescriptor,
   type Steps,
   type WaitOptions,
-} from './futex';
+} from '../atomics/futex';
 
 const FLAG = 1;
 const SIZE = 8;

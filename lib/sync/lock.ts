@@ -3,7 +3,7 @@
  * `multiprocessing.Lock`). One word, Drepper's three-state futex mutex (see
  * `lockWordSteps` in ./futex).
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { checkFunction } from '../validate';
 import {
   ACQUIRE_RESTORE,
@@ -25,7 +25,7 @@ import {
   type Region,
   type RegionDescriptor,
   type Steps,
-} from './futex';
+} from '../atomics/futex';
 
 const STATE = 1;
 const SIZE = 8;

@@ -5,7 +5,7 @@
  * the owner and count words, and only while it holds the mutex.
  */
 import { threadId } from 'node:worker_threads';
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { InvalidStateError } from '../errors';
 import { checkFunction } from '../validate';
 import {
@@ -29,7 +29,7 @@ import {
   type Region,
   type RegionDescriptor,
   type Steps,
-} from './futex';
+} from '../atomics/futex';
 
 const STATE = 1;
 const OWNER = 2;

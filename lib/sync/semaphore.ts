@@ -12,7 +12,7 @@
  * once. This is the futex semaphore with a waiter count, as in glibc's
  * `new_sem` (`sem_post` wakes whenever `nwaiters` is non-zero).
  */
-import { registerSharedType } from '../codec';
+import { registerSharedType } from '../codec/codec';
 import { InvalidStateError } from '../errors';
 import { checkFunction, checkInteger } from '../validate';
 import {
@@ -28,7 +28,7 @@ import {
   type Placement,
   type Region,
   type Steps,
-} from './futex';
+} from '../atomics/futex';
 
 const VALUE = 1;
 const WAITERS = 2;

@@ -3,7 +3,7 @@
  * the taskDone() count rule.
  */
 import type { Worker } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { JoinableQueue } from '../../lib/ipc/joinable-queue';
 import { exited, startTsWorker } from '../helpers/worker';
 

@@ -4,7 +4,7 @@
  * worker, moving ends between threads.
  */
 import type { Worker } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import type { Connection } from '../../lib/ipc/connection';
 import { Pipe } from '../../lib/ipc/pipe';
 import { Queue } from '../../lib/ipc/queue';

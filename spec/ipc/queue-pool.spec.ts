@@ -5,10 +5,10 @@
 import * as path from 'node:path';
 import { Pipe } from '../../lib/ipc/pipe';
 import { Queue } from '../../lib/ipc/queue';
-import { Pool } from '../../lib/pool';
-import { Process } from '../../lib/process';
+import { Pool } from '../../lib/pool/pool';
+import { Process } from '../../lib/process/process';
 import { Lock } from '../../lib/sync/lock';
-import { tasks } from '../../lib/task-ref';
+import { tasks } from '../../lib/tasks/task-ref';
 import type * as Fixtures from '../fixtures/ipc-tasks';
 
 const t = tasks<typeof Fixtures>(path.join(__dirname, '../fixtures/ipc-tasks.ts'));

@@ -4,7 +4,7 @@
  * mid-stream, queues passed on from a worker, shared objects as items.
  */
 import type { Worker } from 'node:worker_threads';
-import { encode } from '../../lib/codec';
+import { encode } from '../../lib/codec/codec';
 import { Queue } from '../../lib/ipc/queue';
 import { Lock } from '../../lib/sync/lock';
 import { exited, startTsWorker } from '../helpers/worker';

@@ -3,7 +3,7 @@
  * qsize, test_timeout, closed-queue errors), every blocking/timeout
  * combination, and items of every kind (fast path, fallback, side channel).
  */
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { Queue } from '../../lib/ipc/queue';
 import { Lock } from '../../lib/sync/lock';
 

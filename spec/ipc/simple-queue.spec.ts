@@ -1,5 +1,5 @@
 /** SimpleQueue: the small unbounded queue's surface. */
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { SimpleQueue } from '../../lib/ipc/simple-queue';
 
 const codeOf = (fn: () => unknown): string | undefined => {

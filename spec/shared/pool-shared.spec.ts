@@ -2,8 +2,8 @@ import * as path from 'node:path';
 import { SharedMemory } from '../../lib/shared/shared-memory';
 import { Array as SharedArrayOf, SharedArray } from '../../lib/shared/array';
 import { SharedValue, Value } from '../../lib/shared/value';
-import { Pool } from '../../lib/pool';
-import { tasks } from '../../lib/task-ref';
+import { Pool } from '../../lib/pool/pool';
+import { tasks } from '../../lib/tasks/task-ref';
 
 const t = tasks<typeof import('../fixtures/shared-pool-tasks')>(path.join(__dirname, '..', 'fixtures', 'shared-pool-tasks.ts'));
 

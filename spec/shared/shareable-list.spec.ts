@@ -1,4 +1,4 @@
-import { encode } from '../../lib/codec';
+import { encode } from '../../lib/codec/codec';
 import { ShareableList } from '../../lib/shared/shareable-list';
 import { SharedMemory } from '../../lib/shared/shared-memory';
 import { startValuesWorker, type ValuesWorker } from './values-worker';

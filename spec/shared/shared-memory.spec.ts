@@ -1,5 +1,5 @@
 import { getEnvironmentData, type Worker } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { SharedMemory } from '../../lib/shared/shared-memory';
 import { ENV_KEY } from '../../lib/shared/shm-directory';
 import { startTsWorker } from '../helpers/worker';

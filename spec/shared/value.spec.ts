@@ -1,4 +1,4 @@
-import { encode } from '../../lib/codec';
+import { encode } from '../../lib/codec/codec';
 import { Lock } from '../../lib/sync/lock';
 import { RLock } from '../../lib/sync/rlock';
 import { RawValue, SharedValue, Value } from '../../lib/shared/value';

@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { startTsWorker } from '../helpers/worker';
 
 const FIXTURE = `${__dirname}/../fixtures/shared-values-worker.ts`;

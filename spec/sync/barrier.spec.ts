@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { BrokenBarrierError } from '../../lib/errors';
 import { Barrier } from '../../lib/sync/barrier';
 import { Lock } from '../../lib/sync/lock';

@@ -1,4 +1,4 @@
-import { encode } from '../../lib/codec';
+import { encode } from '../../lib/codec/codec';
 import { exited, startTsWorker } from '../helpers/worker';
 
 export interface CallOutcome {

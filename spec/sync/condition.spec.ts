@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { Condition } from '../../lib/sync/condition';
 import { Lock } from '../../lib/sync/lock';
 import { RLock } from '../../lib/sync/rlock';

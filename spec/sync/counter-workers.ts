@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { encode } from '../../lib/codec';
+import { encode } from '../../lib/codec/codec';
 import { startTsWorker } from '../helpers/worker';
 
 const FIXTURE = `${__dirname}/../fixtures/sync-counter.ts`;

@@ -1,4 +1,4 @@
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { Event } from '../../lib/sync/event';
 import { Lock } from '../../lib/sync/lock';
 import { callInWorker } from './call-in-worker';

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { Lock } from '../../lib/sync/lock';
 import { RLock } from '../../lib/sync/rlock';
 import { exited, startTsWorker } from '../helpers/worker';

@@ -1,5 +1,5 @@
 import { threadId } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { Lock } from '../../lib/sync/lock';
 import { RLock } from '../../lib/sync/rlock';
 import { callInWorker } from './call-in-worker';

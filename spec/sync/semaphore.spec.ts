@@ -1,5 +1,5 @@
 import type { Worker } from 'node:worker_threads';
-import { decode, encode } from '../../lib/codec';
+import { decode, encode } from '../../lib/codec/codec';
 import { BoundedSemaphore, Semaphore } from '../../lib/sync/semaphore';
 import { startTsWorker } from '../helpers/worker';
 import { callInWorker } from './call-in-worker';

@@ -1,0 +1,56 @@
+/**
+ * The module a `Process` worker runs: loads the target (a task module export or
+ * an inline function's source), runs `target(...args)`, and ends the thread
+ * when it returns, as a Python child process ends when its `run()` returns,
+ * even if timers or handles are left. The exit code is then `process.exitCode`
+ * (0 unless the target set it). An error thrown by the target, or left uncaught
+ * while it runs, is sent to the main thread encoded (so it keeps its class,
+ * code and stack) and the thread exits with code 1. `process.exit(n)` inside
+ * the target ends the thread at once with `n`.
+ */
+import { parentPort, threadId, workerData } from 'node:worker_threads';
+import { decode, setSharedTypeLoader } from '../codec/codec';
+import { encodeError } from '../codec/error-codec';
+import { CURRENT_PROCESS, type ProcessEndingMessage, type ProcessFailedMessage, type ProcessInfo, type ProcessWorkerData } from '../process/protocol';
+import { loadTask } from './load-task';
+
+setSharedTypeLoader(() => require('./shared-types'));
+
+const data = workerData as ProcessWorkerData;
+const info: ProcessInfo = Object.freeze({ name: data.name, pid: threadId, daemon: data.daemon, identity: Object.freeze([...data.identity]) });
+Object.defineProperty(globalThis, CURRENT_PROCESS, { value: info, enumerable: false, configurable: false, writable: false });
+
+let ended = false;
+
+function fail(error: unknown): void {
+  if (ended) return;
+  ended = true;
+  const encoded = encodeError(error);
+  parentPort!.postMessage({ type: 'parapool.process.failed', error: encoded.error, shared: encoded.shared } satisfies ProcessFailedMessage);
+  process.exit(1);
+}
+
+function succeed(): void {
+  if (ended) return;
+  ended = true;
+  const exitCode = typeof process.exitCode === 'number' ? process.exitCode : Number(process.exitCode ?? 0) || 0;
+  parentPort!.postMessage({ type: 'parapool.process.ending', exitCode } satisfies ProcessEndingMessage);
+  process.exit(exitCode);
+}
+
+process.on('uncaughtException', fail);
+process.on('unhandledRejection', fail);
+
+async function run(): Promise<void> {
+  const target = await loadTask(data.target);
+  const args = data.shared ? decode(data.args) : data.args;
+  await target(...args);
+}
+
+run().then(succeed, (error: unknown) => {
+  if (data.target.file === '' && error instanceof ReferenceError && / is not defined$/.test(error.message)) {
+    error.message +=
+      ' (an inline Process target runs in a worker thread and cannot use variables of the caller: pass the value in `args`, or move the function into a task module)';
+  }
+  fail(error);
+});

@@ -1,0 +1,137 @@
+/**
+ * Typed references to task functions. A task is an exported function of a
+ * module file; the main thread never loads that module, it only names it. The
+ * function's type rides along as a phantom type parameter, so `pool.map`
+ * knows that `primes.isPrime` takes a number and returns a boolean.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { TaskNotFoundError } from '../errors';
+import { inlineSource } from './inline';
+import type { TaskSpec } from '../runtime/protocol';
+import { invalidArg } from '../validate';
+
+/** Any function type: the bound of every task's type parameter. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type AnyFunction = (...args: any[]) => any;
+
+declare const taskFunction: unique symbol;
+
+/**
+ * A reference to the export `name` of the task module `file`, typed as `F`.
+ * Made by `tasks()` or `task()`; accepted wherever a task is.
+ */
+export interface TaskRef<F extends AnyFunction = AnyFunction> {
+  /** The task module, as a `file:` URL. */
+  readonly file: string;
+  /** The export's name. */
+  readonly name: string;
+  /** Type-level only: the function this reference runs. */
+  readonly [taskFunction]?: F;
+}
+
+/** A task: a `TaskRef`, or a self-contained function sent as source text. */
+export type Task<F extends AnyFunction> = TaskRef<F> | F;
+
+/** `tasks()`'s result: one `TaskRef` per exported function of `M`. */
+export type TaskModule<M> = {
+  readonly [K in keyof M as M[K] extends AnyFunction ? K : never]: M[K] extends AnyFunction ? TaskRef<M[K]> : never;
+};
+
+const TASK_REF = Symbol.for('parapool.taskRef');
+
+class TaskReference implements TaskRef {
+  declare readonly [TASK_REF]: true;
+  constructor(
+    readonly file: string,
+    readonly name: string,
+  ) {
+    Object.defineProperty(this, TASK_REF, { value: true });
+    Object.freeze(this);
+  }
+
+  toString(): string {
+    return `TaskRef(${fileURLToPath(this.file)}#${this.name})`;
+  }
+}
+
+/** True for a `TaskRef` made by any copy of parapool. */
+export function isTaskRef(value: unknown): value is TaskRef {
+  return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TASK_REF] === true;
+}
+
+const RESOLVE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
+
+/** Resolves a task module like `require` would: as given, then with each extension, then `index.*`. */
+function resolveTaskFile(file: unknown, argName: string): string {
+  let filePath: string;
+  if (file instanceof URL) {
+    if (file.protocol !== 'file:') throw invalidArg(argName, 'a file path or a file: URL', file.href);
+    filePath = fileURLToPath(file);
+  } else if (typeof file === 'string' && file.length > 0) {
+    filePath = file.startsWith('file:') ? fileURLToPath(file) : path.resolve(file);
+  } else {
+    throw invalidArg(argName, 'a file path or a file: URL', file);
+  }
+  const candidates = [filePath, ...RESOLVE_EXTENSIONS.map((ext) => filePath + ext), ...RESOLVE_EXTENSIONS.map((ext) => path.join(filePath, `index${ext}`))];
+  for (const candidate of candidates) {
+    try {
+      if (fs.statSync(candidate).isFile()) return pathToFileURL(candidate).href;
+    } catch {
+      // try the next candidate
+    }
+  }
+  throw new TaskNotFoundError(`Task module not found: ${filePath} (also tried the extensions ${RESOLVE_EXTENSIONS.join(' ')})`);
+}
+
+/**
+ * A typed proxy over a task module: each property is a `TaskRef` to that
+ * export. Nothing is loaded in the main thread; the file must exist (a path
+ * without extension is resolved like `require` would). TypeScript modules run
+ * in workers without a build step.
+ *
+ * @throws TaskNotFoundError (`ERR_TASK_NOT_FOUND`) when the file does not exist.
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `file` is not a path or a `file:` URL.
+ * @example
+ * const primes = tasks<typeof import('./workers/primes')>(require.resolve('./workers/primes'));
+ * const flags = await pool.map(primes.isPrime, [2, 3, 4]);   // Promise<boolean[]>
+ */
+export function tasks<M>(file: string | URL): TaskModule<M> {
+  const href = resolveTaskFile(file, 'file');
+  const refs = new Map<string, TaskRef>();
+  return new Proxy(Object.create(null) as TaskModule<M>, {
+    get(_target, property) {
+      // Not a thenable, not iterable: only string keys name exports.
+      if (typeof property !== 'string' || property === 'then') return undefined;
+      let ref = refs.get(property);
+      if (ref === undefined) {
+        ref = new TaskReference(href, property);
+        refs.set(property, ref);
+      }
+      return ref;
+    },
+    has(_target, property) {
+      return typeof property === 'string' && property !== 'then';
+    },
+  });
+}
+
+/**
+ * One typed reference to the export `name` (default: `'default'`) of a task module.
+ *
+ * @throws TaskNotFoundError (`ERR_TASK_NOT_FOUND`) when the file does not exist.
+ * @example
+ * const isPrime = task<(n: number) => boolean>(new URL('./workers/primes.js', import.meta.url), 'isPrime');
+ */
+export function task<F extends AnyFunction>(file: string | URL, name = 'default'): TaskRef<F> {
+  if (typeof name !== 'string' || name.length === 0) throw invalidArg('name', 'a non-empty export name', name);
+  return new TaskReference(resolveTaskFile(file, 'file'), name) as TaskRef<F>;
+}
+
+/** What the worker needs to find the function: validated once per call. */
+export function taskSpecOf(fn: unknown, argName = 'fn'): TaskSpec {
+  if (isTaskRef(fn)) return fn;
+  if (typeof fn === 'function') return { file: '', name: inlineSource(fn as AnyFunction) };
+  throw invalidArg(argName, 'a TaskRef (from tasks() or task()) or a self-contained function', fn);
+}
