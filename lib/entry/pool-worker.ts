@@ -6,13 +6,12 @@
  * worker died or was stopped.
  */
 import { workerData, type TransferListItem } from 'node:worker_threads';
-import { decode, encode, setSharedTypeLoader } from '../codec/codec';
+import { decode, encode } from '../codec/codec';
 import { encodeError } from '../codec/error-codec';
 import { CallKind, type EncodedError, type PoolWorkerData, type TaskRequest, type TaskResponse } from '../runtime/protocol';
 import { packResults } from '../codec/packing';
 import { cachedTask, loadTask, type LoadedTask } from './load-task';
-
-setSharedTypeLoader(() => require('./shared-types'));
+import './shared-type-loader';
 
 const options = (workerData ?? {}) as PoolWorkerData;
 

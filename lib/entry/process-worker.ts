@@ -9,12 +9,11 @@
  * the target ends the thread at once with `n`.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { decode, setSharedTypeLoader } from '../codec/codec';
+import { decode } from '../codec/codec';
 import { encodeError } from '../codec/error-codec';
 import { CURRENT_PROCESS, type ProcessEndingMessage, type ProcessFailedMessage, type ProcessInfo, type ProcessWorkerData } from '../process/protocol';
 import { loadTask } from './load-task';
-
-setSharedTypeLoader(() => require('./shared-types'));
+import './shared-type-loader';
 
 const data = workerData as ProcessWorkerData;
 const info: ProcessInfo = Object.freeze({ name: data.name, pid: threadId, daemon: data.daemon, identity: Object.freeze([...data.identity]) });

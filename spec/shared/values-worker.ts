@@ -1,5 +1,6 @@
 import type { Worker } from 'node:worker_threads';
 import { decode, encode } from '../../lib/codec/codec';
+import '../../lib/entry/shared-type-loader';
 import { startTsWorker } from '../helpers/worker';
 
 const FIXTURE = `${__dirname}/../fixtures/shared-values-worker.ts`;
