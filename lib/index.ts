@@ -22,6 +22,11 @@ export {
   BrokenBarrierError,
   SharedMemoryExistsError,
   SharedMemoryNotFoundError,
+  KeyNotFoundError,
+  AuthenticationError,
+  ManagerGoneError,
+  TaskVersionError,
+  BackendError,
   isParapoolError,
 } from './errors';
 export type { ErrorCode } from './errors';
