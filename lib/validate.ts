@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from './errors';
+import { InvalidArgumentError, InvalidStateError } from './errors';
 
 /** Shows a value the way validation messages quote it: `0` (number), `'x'` (string). */
 export function describeValue(value: unknown): string {
@@ -39,13 +39,19 @@ export function checkInteger(name: string, value: unknown, min = 0, max = Number
   return value;
 }
 
-/** A timeout in milliseconds: `undefined` (none), or a number ≥ 0 (`Infinity` allowed). */
+/**
+ * A timeout in milliseconds, as API.md §8 defines it: `undefined` (or `null`)
+ * and `Infinity` mean no limit; `0` or a negative number means "do not wait"
+ * (returned as 0, like Python's `join(-1)`); NaN and non-numbers are
+ * `ERR_INVALID_ARG`. Wait with `setLongTimeout` from lib/timers.ts: any finite
+ * value is honoured exactly, also past 2^31 ms.
+ */
 export function checkTimeout(name: string, value: unknown): number | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
-    throw invalidArg(name, 'a number of milliseconds ≥ 0', value);
+  if (typeof value !== 'number' || Number.isNaN(value)) {
+    throw invalidArg(name, 'a number of milliseconds (≤ 0: do not wait; Infinity: no limit)', value);
   }
-  return value;
+  return value < 0 ? 0 : value;
 }
 
 export function checkFunction(name: string, value: unknown): void {
@@ -75,4 +81,18 @@ export function checkBoolean(name: string, value: unknown): boolean | undefined 
   if (value === undefined) return undefined;
   if (typeof value !== 'boolean') throw invalidArg(name, 'a boolean', value);
   return value;
+}
+
+/**
+ * The one idiom for objects users must not construct (Future, AsyncResult,
+ * Connection, ...): the constructor's first parameter is `token: typeof
+ * INTERNAL`. The symbol is not exported from the package, so the published
+ * types admit no `new` from outside, and `checkInternal` makes a JavaScript
+ * caller's `new` fail loudly.
+ */
+export const INTERNAL: unique symbol = Symbol('parapool.internal');
+
+/** Throws `ERR_INVALID_STATE` unless `token` is `INTERNAL`: ``Future objects are made by `Executor.submit()` ``. */
+export function checkInternal(token: unknown, what: string, madeBy: string): void {
+  if (token !== INTERNAL) throw new InvalidStateError(`${what} objects are made by ${madeBy}, not with \`new\``);
 }

@@ -10,6 +10,7 @@
 import { inspect } from 'node:util';
 import { CancelledError, TimeoutError } from '../errors';
 import { checkFunction, checkOptions, checkTimeout } from '../validate';
+import { setLongTimeout, type LongTimer } from '../timers';
 
 type FutureState = 'pending' | 'running' | 'cancelled' | 'finished';
 
@@ -162,6 +163,7 @@ export class Future<R> implements PromiseLike<R> {
   }
 
   /** Makes the future awaitable: `await future` is `await future.result()`. */
+  // biome-ignore lint/suspicious/noThenProperty: a Future is awaitable by design (API.md §3)
   then<T1 = R, T2 = never>(
     onFulfilled?: ((value: R) => T1 | PromiseLike<T1>) | null,
     onRejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
@@ -188,7 +190,11 @@ export class Future<R> implements PromiseLike<R> {
   [inspect.custom](depth: number, options: { stylize: (text: string, style: string) => string }, inspectValue: typeof inspect): string {
     const parts = [`state: ${options.stylize(`'${this.#state}'`, 'string')}`];
     if (this.#state === 'finished') {
-      parts.push(this.#failed ? `error: ${inspectValue(this.#error, { depth: depth - 1 }).split('\n')[0]}` : `value: ${inspectValue(this.#value, { depth: depth - 1 })}`);
+      parts.push(
+        this.#failed
+          ? `error: ${inspectValue(this.#error, { depth: depth - 1 }).split('\n')[0]}`
+          : `value: ${inspectValue(this.#value, { depth: depth - 1 })}`,
+      );
     }
     return `Future { ${parts.join(', ')} }`;
   }
@@ -213,14 +219,14 @@ export class Future<R> implements PromiseLike<R> {
     if (this.done()) return Promise.resolve();
     if (timeout === 0) return Promise.reject(new TimeoutError(`The future did not finish within ${timeout} ms`));
     return new Promise<void>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: LongTimer | undefined;
       const listener = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
+        timer?.clear();
         resolve();
       };
       this.#listeners.add(listener);
       if (timeout !== undefined && timeout !== Infinity) {
-        timer = setTimeout(() => {
+        timer = setLongTimeout(() => {
           this.#listeners.delete(listener);
           reject(new TimeoutError(`The future did not finish within ${timeout} ms`));
         }, timeout);

@@ -7,6 +7,7 @@
 import { TimeoutError } from '../errors';
 import { futureFailed, isFuture, onFutureDone, type Future } from './future';
 import { checkOptions, checkTimeout, invalidArg } from '../validate';
+import { setLongTimeout } from '../timers';
 
 /** `wait()` returns once any future is done. */
 export const FIRST_COMPLETED = 'FIRST_COMPLETED';
@@ -98,9 +99,18 @@ function distinctFutures<F extends Future<unknown>>(futures: FutureCollection<F>
  *   console.log(inputs.get(future), await future.result());
  * }
  */
-export function asCompleted<F extends Future<unknown>>(futures: ReadonlyMap<F, unknown>, options?: AsCompletedOptions): AsyncIterableIterator<DoneFuture<F>>;
-export function asCompleted<F extends Future<unknown>>(futures: Iterable<F>, options?: AsCompletedOptions): AsyncIterableIterator<DoneFuture<F>>;
-export function asCompleted<F extends Future<unknown>>(futures: FutureCollection<F>, options?: AsCompletedOptions): AsyncIterableIterator<DoneFuture<F>> {
+export function asCompleted<F extends Future<unknown>>(
+  futures: ReadonlyMap<F, unknown>,
+  options?: AsCompletedOptions,
+): AsyncIterableIterator<DoneFuture<F>>;
+export function asCompleted<F extends Future<unknown>>(
+  futures: Iterable<F>,
+  options?: AsCompletedOptions,
+): AsyncIterableIterator<DoneFuture<F>>;
+export function asCompleted<F extends Future<unknown>>(
+  futures: FutureCollection<F>,
+  options?: AsCompletedOptions,
+): AsyncIterableIterator<DoneFuture<F>> {
   const { timeout: rawTimeout } = checkOptions('options', options);
   const timeout = checkTimeout('timeout', rawTimeout);
   const all = distinctFutures(futures);
@@ -170,9 +180,9 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
           throw new TimeoutError(`${this.#pending.size} (of ${this.#total}) futures unfinished`);
         }
         await new Promise<void>((resolve) => {
-          const timer = remaining === undefined ? undefined : setTimeout(resolve, Math.ceil(remaining));
+          const timer = remaining === undefined ? undefined : setLongTimeout(resolve, Math.ceil(remaining));
           this.#wake = () => {
-            if (timer !== undefined) clearTimeout(timer);
+            timer?.clear();
             resolve();
           };
         });
@@ -214,7 +224,10 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
  */
 export function wait<F extends Future<unknown>>(futures: ReadonlyMap<F, unknown>, options?: FuturesWaitOptions): Promise<DoneAndNotDone<F>>;
 export function wait<F extends Future<unknown>>(futures: Iterable<F>, options?: FuturesWaitOptions): Promise<DoneAndNotDone<F>>;
-export async function wait<F extends Future<unknown>>(futures: FutureCollection<F>, options?: FuturesWaitOptions): Promise<DoneAndNotDone<F>> {
+export async function wait<F extends Future<unknown>>(
+  futures: FutureCollection<F>,
+  options?: FuturesWaitOptions,
+): Promise<DoneAndNotDone<F>> {
   const { timeout: rawTimeout, returnWhen = ALL_COMPLETED } = checkOptions('options', options);
   const timeout = checkTimeout('timeout', rawTimeout);
   if (!RETURN_WHEN.includes(returnWhen as string)) {
@@ -239,13 +252,13 @@ export async function wait<F extends Future<unknown>>(futures: FutureCollection<
     const removers: (() => void)[] = [];
     try {
       await new Promise<void>((resolve) => {
-        const timer = timeout === undefined || timeout === Infinity ? undefined : setTimeout(resolve, timeout);
+        const timer = timeout === undefined || timeout === Infinity ? undefined : setLongTimeout(resolve, timeout);
         for (const future of all) {
           if (future.done()) continue;
           removers.push(
             onFutureDone(future, () => {
               if (!satisfied()) return;
-              if (timer !== undefined) clearTimeout(timer);
+              timer?.clear();
               resolve();
             }),
           );

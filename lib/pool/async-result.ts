@@ -3,6 +3,7 @@
  */
 import { InvalidStateError, TimeoutError } from '../errors';
 import { checkOptions, checkTimeout } from '../validate';
+import { setLongTimeout, type LongTimer } from '../timers';
 
 /** Callbacks of `applyAsync`, `mapAsync` and `starmapAsync`: exactly one of them runs, once. */
 export interface AsyncResultCallbacks<R> {
@@ -74,6 +75,7 @@ export class AsyncResult<R> implements PromiseLike<R> {
     return this.#state.status === 'fulfilled';
   }
 
+  // biome-ignore lint/suspicious/noThenProperty: an AsyncResult is awaitable by design (API.md §2)
   then<T1 = R, T2 = never>(
     onfulfilled?: ((value: R) => T1 | PromiseLike<T1>) | null,
     onrejected?: ((reason: unknown) => T2 | PromiseLike<T2>) | null,
@@ -87,14 +89,14 @@ export class AsyncResult<R> implements PromiseLike<R> {
       await this.#settled;
       return true;
     }
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     const expired = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeout);
+      timer = setLongTimeout(() => resolve(false), timeout);
     });
     try {
       return await Promise.race([this.#settled.then(() => true), expired]);
     } finally {
-      clearTimeout(timer);
+      timer?.clear();
     }
   }
 }

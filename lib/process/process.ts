@@ -13,6 +13,7 @@ import { currentProcess } from './process-info';
 import type { ProcessMessage, ProcessWorkerData } from './protocol';
 import { taskSpecOf, type TaskRef } from '../tasks/task-ref';
 import { checkBoolean, checkOptions, checkTimeout, invalidArg } from '../validate';
+import { setLongTimeout, type LongTimer } from '../timers';
 
 /** Options of `new Process()`. */
 export interface ProcessOptions<P extends unknown[]> {
@@ -219,14 +220,16 @@ export class Process<P extends unknown[] = unknown[]> {
     if (!this.#alive || timeout === 0) return;
     const worker = this.#worker!;
     if (this.#joiners++ === 0 && this.#daemon) worker.ref();
-    let timer: NodeJS.Timeout | undefined;
+    let timer: LongTimer | undefined;
     try {
       await Promise.race([
         this.#exited,
-        ...(timeout === undefined || timeout === Infinity ? [] : [new Promise<void>((resolve) => (timer = setTimeout(resolve, timeout)))]),
+        ...(timeout === undefined || timeout === Infinity
+          ? []
+          : [new Promise<void>((resolve) => (timer = setLongTimeout(resolve, timeout)))]),
       ]);
     } finally {
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.clear();
       if (--this.#joiners === 0 && this.#daemon && this.#alive) worker.unref();
     }
   }

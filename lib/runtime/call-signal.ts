@@ -4,6 +4,7 @@
  * timeout elapses. Calls without either pay nothing.
  */
 import { CancelledError, TimeoutError } from '../errors';
+import { setLongTimeout, type LongTimer } from '../timers';
 
 export interface CallSignal {
   readonly signal: AbortSignal | undefined;
@@ -16,20 +17,19 @@ const NONE: CallSignal = { signal: undefined, dispose: () => undefined };
 export function callSignal(signal: AbortSignal | undefined, timeout: number | undefined, what: string): CallSignal {
   if (signal === undefined && (timeout === undefined || timeout === Infinity)) return NONE;
   const controller = new AbortController();
-  const onAbort = (): void =>
-    controller.abort(new CancelledError(`${what} was cancelled by its AbortSignal`, { cause: signal!.reason }));
-  let timer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => controller.abort(new CancelledError(`${what} was cancelled by its AbortSignal`, { cause: signal!.reason }));
+  let timer: LongTimer | undefined;
   if (signal !== undefined) {
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
   }
   if (timeout !== undefined && timeout !== Infinity && !controller.signal.aborted) {
-    timer = setTimeout(() => controller.abort(new TimeoutError(`${what} timed out after ${timeout} ms`)), timeout);
+    timer = setLongTimeout(() => controller.abort(new TimeoutError(`${what} timed out after ${timeout} ms`)), timeout);
   }
   return {
     signal: controller.signal,
     dispose() {
-      if (timer !== undefined) clearTimeout(timer);
+      timer?.clear();
       signal?.removeEventListener('abort', onAbort);
     },
   };
