@@ -17,21 +17,24 @@ const svgDir = path.dirname(input);
 const link = (file) => path.relative(path.dirname(output), path.join(svgDir, file)).split(path.sep).join('/');
 
 const goals = results.workloads.flatMap((workload) =>
-  (workload.ratios ?? []).filter((ratio) => ratio.goal).map((ratio) => [
-    `${workload.number}. ${workload.title}`,
-    ratio.label,
-    fmtRatio(ratio.value),
-    ratio.goal,
-    ratio.met ? 'met' : 'missed',
-  ]));
+  (workload.ratios ?? [])
+    .filter((ratio) => ratio.goal)
+    .map((ratio) => [
+      `${workload.number}. ${workload.title}`,
+      ratio.label,
+      fmtRatio(ratio.value),
+      ratio.goal,
+      ratio.met ? 'met' : 'missed',
+    ]),
+);
 
 const parts = [
   '# Benchmarks',
   '',
   'How parapool compares with the sequential loop, raw piscina (its engine), tinypool, workerpool,',
-  'poolifier and Python\'s `multiprocessing` / `concurrent.futures`, all measured side by side in one run',
+  "poolifier and Python's `multiprocessing` / `concurrent.futures`, all measured side by side in one run",
   'on the same machine. Every figure that matters is a ratio; absolute times depend on the machine.',
-  'Method: each runner\'s pool is created before timing (except in the start-up workload), warmed up,',
+  "Method: each runner's pool is created before timing (except in the start-up workload), warmed up,",
   'then the timed repeats go round-robin over the runners so that background load hits them alike;',
   'the median is quoted with min and max. Speed is shown here, never asserted in tests.',
   'The method is described in full in `BENCHMARKS.md` of the project notes; the code is in',
@@ -41,7 +44,9 @@ const parts = [
   '## Machine',
   '',
   machineMarkdown(results.machine),
-  `- Peers: ${Object.entries(results.peers).map(([name, version]) => `${name} ${version}`).join(', ')}; ${results.workers} workers each`,
+  `- Peers: ${Object.entries(results.peers)
+    .map(([name, version]) => `${name} ${version}`)
+    .join(', ')}; ${results.workers} workers each`,
 ];
 if (goals.length) {
   parts.push('', '## Goals at a glance', '', markdownTable(['workload', 'ratio', 'measured', 'goal', 'status'], goals));

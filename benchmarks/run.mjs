@@ -59,7 +59,11 @@ async function main() {
   const options = parseArgs(argv);
   const all = await loadWorkloads();
   const selected = options.only
-    ? all.filter((workload) => options.only.some((want) => want === workload.id || want === String(workload.number) || want === `${workload.number}-${workload.id}`))
+    ? all.filter((workload) =>
+        options.only.some(
+          (want) => want === workload.id || want === String(workload.number) || want === `${workload.number}-${workload.id}`,
+        ),
+      )
     : all;
   if (selected.length === 0) {
     console.error(`no workload matches ${options.only.join(', ')}; known: ${all.map((w) => `${w.number}-${w.id}`).join(', ')}`);
@@ -81,7 +85,11 @@ async function main() {
 
   console.log(`# parapool benchmarks${options.quick ? ' (quick)' : ''}\n`);
   console.log(machineMarkdown(machine));
-  console.log(`- Peers: ${Object.entries(versions).map(([name, version]) => `${name} ${version}`).join(', ')}; ${ctx.workers} workers each`);
+  console.log(
+    `- Peers: ${Object.entries(versions)
+      .map(([name, version]) => `${name} ${version}`)
+      .join(', ')}; ${ctx.workers} workers each`,
+  );
   if (parapool.error) console.log(`- parapool: ${parapool.error}; its rows are skipped`);
 
   const resultsDir = path.join(BENCH_DIR, 'results', options.quick ? 'quick' : '');
@@ -122,12 +130,15 @@ async function main() {
       previous = [];
     }
   }
-  const merged = [...previous.filter((old) => !results.some((fresh) => fresh.id === old.id)), ...results]
-    .sort((a, b) => a.number - b.number);
+  const merged = [...previous.filter((old) => !results.some((fresh) => fresh.id === old.id)), ...results].sort(
+    (a, b) => a.number - b.number,
+  );
   machine.loadAverageEnd = os.loadavg().map((load) => Math.round(load * 100) / 100);
   const document = { machine, quick: options.quick, workers: ctx.workers, peers: versions, workloads: merged };
   writeAtomically(jsonFile, `${JSON.stringify(document, null, 2)}\n`);
-  console.log(`\nWrote ${path.relative(process.cwd(), jsonFile)} and ${results.filter((r) => r.svg).length} SVG chart(s) in ${path.relative(process.cwd(), resultsDir) || '.'}.`);
+  console.log(
+    `\nWrote ${path.relative(process.cwd(), jsonFile)} and ${results.filter((r) => r.svg).length} SVG chart(s) in ${path.relative(process.cwd(), resultsDir) || '.'}.`,
+  );
 }
 
 // Exit explicitly: a peer that leaves a handle open must not hang CI after the report.

@@ -55,7 +55,11 @@ export async function run(executor: Executor): Promise<void> {
   const lines: string[] = [];
   for await (const future of asCompleted(risky)) {
     const error = await future.exception();
-    lines.push(error === undefined ? `  Task ${risky.get(future)}: ${await future.result()}` : `  Task ${risky.get(future)} failed: ${(error as Error).message}`);
+    lines.push(
+      error === undefined
+        ? `  Task ${risky.get(future)}: ${await future.result()}`
+        : `  Task ${risky.get(future)} failed: ${(error as Error).message}`,
+    );
   }
   console.log(lines.join('\n'));
 }

@@ -2,7 +2,7 @@
  * The seeds' Monte Carlo estimate of pi: 8 tasks of 1,000,000 samples each,
  * seeded so every run gives the same estimate (seed 002: monte_carlo_pi).
  */
-import { Pool, tasks } from 'parapool';
+import { type Pool, tasks } from 'parapool';
 import * as path from 'node:path';
 import { progressBar, since } from './progress';
 

@@ -3,7 +3,7 @@
  * the speedup (seeds 001, 002: count_primes over ranges; seed 003: is_prime
  * over 1,000,000..1,100,000 with pool.map).
  */
-import { Pool, tasks } from 'parapool';
+import { type Pool, tasks } from 'parapool';
 import * as path from 'node:path';
 import { countPrimes, isPrime } from '../workers/primes';
 import { progressBar, since } from './progress';
@@ -28,7 +28,9 @@ export async function run(pool: Pool): Promise<void> {
   const parallelMs = performance.now() - start;
   const parallel = counts.reduce((a, b) => a + b, 0);
   console.log(`  pool of ${pool.workers}: ${parallel} primes in ${since(start)}`);
-  console.log(`  speedup: ${(sequentialMs / parallelMs).toFixed(2)}× on ${pool.workers} workers${parallel === sequential ? '' : '  (MISMATCH!)'}`);
+  console.log(
+    `  speedup: ${(sequentialMs / parallelMs).toFixed(2)}× on ${pool.workers} workers${parallel === sequential ? '' : '  (MISMATCH!)'}`,
+  );
 
   // Python: pool.map(is_prime, numbers) — one small task per number, chunked for you.
   const numbers = Array.from({ length: 100_000 }, (_, i) => 1_000_000 + i);

@@ -4,7 +4,7 @@
  * summed in parallel with zero copies, against copying it to the workers.
  */
 import * as path from 'node:path';
-import { Pool, SharedMemory, tasks } from 'parapool';
+import { type Pool, SharedMemory, tasks } from 'parapool';
 import { since } from './progress';
 
 const shared = tasks<typeof import('../workers/shared')>(path.join(__dirname, '../workers/shared.ts'));
@@ -25,13 +25,26 @@ export async function run(pool: Pool): Promise<void> {
   const block = new SharedMemory({ create: true, size: length * 8 });
   const data = new Float64Array(block.buf.buffer, block.buf.byteOffset, length);
   for (let i = 0; i < length; i++) data[i] = (i % 1000) / 8;
-  const parts = Array.from({ length: pool.workers }, (_, i) => [Math.floor((i * length) / pool.workers), Math.floor(((i + 1) * length) / pool.workers)] as [number, number]);
+  const parts = Array.from(
+    { length: pool.workers },
+    (_, i) => [Math.floor((i * length) / pool.workers), Math.floor(((i + 1) * length) / pool.workers)] as [number, number],
+  );
 
   let start = performance.now();
-  const zeroCopy = (await pool.starmap(shared.sumShared, parts.map(([from, to]) => [block, from, to] as [SharedMemory, number, number]))).reduce((a, b) => a + b, 0);
+  const zeroCopy = (
+    await pool.starmap(
+      shared.sumShared,
+      parts.map(([from, to]) => [block, from, to] as [SharedMemory, number, number]),
+    )
+  ).reduce((a, b) => a + b, 0);
   const zeroCopyTime = since(start);
   start = performance.now();
-  const copied = (await pool.map(shared.sumCopied, parts.map(([from, to]) => data.slice(from, to)))).reduce((a, b) => a + b, 0);
+  const copied = (
+    await pool.map(
+      shared.sumCopied,
+      parts.map(([from, to]) => data.slice(from, to)),
+    )
+  ).reduce((a, b) => a + b, 0);
   console.log(`  SharedMemory (zero copy): ${zeroCopy} in ${zeroCopyTime}; copied to the workers: ${copied} in ${since(start)}`);
   block.close();
   block.unlink();

@@ -78,16 +78,30 @@ function signatureOf(declaration) {
     return `${kind} ${declaration.name?.getText(source)}${declaration.typeParameters ? `<${declaration.typeParameters.map((p) => p.getText(source)).join(', ')}>` : ''}${heritage ? ` ${heritage}` : ''}`;
   }
   if (ts.isFunctionDeclaration(declaration)) {
-    const text = printer.printNode(ts.EmitHint.Unspecified, ts.factory.updateFunctionDeclaration(declaration, declaration.modifiers?.filter((m) => m.kind !== ts.SyntaxKind.ExportKeyword), declaration.asteriskToken, declaration.name, declaration.typeParameters, declaration.parameters, declaration.type, undefined), source);
+    const text = printer.printNode(
+      ts.EmitHint.Unspecified,
+      ts.factory.updateFunctionDeclaration(
+        declaration,
+        declaration.modifiers?.filter((m) => m.kind !== ts.SyntaxKind.ExportKeyword),
+        declaration.asteriskToken,
+        declaration.name,
+        declaration.typeParameters,
+        declaration.parameters,
+        declaration.type,
+        undefined,
+      ),
+      source,
+    );
     return text.replace(/;?\s*$/, '');
   }
   if (ts.isTypeAliasDeclaration(declaration)) return declaration.getText(source).replace(/^export\s+/, '');
-  if (ts.isVariableDeclaration(declaration)) return `const ${declaration.name.getText(source)}: ${checker.typeToString(checker.getTypeAtLocation(declaration))}`;
+  if (ts.isVariableDeclaration(declaration))
+    return `const ${declaration.name.getText(source)}: ${checker.typeToString(checker.getTypeAtLocation(declaration))}`;
   return declaration.getText(source).split('\n')[0];
 }
 
 /** Public members of a class or interface, with their JSDoc: overloads listed together, implementations hidden. */
-function membersOf(symbol, declaration) {
+function membersOf(_symbol, declaration) {
   if (!ts.isClassDeclaration(declaration) && !ts.isInterfaceDeclaration(declaration)) return [];
   const source = declaration.getSourceFile();
   const groups = new Map();
@@ -111,11 +125,17 @@ function membersOf(symbol, declaration) {
       const prefix = isStatic ? 'static ' : '';
       if (ts.isMethodDeclaration(member) || ts.isMethodSignature(member)) {
         const typeParams = member.typeParameters ? `<${member.typeParameters.map((p) => p.getText(source)).join(', ')}>` : '';
-        signatures.push(`${prefix}${name}${typeParams}(${member.parameters.map((p) => p.getText(source)).join(', ')})${member.type ? `: ${member.type.getText(source)}` : ''}`);
+        signatures.push(
+          `${prefix}${name}${typeParams}(${member.parameters.map((p) => p.getText(source)).join(', ')})${member.type ? `: ${member.type.getText(source)}` : ''}`,
+        );
       } else if (ts.isPropertyDeclaration(member) || ts.isPropertySignature(member)) {
-        signatures.push(`${prefix}${name}${member.questionToken ? '?' : ''}: ${member.type ? member.type.getText(source) : checker.typeToString(checker.getTypeAtLocation(member))}`);
+        signatures.push(
+          `${prefix}${name}${member.questionToken ? '?' : ''}: ${member.type ? member.type.getText(source) : checker.typeToString(checker.getTypeAtLocation(member))}`,
+        );
       } else if (ts.isGetAccessorDeclaration(member)) {
-        signatures.push(`get ${name}(): ${member.type ? member.type.getText(source) : checker.typeToString(checker.getTypeAtLocation(member))}`);
+        signatures.push(
+          `get ${name}(): ${member.type ? member.type.getText(source) : checker.typeToString(checker.getTypeAtLocation(member))}`,
+        );
       }
     }
     if (signatures.length === 0) continue;
@@ -157,7 +177,10 @@ for (const [section, entries] of sections) {
     parts.push('');
   }
 }
-const markdown = `${parts.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+const markdown = `${parts
+  .join('\n')
+  .replace(/\n{3,}/g, '\n\n')
+  .trim()}\n`;
 
 if (process.argv.includes('--check')) {
   let failed = false;
@@ -178,4 +201,6 @@ if (process.argv.includes('--check')) {
   process.exit(failed ? 1 : 0);
 }
 writeFileSync(output, markdown);
-console.log(`wrote docs/api.md (${[...sections.values()].reduce((n, e) => n + e.length, 0)} exports${undocumented.length ? `; undocumented: ${undocumented.join(', ')}` : ''})`);
+console.log(
+  `wrote docs/api.md (${[...sections.values()].reduce((n, e) => n + e.length, 0)} exports${undocumented.length ? `; undocumented: ${undocumented.join(', ')}` : ''})`,
+);

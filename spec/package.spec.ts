@@ -55,7 +55,11 @@ describe('the built package', () => {
   it('exports the same names from ESM and CommonJS', () => {
     const cjs = JSON.parse(runNode(['-e', `console.log(JSON.stringify(Object.keys(require('parapool')).sort()))`])) as string[];
     const esm = JSON.parse(
-      runNode(['--input-type=module', '-e', `import * as mp from 'parapool'; console.log(JSON.stringify(Object.keys(mp).filter((k) => k !== 'default').sort()))`]),
+      runNode([
+        '--input-type=module',
+        '-e',
+        `import * as mp from 'parapool'; console.log(JSON.stringify(Object.keys(mp).filter((k) => k !== 'default').sort()))`,
+      ]),
     ) as string[];
     expect(esm).toEqual(cjs.filter((name) => name !== '__esModule'));
     for (const name of ['Pool', 'tasks', 'task', 'transfer', 'ParapoolError', 'AsyncResult']) expect(cjs).toContain(name);

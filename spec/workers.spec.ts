@@ -29,7 +29,7 @@ describe('workers/primes', () => {
     expect(parts.reduce((a, b) => a + b, 0)).toBe(78_498);
   });
 
-  test('the seeds\' fine-grained range 1,000,000..1,100,000 has 7,216 primes', () => {
+  test("the seeds' fine-grained range 1,000,000..1,100,000 has 7,216 primes", () => {
     let count = 0;
     for (let n = 1_000_000; n < 1_100_000; n++) if (isPrime(n)) count++;
     expect(count).toBe(7_216);
@@ -37,7 +37,7 @@ describe('workers/primes', () => {
 });
 
 describe('workers/math', () => {
-  test('sumOfSquares equals Python\'s sum(i * i for i in range(n)), exactly', () => {
+  test("sumOfSquares equals Python's sum(i * i for i in range(n)), exactly", () => {
     expect(sumOfSquares(0)).toBe(0n);
     expect(sumOfSquares(1)).toBe(0n);
     expect(sumOfSquares(10)).toBe(285n);

@@ -22,7 +22,11 @@ export function producer(queue: Queue<WorkItem | null>, count: number, seed: num
 }
 
 /** The seed's consumer: squares values until the sentinel, which it passes on to the next consumer. */
-export function consumer(queue: Queue<WorkItem | null>, results: Queue<[worker: number, id: number, square: number]>, worker: number): number {
+export function consumer(
+  queue: Queue<WorkItem | null>,
+  results: Queue<[worker: number, id: number, square: number]>,
+  worker: number,
+): number {
   let handled = 0;
   for (;;) {
     const item = queue.getSync();

@@ -12,7 +12,10 @@
  * @example
  * variableComputation(3, 1_000_000); // [3, 1000000, 499999500000]
  */
-export function variableComputation(taskId: number, iterations = 1_000_000 + Math.floor(Math.random() * 9_000_001)): [number, number, number] {
+export function variableComputation(
+  taskId: number,
+  iterations = 1_000_000 + Math.floor(Math.random() * 9_000_001),
+): [number, number, number] {
   let sum = 0;
   for (let i = 0; i < iterations; i++) sum += i;
   return [taskId, iterations, sum];

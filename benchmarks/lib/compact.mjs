@@ -16,7 +16,9 @@ function compactRow(row) {
     if (row.samples.length > MAX_SAMPLES) {
       const ordered = sorted(row.samples);
       out.sampleCount = ordered.length;
-      out.samples = Array.from({ length: MAX_SAMPLES }, (_, i) => round(ordered[Math.round((i / (MAX_SAMPLES - 1)) * (ordered.length - 1))]));
+      out.samples = Array.from({ length: MAX_SAMPLES }, (_, i) =>
+        round(ordered[Math.round((i / (MAX_SAMPLES - 1)) * (ordered.length - 1))]),
+      );
       out.samplesArePercentiles = true;
     } else {
       out.samples = row.samples.map(round);

@@ -51,7 +51,9 @@ export function groupMarkdown(group) {
   const parts = [`**${group.title}**`, '', markdownTable(header, rows)];
   const notes = [
     ...(group.notes ?? []),
-    ...group.rows.filter((row) => row.teardownError).map((row) => `${row.label}: shutting its pool down after the run failed: ${row.teardownError}`),
+    ...group.rows
+      .filter((row) => row.teardownError)
+      .map((row) => `${row.label}: shutting its pool down after the run failed: ${row.teardownError}`),
   ];
   if (notes.length) parts.push('', ...notes.map((note) => `- ${note}`));
   return parts.join('\n');
@@ -65,15 +67,26 @@ export function workloadMarkdown(result, { headingLevel = 2, svgLink } = {}) {
     parts.push('', `Skipped: ${result.skipped}`);
     return parts.join('\n');
   }
-  parts.push('', `Sizes: ${result.sizes}. ${result.repeats} timed repeats after ${result.warmup} warm-up(s); median quoted, min and max shown. Run ${result.date}${result.quick ? ' (quick)' : ''}, ${result.seconds} s.`);
+  parts.push(
+    '',
+    `Sizes: ${result.sizes}. ${result.repeats} timed repeats after ${result.warmup} warm-up(s); median quoted, min and max shown. Run ${result.date}${result.quick ? ' (quick)' : ''}, ${result.seconds} s.`,
+  );
   for (const group of result.groups) parts.push('', groupMarkdown(group));
   if (result.ratios?.length) {
-    parts.push('', '**Key ratios**', '', markdownTable(['ratio', 'value', 'goal', 'status'], result.ratios.map((ratio) => [
-      ratio.label,
-      fmtRatio(ratio.value),
-      ratio.goal ?? '',
-      ratio.met === undefined ? '' : ratio.met ? 'met' : 'missed',
-    ])));
+    parts.push(
+      '',
+      '**Key ratios**',
+      '',
+      markdownTable(
+        ['ratio', 'value', 'goal', 'status'],
+        result.ratios.map((ratio) => [
+          ratio.label,
+          fmtRatio(ratio.value),
+          ratio.goal ?? '',
+          ratio.met === undefined ? '' : ratio.met ? 'met' : 'missed',
+        ]),
+      ),
+    );
   }
   if (result.notes?.length) parts.push('', ...result.notes.map((note) => `- ${note}`));
   if (svgLink) parts.push('', `![${result.title}](${svgLink})`);

@@ -16,7 +16,12 @@ export function loadWorkers(files) {
 
 /** A parapool runner over one shared Pool, or a row that says why it is skipped. */
 export function parapoolRunner(ctx, label, job, { needs = ['Pool', 'tasks'], poolOptions = {} } = {}) {
-  const reason = ctx.parapool.error ?? needs.filter((name) => ctx.parapool.mp[name] === undefined).map((name) => `no \`${name}\` export yet`).join(', ');
+  const reason =
+    ctx.parapool.error ??
+    needs
+      .filter((name) => ctx.parapool.mp[name] === undefined)
+      .map((name) => `no \`${name}\` export yet`)
+      .join(', ');
   if (reason) return { label, setup: () => Promise.reject(new Error(reason)), sample: () => 0 };
   const mp = ctx.parapool.mp;
   return {

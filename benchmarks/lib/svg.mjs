@@ -38,7 +38,7 @@ export function workloadSvg(result) {
     const rows = group.rows.filter((row) => !row.error);
     // Latency rows spread over thousands of samples: their whisker ends at p99, not at
     // the single slowest call, or one scheduler hiccup would flatten every bar.
-    const upper = (row) => (row.p99 !== undefined ? row.p99 : row.max ?? row.median);
+    const upper = (row) => (row.p99 !== undefined ? row.p99 : (row.max ?? row.median));
     const scaleMax = Math.max(...rows.map((row) => Math.max(upper(row), row.median))) || 1;
     const direction = `${group.better === 'higher' ? 'higher is better' : 'lower is better'}; whiskers: min to ${rows.some((row) => row.p99 !== undefined) ? 'p99' : 'max'}`;
     out.push(`<text x="10" y="${y + 16}" font-weight="bold">${escapeXml(`${group.title} (${group.unit}, ${direction})`)}</text>`);
@@ -52,7 +52,9 @@ export function workloadSvg(result) {
         const xMin = x0 + (row.min / scaleMax) * plotWidth;
         const xMax = x0 + (upper(row) / scaleMax) * plotWidth;
         const mid = y + BAR_HEIGHT / 2;
-        out.push(`<path d="M${xMin.toFixed(1)} ${mid}H${xMax.toFixed(1)}M${xMin.toFixed(1)} ${mid - 4}V${mid + 4}M${xMax.toFixed(1)} ${mid - 4}V${mid + 4}" stroke="#222" stroke-width="1"/>`);
+        out.push(
+          `<path d="M${xMin.toFixed(1)} ${mid}H${xMax.toFixed(1)}M${xMin.toFixed(1)} ${mid - 4}V${mid + 4}M${xMax.toFixed(1)} ${mid - 4}V${mid + 4}" stroke="#222" stroke-width="1"/>`,
+        );
       }
       out.push(`<text x="${LABEL_WIDTH + plotWidth + 8}" y="${y + BAR_HEIGHT - 5}">${escapeXml(fmt(row.median))}</text>`);
       y += BAR_HEIGHT + ROW_GAP;

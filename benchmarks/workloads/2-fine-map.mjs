@@ -10,7 +10,7 @@ export const id = 'fine-map';
 export const title = 'Fine-grained map: isPrime over 1,000,000..1,100,000';
 export const description =
   'isPrime on each of 100,000 consecutive integers (seed 003), results in input order. ' +
-  'parapool `map` at its default options and at chunksize 1, against the sequential loop, each peer\'s ' +
+  "parapool `map` at its default options and at chunksize 1, against the sequential loop, each peer's " +
   'one-task-per-item API, and raw piscina/tinypool given the same chunks by hand.';
 
 const FIRST = 1_000_000;
@@ -39,23 +39,36 @@ export async function run(ctx) {
   const runners = [
     primed({ label: 'sequential loop', sample: () => timeChecked(() => numbers.map((n) => primes.isPrime(n)), check) }),
     primed(parapoolRunner(ctx, 'parapool map (default)', (pool, refs) => timeChecked(() => pool.map(refs.primes.isPrime, numbers), check))),
-    parapoolRunner(ctx, 'parapool map (chunksize 1)', (pool, refs) => timeChecked(() => pool.map(refs.primes.isPrime, numbers, { chunksize: 1 }), check)),
+    parapoolRunner(ctx, 'parapool map (chunksize 1)', (pool, refs) =>
+      timeChecked(() => pool.map(refs.primes.isPrime, numbers, { chunksize: 1 }), check),
+    ),
     ...peerRunners(ctx, (runTask) => timeChecked(() => Promise.all(numbers.map((n) => runTask('isPrime', n))), check), {
-      labels: { piscina: 'piscina, one task per item', tinypool: 'tinypool, one task per item', workerpool: 'workerpool, one task per item', poolifier: 'poolifier, one task per item' },
+      labels: {
+        piscina: 'piscina, one task per item',
+        tinypool: 'tinypool, one task per item',
+        workerpool: 'workerpool, one task per item',
+        poolifier: 'poolifier, one task per item',
+      },
     }),
-    ...peerRunners(ctx, async (runTask) => timeChecked(async () => (await Promise.all(chunks.map((chunk) => runTask('isPrimeChunk', chunk)))).flat(), check), {
-      peers: ['piscina', 'tinypool'],
-      labels: { piscina: `piscina, chunked by hand (${chunksize})`, tinypool: `tinypool, chunked by hand (${chunksize})` },
-    }).map(primed),
+    ...peerRunners(
+      ctx,
+      async (runTask) => timeChecked(async () => (await Promise.all(chunks.map((chunk) => runTask('isPrimeChunk', chunk)))).flat(), check),
+      {
+        peers: ['piscina', 'tinypool'],
+        labels: { piscina: `piscina, chunked by hand (${chunksize})`, tinypool: `tinypool, chunked by hand (${chunksize})` },
+      },
+    ).map(primed),
   ];
   const rows = await compare(runners, { warmup, repeats, log: ctx.log });
-  const groups = [{
-    title: `isPrime over ${numbers.length.toLocaleString('en-US')} integers, ${ctx.workers} workers`,
-    unit: 'ms',
-    better: 'lower',
-    reference: 'parapool map (default)',
-    rows,
-  }];
+  const groups = [
+    {
+      title: `isPrime over ${numbers.length.toLocaleString('en-US')} integers, ${ctx.workers} workers`,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'parapool map (default)',
+      rows,
+    },
+  ];
 
   const notes = [];
   if (ctx.python) {
@@ -79,7 +92,12 @@ export async function run(ctx) {
   if (!mapDefault.error) {
     if (!sequential.error) {
       const speedup = sequential.median / mapDefault.median;
-      ratios.push({ label: 'parapool map (default): speedup over the sequential loop', value: speedup, goal: '≥ 1.6×', met: speedup >= 1.6 });
+      ratios.push({
+        label: 'parapool map (default): speedup over the sequential loop',
+        value: speedup,
+        goal: '≥ 1.6×',
+        met: speedup >= 1.6,
+      });
     }
     for (const row of rows.filter((candidate) => candidate.label.endsWith('one task per item') && !candidate.error)) {
       const ratio = row.median / mapDefault.median;
@@ -91,8 +109,20 @@ export async function run(ctx) {
     const chunksizeOne = byLabel['parapool map (chunksize 1)'];
     const piscinaPerItem = byLabel['piscina, one task per item'];
     if (!chunksizeOne.error && !piscinaPerItem.error) {
-      ratios.push({ label: 'parapool map (chunksize 1) time ÷ piscina one task per item', value: chunksizeOne.median / piscinaPerItem.median, goal: '≤ 1.10', met: chunksizeOne.median / piscinaPerItem.median <= 1.1 });
+      ratios.push({
+        label: 'parapool map (chunksize 1) time ÷ piscina one task per item',
+        value: chunksizeOne.median / piscinaPerItem.median,
+        goal: '≤ 1.10',
+        met: chunksizeOne.median / piscinaPerItem.median <= 1.1,
+      });
     }
   }
-  return { sizes: `${numbers.length.toLocaleString('en-US')} items (${FIRST.toLocaleString('en-US')}..${END.toLocaleString('en-US')}); hand chunks of ${chunksize} (Python's default)`, warmup, repeats, groups, ratios, notes };
+  return {
+    sizes: `${numbers.length.toLocaleString('en-US')} items (${FIRST.toLocaleString('en-US')}..${END.toLocaleString('en-US')}); hand chunks of ${chunksize} (Python's default)`,
+    warmup,
+    repeats,
+    groups,
+    ratios,
+    notes,
+  };
 }

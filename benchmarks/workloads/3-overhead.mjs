@@ -9,7 +9,7 @@ export const id = 'overhead';
 export const title = 'Per-task overhead: factorial(1000) tasks and no-op round trips';
 export const description =
   'N tasks of factorial(1000) (a BigInt product, ≈ 0.1 ms each) submitted one by one at chunksize 1, ' +
-  'as in poolifier\'s benchmark; then no-op tasks: throughput with all of them in flight, and the latency ' +
+  "as in poolifier's benchmark; then no-op tasks: throughput with all of them in flight, and the latency " +
   'of serial round trips (submit, await, repeat).';
 
 const FACTORIAL_OF = 1000;
@@ -52,25 +52,38 @@ export async function run(ctx) {
   // A full round of 100,000 tasks per runner just to warm up would double this
   // workload's time: instead each runner is primed once on the first 10,000 inputs.
   let batch = warmInputs;
-  const factorialRows = await compare([
-    { label: 'sequential loop', sample: () => timeChecked(() => batch.map((n) => math.factorial(n)), checkFactorials) },
-    parapoolRunner(ctx, 'parapool map (chunksize 1)', (pool, refs) => timeChecked(() => pool.map(refs.math.factorial, batch, { chunksize: 1 }), checkFactorials)),
-    parapoolRunner(ctx, 'parapool apply per task', (pool, refs) => timeChecked(() => Promise.all(batch.map((n) => pool.apply(refs.math.factorial, [n]))), checkFactorials)),
-    parapoolRunner(ctx, 'parapool map (default)', (pool, refs) => timeChecked(() => pool.map(refs.math.factorial, batch), checkFactorials)),
-    ...peerRunners(ctx, (runTask) => timeChecked(() => Promise.all(batch.map((n) => runTask('factorial', n))), checkFactorials)),
-  ].map((runner) => ({ ...runner, prime: 1 })), { warmup: 0, repeats, log: ctx.log, onTimedStart: () => (batch = inputs) });
-  for (const row of factorialRows) if (!row.error) row.extra = { 'tasks/s': Math.round(factorialTasks / (row.median / 1000)).toLocaleString('en-US') };
+  const factorialRows = await compare(
+    [
+      { label: 'sequential loop', sample: () => timeChecked(() => batch.map((n) => math.factorial(n)), checkFactorials) },
+      parapoolRunner(ctx, 'parapool map (chunksize 1)', (pool, refs) =>
+        timeChecked(() => pool.map(refs.math.factorial, batch, { chunksize: 1 }), checkFactorials),
+      ),
+      parapoolRunner(ctx, 'parapool apply per task', (pool, refs) =>
+        timeChecked(() => Promise.all(batch.map((n) => pool.apply(refs.math.factorial, [n]))), checkFactorials),
+      ),
+      parapoolRunner(ctx, 'parapool map (default)', (pool, refs) =>
+        timeChecked(() => pool.map(refs.math.factorial, batch), checkFactorials),
+      ),
+      ...peerRunners(ctx, (runTask) => timeChecked(() => Promise.all(batch.map((n) => runTask('factorial', n))), checkFactorials)),
+    ].map((runner) => ({ ...runner, prime: 1 })),
+    { warmup: 0, repeats, log: ctx.log, onTimedStart: () => (batch = inputs) },
+  );
+  for (const row of factorialRows)
+    if (!row.error) row.extra = { 'tasks/s': Math.round(factorialTasks / (row.median / 1000)).toLocaleString('en-US') };
 
   ctx.log('  no-op throughput');
-  const throughputRows = await compare([
-    parapoolRunner(ctx, 'parapool apply per task', (pool, refs) => throughput(() => pool.apply(refs.math.noop, []), noopTasks)),
-    parapoolRunner(ctx, 'parapool map (chunksize 1)', async (pool, refs) => {
-      const { ms, value } = await timed(() => pool.map(refs.math.noop, new Array(noopTasks).fill(0), { chunksize: 1 }));
-      expectEqual(value.length, noopTasks, 'results');
-      return noopTasks / (ms / 1000);
-    }),
-    ...peerRunners(ctx, (runTask) => throughput(() => runTask('noop', null), noopTasks)),
-  ], { warmup, repeats, log: ctx.log });
+  const throughputRows = await compare(
+    [
+      parapoolRunner(ctx, 'parapool apply per task', (pool, refs) => throughput(() => pool.apply(refs.math.noop, []), noopTasks)),
+      parapoolRunner(ctx, 'parapool map (chunksize 1)', async (pool, refs) => {
+        const { ms, value } = await timed(() => pool.map(refs.math.noop, new Array(noopTasks).fill(0), { chunksize: 1 }));
+        expectEqual(value.length, noopTasks, 'results');
+        return noopTasks / (ms / 1000);
+      }),
+      ...peerRunners(ctx, (runTask) => throughput(() => runTask('noop', null), noopTasks)),
+    ],
+    { warmup, repeats, log: ctx.log },
+  );
 
   ctx.log('  no-op serial latency');
   const latencyRunners = [
@@ -80,15 +93,41 @@ export async function run(ctx) {
   const latencyRows = await compare(latencyRunners, { warmup, repeats, log: ctx.log });
 
   const groups = [
-    { title: `${factorialTasks.toLocaleString('en-US')} × factorial(${FACTORIAL_OF}), ${ctx.workers} workers`, unit: 'ms', better: 'lower', reference: 'parapool map (chunksize 1)', rows: factorialRows },
-    { title: `${noopTasks.toLocaleString('en-US')} no-op tasks in flight at once`, unit: 'tasks/s', better: 'higher', reference: 'parapool apply per task', rows: throughputRows },
-    { title: `${roundTrips.toLocaleString('en-US')} serial no-op round trips`, unit: 'µs', better: 'lower', reference: 'parapool apply', rows: latencyRows },
+    {
+      title: `${factorialTasks.toLocaleString('en-US')} × factorial(${FACTORIAL_OF}), ${ctx.workers} workers`,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'parapool map (chunksize 1)',
+      rows: factorialRows,
+    },
+    {
+      title: `${noopTasks.toLocaleString('en-US')} no-op tasks in flight at once`,
+      unit: 'tasks/s',
+      better: 'higher',
+      reference: 'parapool apply per task',
+      rows: throughputRows,
+    },
+    {
+      title: `${roundTrips.toLocaleString('en-US')} serial no-op round trips`,
+      unit: 'µs',
+      better: 'lower',
+      reference: 'parapool apply',
+      rows: latencyRows,
+    },
   ];
 
   const notes = [];
   if (ctx.python) {
     const pyFactorial = ctx.quick ? factorialTasks : 20_000;
-    const py = await runPython('overhead.py', [FACTORIAL_OF, pyFactorial, noopTasks, roundTrips, ctx.workers, ctx.quick ? 0 : 1, ctx.quick ? 1 : 3]);
+    const py = await runPython('overhead.py', [
+      FACTORIAL_OF,
+      pyFactorial,
+      noopTasks,
+      roundTrips,
+      ctx.workers,
+      ctx.quick ? 0 : 1,
+      ctx.quick ? 1 : 3,
+    ]);
     if (py.error) notes.push(`Python skipped: ${py.error}`);
     else {
       const [factorialRow, throughputRow, latencyRow] = py.rows;
@@ -99,7 +138,10 @@ export async function run(ctx) {
       pyFactorialRow.samples = pyFactorialRow.samples.map((sample) => sample * scale);
       pyFactorialRow.extra = { 'tasks/s': Math.round(factorialTasks / (pyFactorialRow.median / 1000)).toLocaleString('en-US') };
       groups[0].rows.push(pyFactorialRow);
-      if (scale !== 1) notes.push(`Python ran ${pyFactorial.toLocaleString('en-US')} factorial tasks; its row is scaled ×${scale} to ${factorialTasks.toLocaleString('en-US')}.`);
+      if (scale !== 1)
+        notes.push(
+          `Python ran ${pyFactorial.toLocaleString('en-US')} factorial tasks; its row is scaled ×${scale} to ${factorialTasks.toLocaleString('en-US')}.`,
+        );
       groups[1].rows.push(finishRow(throughputRow));
       groups[2].rows.push(finishRow(latencyRow, true));
       notes.push(`Python ${py.python}: multiprocessing.Pool.map(chunksize=1), Pool.apply_async per task, and serial Pool.apply.`);
@@ -112,20 +154,33 @@ export async function run(ctx) {
   const piscina = find(factorialRows, 'piscina');
   if (mapOne && piscina) {
     const ratio = mapOne.median / piscina.median;
-    ratios.push({ label: 'parapool map (chunksize 1) time ÷ raw piscina time, factorial', value: ratio, goal: '≤ 1.10', met: ratio <= 1.1 });
+    ratios.push({
+      label: 'parapool map (chunksize 1) time ÷ raw piscina time, factorial',
+      value: ratio,
+      goal: '≤ 1.10',
+      met: ratio <= 1.1,
+    });
   }
   if (mapOne) {
     for (const peer of ['tinypool', 'workerpool', 'poolifier']) {
       const row = find(factorialRows, peer);
-      if (row) ratios.push({ label: `${peer} time ÷ parapool map (chunksize 1) time, factorial`, value: row.median / mapOne.median, goal: '> 1 (parapool ahead)', met: row.median > mapOne.median });
+      if (row)
+        ratios.push({
+          label: `${peer} time ÷ parapool map (chunksize 1) time, factorial`,
+          value: row.median / mapOne.median,
+          goal: '> 1 (parapool ahead)',
+          met: row.median > mapOne.median,
+        });
     }
   }
   const applyRate = find(throughputRows, 'parapool apply per task');
   const piscinaRate = find(throughputRows, 'piscina');
-  if (applyRate && piscinaRate) ratios.push({ label: 'piscina no-op rate ÷ parapool apply no-op rate', value: piscinaRate.median / applyRate.median });
+  if (applyRate && piscinaRate)
+    ratios.push({ label: 'piscina no-op rate ÷ parapool apply no-op rate', value: piscinaRate.median / applyRate.median });
   const applyLatency = find(latencyRows, 'parapool apply');
   const piscinaLatency = find(latencyRows, 'piscina');
-  if (applyLatency && piscinaLatency) ratios.push({ label: 'parapool apply p50 latency ÷ piscina p50 latency', value: applyLatency.p50 / piscinaLatency.p50 });
+  if (applyLatency && piscinaLatency)
+    ratios.push({ label: 'parapool apply p50 latency ÷ piscina p50 latency', value: applyLatency.p50 / piscinaLatency.p50 });
   return {
     sizes: `${factorialTasks.toLocaleString('en-US')} factorial tasks (each runner primed on ${warmInputs.length.toLocaleString('en-US')} of them instead of a warm-up round), ${noopTasks.toLocaleString('en-US')} no-op tasks, ${roundTrips.toLocaleString('en-US')} serial round trips per repeat`,
     warmup,

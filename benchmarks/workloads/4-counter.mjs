@@ -1,7 +1,3 @@
-// Workload 4, shared counter (seed 003, "Value and Array"): every worker adds 1 to one
-// shared Value 100,000 times, under the Value's lock and with the lock-free `add`;
-// against Python's `Value` + `get_lock()`. The total must come out exact.
-import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { compare, expectEqual, finishRow, timed } from '../lib/measure.mjs';
 import { BENCH_DIR } from '../lib/build.mjs';
@@ -11,7 +7,7 @@ export const number = 4;
 export const id = 'counter';
 export const title = 'Shared counter: Value under its lock, and lock-free add';
 export const description =
-  'Each of the workers increments one shared `Value(\'i\')` N times: `acquireSync()`, `value += 1`, `release()` ' +
+  "Each of the workers increments one shared `Value('i')` N times: `acquireSync()`, `value += 1`, `release()` " +
   '(Python: `with counter.get_lock(): counter.value += 1`), or the lock-free atomic `add(1)`. Rates are total ' +
   'increments per second, start of the tasks to the last one done; plus an uncontended acquire/release loop in one thread.';
 
@@ -19,7 +15,12 @@ const TASKS_FILE = path.join(BENCH_DIR, 'tasks', 'shared-state.cjs');
 
 export async function run(ctx) {
   const mp = ctx.parapool.mp;
-  const missing = !mp ? ctx.parapool.error : ['Pool', 'tasks', 'Value'].filter((name) => mp[name] === undefined).map((name) => `\`${name}\``).join(', ');
+  const missing = !mp
+    ? ctx.parapool.error
+    : ['Pool', 'tasks', 'Value']
+        .filter((name) => mp[name] === undefined)
+        .map((name) => `\`${name}\``)
+        .join(', ');
   if (missing) return { skipped: mp ? `parapool does not export ${missing} yet` : missing };
   const warmup = 1;
   const repeats = ctx.quick ? 2 : 5;
@@ -37,7 +38,9 @@ export async function run(ctx) {
     },
     sample: async (pool) => {
       const counter = mp.Value('i', 0);
-      const { ms } = await timed(() => Promise.all(Array.from({ length: ctx.workers }, () => pool.apply(shared[taskName], [counter, perWorker]))));
+      const { ms } = await timed(() =>
+        Promise.all(Array.from({ length: ctx.workers }, () => pool.apply(shared[taskName], [counter, perWorker]))),
+      );
       expectEqual(counter.value, total, `${label} total`);
       return total / (ms / 1000);
     },
@@ -46,38 +49,60 @@ export async function run(ctx) {
       await pool.join();
     },
   });
-  const contendedRows = await compare([
-    poolRunner('parapool Value + lock', 'lockedIncrements'),
-    poolRunner('parapool Value.add (lock-free)', 'lockFreeIncrements'),
-  ], { warmup, repeats, log: ctx.log });
+  const contendedRows = await compare(
+    [poolRunner('parapool Value + lock', 'lockedIncrements'), poolRunner('parapool Value.add (lock-free)', 'lockFreeIncrements')],
+    { warmup, repeats, log: ctx.log },
+  );
 
-  const uncontendedRows = await compare([{
-    label: 'parapool RLock acquireSync/release',
-    sample: () => {
-      const lock = mp.Value('i', 0).getLock();
-      const start = performance.now();
-      for (let i = 0; i < uncontended; i++) {
-        lock.acquireSync();
-        lock.release();
-      }
-      return uncontended / ((performance.now() - start) / 1000);
-    },
-  }, ...(mp.Lock ? [{
-    label: 'parapool Lock acquireSync/release',
-    sample: () => {
-      const lock = new mp.Lock();
-      const start = performance.now();
-      for (let i = 0; i < uncontended; i++) {
-        lock.acquireSync();
-        lock.release();
-      }
-      return uncontended / ((performance.now() - start) / 1000);
-    },
-  }] : [])], { warmup, repeats, log: ctx.log });
+  const uncontendedRows = await compare(
+    [
+      {
+        label: 'parapool RLock acquireSync/release',
+        sample: () => {
+          const lock = mp.Value('i', 0).getLock();
+          const start = performance.now();
+          for (let i = 0; i < uncontended; i++) {
+            lock.acquireSync();
+            lock.release();
+          }
+          return uncontended / ((performance.now() - start) / 1000);
+        },
+      },
+      ...(mp.Lock
+        ? [
+            {
+              label: 'parapool Lock acquireSync/release',
+              sample: () => {
+                const lock = new mp.Lock();
+                const start = performance.now();
+                for (let i = 0; i < uncontended; i++) {
+                  lock.acquireSync();
+                  lock.release();
+                }
+                return uncontended / ((performance.now() - start) / 1000);
+              },
+            },
+          ]
+        : []),
+    ],
+    { warmup, repeats, log: ctx.log },
+  );
 
   const groups = [
-    { title: `${ctx.workers} workers × ${perWorker.toLocaleString('en-US')} increments of one shared Value`, unit: 'increments/s', better: 'higher', reference: 'parapool Value + lock', rows: contendedRows },
-    { title: `uncontended acquire + release in one thread, ${uncontended.toLocaleString('en-US')} times`, unit: 'pairs/s', better: 'higher', reference: 'parapool RLock acquireSync/release', rows: uncontendedRows },
+    {
+      title: `${ctx.workers} workers × ${perWorker.toLocaleString('en-US')} increments of one shared Value`,
+      unit: 'increments/s',
+      better: 'higher',
+      reference: 'parapool Value + lock',
+      rows: contendedRows,
+    },
+    {
+      title: `uncontended acquire + release in one thread, ${uncontended.toLocaleString('en-US')} times`,
+      unit: 'pairs/s',
+      better: 'higher',
+      reference: 'parapool RLock acquireSync/release',
+      rows: uncontendedRows,
+    },
   ];
   const notes = [];
   let pythonLocked;
@@ -93,9 +118,32 @@ export async function run(ctx) {
   }
   const ratios = [];
   const [locked, lockFree] = contendedRows;
-  if (pythonLocked && !locked.error) ratios.push({ label: 'parapool locked rate ÷ Python locked rate', value: locked.median / pythonLocked.median, goal: '≥ 50×', met: locked.median / pythonLocked.median >= 50 });
-  if (pythonLocked && !lockFree.error) ratios.push({ label: 'parapool lock-free rate ÷ Python locked rate', value: lockFree.median / pythonLocked.median, goal: '≥ 200×', met: lockFree.median / pythonLocked.median >= 200 });
+  if (pythonLocked && !locked.error)
+    ratios.push({
+      label: 'parapool locked rate ÷ Python locked rate',
+      value: locked.median / pythonLocked.median,
+      goal: '≥ 50×',
+      met: locked.median / pythonLocked.median >= 50,
+    });
+  if (pythonLocked && !lockFree.error)
+    ratios.push({
+      label: 'parapool lock-free rate ÷ Python locked rate',
+      value: lockFree.median / pythonLocked.median,
+      goal: '≥ 200×',
+      met: lockFree.median / pythonLocked.median >= 200,
+    });
   const pyUncontended = groups[1].rows.find((row) => row.label.startsWith('Python') && row.label.includes('RLock'));
-  if (pyUncontended && !uncontendedRows[0].error) ratios.push({ label: 'parapool RLock uncontended ÷ Python RLock uncontended', value: uncontendedRows[0].median / pyUncontended.median });
-  return { sizes: `${ctx.workers} workers × ${perWorker.toLocaleString('en-US')} increments (${total.toLocaleString('en-US')} in all)`, warmup, repeats, groups, ratios, notes };
+  if (pyUncontended && !uncontendedRows[0].error)
+    ratios.push({
+      label: 'parapool RLock uncontended ÷ Python RLock uncontended',
+      value: uncontendedRows[0].median / pyUncontended.median,
+    });
+  return {
+    sizes: `${ctx.workers} workers × ${perWorker.toLocaleString('en-US')} increments (${total.toLocaleString('en-US')} in all)`,
+    warmup,
+    repeats,
+    groups,
+    ratios,
+    notes,
+  };
 }

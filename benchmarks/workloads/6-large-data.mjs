@@ -21,7 +21,12 @@ const BYTES = 64 * 2 ** 20;
 
 export async function run(ctx) {
   const mp = ctx.parapool.mp;
-  const missing = !mp ? ctx.parapool.error : ['Pool', 'tasks', 'SharedMemory'].filter((name) => mp[name] === undefined).map((name) => `\`${name}\``).join(', ');
+  const missing = !mp
+    ? ctx.parapool.error
+    : ['Pool', 'tasks', 'SharedMemory']
+        .filter((name) => mp[name] === undefined)
+        .map((name) => `\`${name}\``)
+        .join(', ');
   if (missing) return { skipped: mp ? `parapool does not export ${missing} yet` : missing };
   const warmup = 1;
   const repeats = ctx.quick ? 3 : 7;
@@ -38,7 +43,10 @@ export async function run(ctx) {
   const sab = new SharedArrayBuffer(BYTES);
   new Float64Array(sab).set(inShm);
   const expected = sumRange(plain, 0, length);
-  const slices = Array.from({ length: ctx.workers }, (_, i) => [Math.floor((i * length) / ctx.workers), Math.floor(((i + 1) * length) / ctx.workers)]);
+  const slices = Array.from({ length: ctx.workers }, (_, i) => [
+    Math.floor((i * length) / ctx.workers),
+    Math.floor(((i + 1) * length) / ctx.workers),
+  ]);
   const check = (parts) => {
     const total = parts.reduce((a, b) => a + b, 0);
     // Slices add in a different order than the one loop: allow rounding, not a lost slice.
@@ -65,24 +73,64 @@ export async function run(ctx) {
 
   let rows;
   try {
-    rows = await compare([
-      { label: 'sequential loop', sample: () => timedSum(() => [sumRange(plain, 0, length)]) },
-      poolRunner('parapool + SharedMemory (zero copy)', (pool) => pool.starmap(shared.sumSharedMemory, slices.map(([start, end]) => [shm, start, end]))),
-      poolRunner('parapool, slices copied to the tasks', (pool) => pool.starmap(shared.sumCopied, slices.map(([start, end]) => [plain.slice(start, end)]))),
-      ...peerRunners(ctx, (runTask) => timedSum(() => Promise.all(slices.map(([start, end]) => runTask('sumSharedBuffer', [sab, start, end])))), {
-        peers: ['piscina'],
-        labels: { piscina: 'raw piscina + SharedArrayBuffer' },
-      }),
-    ], { warmup, repeats, log: ctx.log });
+    rows = await compare(
+      [
+        { label: 'sequential loop', sample: () => timedSum(() => [sumRange(plain, 0, length)]) },
+        poolRunner('parapool + SharedMemory (zero copy)', (pool) =>
+          pool.starmap(
+            shared.sumSharedMemory,
+            slices.map(([start, end]) => [shm, start, end]),
+          ),
+        ),
+        poolRunner('parapool, slices copied to the tasks', (pool) =>
+          pool.starmap(
+            shared.sumCopied,
+            slices.map(([start, end]) => [plain.slice(start, end)]),
+          ),
+        ),
+        ...peerRunners(
+          ctx,
+          (runTask) => timedSum(() => Promise.all(slices.map(([start, end]) => runTask('sumSharedBuffer', [sab, start, end])))),
+          {
+            peers: ['piscina'],
+            labels: { piscina: 'raw piscina + SharedArrayBuffer' },
+          },
+        ),
+      ],
+      { warmup, repeats, log: ctx.log },
+    );
   } finally {
     shm.close();
     shm.unlink();
   }
-  const groups = [{ title: `Σ of 64 MiB of doubles in ${slices.length} slices, ${ctx.workers} workers`, unit: 'ms', better: 'lower', reference: 'parapool + SharedMemory (zero copy)', rows }];
+  const groups = [
+    {
+      title: `Σ of 64 MiB of doubles in ${slices.length} slices, ${ctx.workers} workers`,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'parapool + SharedMemory (zero copy)',
+      rows,
+    },
+  ];
   const ratios = [];
   const [sequential, zeroCopy, copied, raw] = rows;
-  if (!zeroCopy.error && !copied.error) ratios.push({ label: 'copied time ÷ SharedMemory time (end to end)', value: copied.median / zeroCopy.median, goal: '≥ 5×', met: copied.median / zeroCopy.median >= 5 });
-  if (!zeroCopy.error && !sequential.error) ratios.push({ label: 'sequential time ÷ SharedMemory time', value: sequential.median / zeroCopy.median });
-  if (!zeroCopy.error && raw && !raw.error) ratios.push({ label: 'SharedMemory time ÷ raw piscina + SharedArrayBuffer time', value: zeroCopy.median / raw.median });
-  return { sizes: `${length.toLocaleString('en-US')} doubles (64 MiB), ${slices.length} slices`, warmup, repeats, groups, ratios, notes: [] };
+  if (!zeroCopy.error && !copied.error)
+    ratios.push({
+      label: 'copied time ÷ SharedMemory time (end to end)',
+      value: copied.median / zeroCopy.median,
+      goal: '≥ 5×',
+      met: copied.median / zeroCopy.median >= 5,
+    });
+  if (!zeroCopy.error && !sequential.error)
+    ratios.push({ label: 'sequential time ÷ SharedMemory time', value: sequential.median / zeroCopy.median });
+  if (!zeroCopy.error && raw && !raw.error)
+    ratios.push({ label: 'SharedMemory time ÷ raw piscina + SharedArrayBuffer time', value: zeroCopy.median / raw.median });
+  return {
+    sizes: `${length.toLocaleString('en-US')} doubles (64 MiB), ${slices.length} slices`,
+    warmup,
+    repeats,
+    groups,
+    ratios,
+    notes: [],
+  };
 }

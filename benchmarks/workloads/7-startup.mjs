@@ -90,14 +90,28 @@ export async function run(ctx) {
   });
 
   const groups = [
-    { title: `new pool (${ctx.workers} workers) → first no-op result`, unit: 'ms', better: 'lower', reference: 'parapool (.js task module)', rows: startRows },
-    { title: 'teardown: shut down → all workers gone', unit: 'ms', better: 'lower', reference: 'parapool (.js task module)', rows: teardownRows },
+    {
+      title: `new pool (${ctx.workers} workers) → first no-op result`,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'parapool (.js task module)',
+      rows: startRows,
+    },
+    {
+      title: 'teardown: shut down → all workers gone',
+      unit: 'ms',
+      better: 'lower',
+      reference: 'parapool (.js task module)',
+      rows: teardownRows,
+    },
   ];
   const notes = [
     'Every runner loads the same compiled JavaScript; the `.ts` row runs workers/math.ts itself, compiled in each worker on the fly.',
   ];
   for (const [label, count] of hangs) {
-    notes.push(`${label}: shutdown hung (never settled within 5 s) in ${count} of ${warmup + repeats} cycles; those cycles have no teardown sample.`);
+    notes.push(
+      `${label}: shutdown hung (never settled within 5 s) in ${count} of ${warmup + repeats} cycles; those cycles have no teardown sample.`,
+    );
   }
   if (ctx.python) {
     const py = await runPython('startup.py', [ctx.workers, warmup, repeats]);
@@ -111,17 +125,23 @@ export async function run(ctx) {
 
   const ratios = [];
   const find = (rows, label) => rows.find((row) => row.label === label && !row.error);
-  for (const [rows, what] of [[startRows, 'start-up'], [teardownRows, 'teardown']]) {
+  for (const [rows, what] of [
+    [startRows, 'start-up'],
+    [teardownRows, 'teardown'],
+  ]) {
     const parapool = find(rows, 'parapool (.js task module)');
     const piscina = find(rows, 'piscina');
     if (parapool && piscina) {
       const ratio = parapool.median / piscina.median;
-      ratios.push(what === 'start-up'
-        ? { label: 'parapool start-up ÷ raw piscina start-up', value: ratio, goal: '≤ 2', met: ratio <= 2 }
-        : { label: 'parapool teardown ÷ raw piscina teardown', value: ratio });
+      ratios.push(
+        what === 'start-up'
+          ? { label: 'parapool start-up ÷ raw piscina start-up', value: ratio, goal: '≤ 2', met: ratio <= 2 }
+          : { label: 'parapool teardown ÷ raw piscina teardown', value: ratio },
+      );
     }
     const tsRow = find(rows, 'parapool (.ts task module)');
-    if (what === 'start-up' && tsRow && parapool) ratios.push({ label: 'parapool start-up, .ts ÷ .js task module', value: tsRow.median / parapool.median });
+    if (what === 'start-up' && tsRow && parapool)
+      ratios.push({ label: 'parapool start-up, .ts ÷ .js task module', value: tsRow.median / parapool.median });
   }
   return { sizes: `${ctx.workers} workers`, warmup, repeats, groups, ratios, notes };
 }

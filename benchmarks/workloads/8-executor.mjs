@@ -10,7 +10,7 @@ export const id = 'executor';
 export const title = 'Executor: no-op submit round trips';
 export const description =
   '`executor.submit(noop)` N times: throughput with every future in flight, then the latency of serial ' +
-  'round trips (submit, await the future, repeat); raw piscina `run` and Python\'s ProcessPoolExecutor do the same.';
+  "round trips (submit, await the future, repeat); raw piscina `run` and Python's ProcessPoolExecutor do the same.";
 
 function executorRunner(ctx, label, job) {
   const mp = ctx.parapool.mp;
@@ -51,18 +51,36 @@ export async function run(ctx) {
     return samples;
   };
 
-  const throughputRows = await compare([
-    executorRunner(ctx, 'parapool Executor.submit', (executor, noop) => rate(() => executor.submit(noop))),
-    ...peerRunners(ctx, (runTask) => rate(() => runTask('noop', null)), { peers: ['piscina'], labels: { piscina: 'piscina run' } }),
-  ], { warmup, repeats, log: ctx.log });
-  const latencyRows = await compare([
-    executorRunner(ctx, 'parapool Executor.submit', (executor, noop) => latencies(() => executor.submit(noop))),
-    ...peerRunners(ctx, (runTask) => latencies(() => runTask('noop', null)), { peers: ['piscina'], labels: { piscina: 'piscina run' } }),
-  ].map((runner) => ({ ...runner, percentiles: true })), { warmup, repeats, log: ctx.log });
+  const throughputRows = await compare(
+    [
+      executorRunner(ctx, 'parapool Executor.submit', (executor, noop) => rate(() => executor.submit(noop))),
+      ...peerRunners(ctx, (runTask) => rate(() => runTask('noop', null)), { peers: ['piscina'], labels: { piscina: 'piscina run' } }),
+    ],
+    { warmup, repeats, log: ctx.log },
+  );
+  const latencyRows = await compare(
+    [
+      executorRunner(ctx, 'parapool Executor.submit', (executor, noop) => latencies(() => executor.submit(noop))),
+      ...peerRunners(ctx, (runTask) => latencies(() => runTask('noop', null)), { peers: ['piscina'], labels: { piscina: 'piscina run' } }),
+    ].map((runner) => ({ ...runner, percentiles: true })),
+    { warmup, repeats, log: ctx.log },
+  );
 
   const groups = [
-    { title: `${submits.toLocaleString('en-US')} no-op submits in flight at once`, unit: 'tasks/s', better: 'higher', reference: 'parapool Executor.submit', rows: throughputRows },
-    { title: `${roundTrips.toLocaleString('en-US')} serial no-op submit round trips`, unit: 'µs', better: 'lower', reference: 'parapool Executor.submit', rows: latencyRows },
+    {
+      title: `${submits.toLocaleString('en-US')} no-op submits in flight at once`,
+      unit: 'tasks/s',
+      better: 'higher',
+      reference: 'parapool Executor.submit',
+      rows: throughputRows,
+    },
+    {
+      title: `${roundTrips.toLocaleString('en-US')} serial no-op submit round trips`,
+      unit: 'µs',
+      better: 'lower',
+      reference: 'parapool Executor.submit',
+      rows: latencyRows,
+    },
   ];
   const notes = [];
   if (ctx.python) {
@@ -77,11 +95,23 @@ export async function run(ctx) {
 
   const ratios = [];
   const find = (rows, prefix) => rows.find((row) => row.label.startsWith(prefix) && !row.error);
-  const [ours, piscina, python] = ['parapool', 'piscina', 'Python'].map((prefix) => find(throughputRows, prefix) ?? find(groups[0].rows, prefix));
+  const [ours, piscina, python] = ['parapool', 'piscina', 'Python'].map(
+    (prefix) => find(throughputRows, prefix) ?? find(groups[0].rows, prefix),
+  );
   if (ours && piscina) ratios.push({ label: 'parapool submit rate ÷ piscina run rate', value: ours.median / piscina.median });
-  if (ours && python) ratios.push({ label: 'parapool submit rate ÷ Python ProcessPoolExecutor submit rate', value: ours.median / python.median });
+  if (ours && python)
+    ratios.push({ label: 'parapool submit rate ÷ Python ProcessPoolExecutor submit rate', value: ours.median / python.median });
   const [ourLatency, piscinaLatency, pythonLatency] = ['parapool', 'piscina', 'Python'].map((prefix) => find(groups[1].rows, prefix));
-  if (ourLatency && piscinaLatency) ratios.push({ label: 'parapool p50 latency ÷ piscina p50 latency', value: ourLatency.p50 / piscinaLatency.p50 });
-  if (ourLatency && pythonLatency) ratios.push({ label: 'Python p50 latency ÷ parapool p50 latency', value: pythonLatency.p50 / ourLatency.p50 });
-  return { sizes: `${submits.toLocaleString('en-US')} submits, ${roundTrips.toLocaleString('en-US')} serial round trips per repeat`, warmup, repeats, groups, ratios, notes };
+  if (ourLatency && piscinaLatency)
+    ratios.push({ label: 'parapool p50 latency ÷ piscina p50 latency', value: ourLatency.p50 / piscinaLatency.p50 });
+  if (ourLatency && pythonLatency)
+    ratios.push({ label: 'Python p50 latency ÷ parapool p50 latency', value: pythonLatency.p50 / ourLatency.p50 });
+  return {
+    sizes: `${submits.toLocaleString('en-US')} submits, ${roundTrips.toLocaleString('en-US')} serial round trips per repeat`,
+    warmup,
+    repeats,
+    groups,
+    ratios,
+    notes,
+  };
 }

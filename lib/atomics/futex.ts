@@ -181,9 +181,11 @@ function releaseLoop(): void {
 
 // `Atomics.waitAsync` is in Node 20 but not in the ES2023 lib this project compiles against.
 type WaitAsyncResult = { async: false; value: 'not-equal' | 'timed-out' } | { async: true; value: Promise<'ok' | 'timed-out'> };
-const waitAsync = (Atomics as unknown as {
-  waitAsync(words: Int32Array, index: number, expected: number, timeout: number): WaitAsyncResult;
-}).waitAsync;
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(words: Int32Array, index: number, expected: number, timeout: number): WaitAsyncResult;
+  }
+).waitAsync;
 
 async function parkAsync(request: Park): Promise<ParkResult> {
   for (;;) {

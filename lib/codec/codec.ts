@@ -43,8 +43,8 @@ const sharedTypes = new Map<string, SharedTypeCodec<unknown, unknown>>();
  * Registers a class whose instances cross threads as "the same object over the
  * same memory". `tag` must be unique and stable (e.g. `'parapool.Value'`).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function registerSharedType<T extends object, D>(
+  // biome-ignore lint/suspicious/noExplicitAny: any constructor signature; `unknown[]` parameters would reject classes with typed ones
   ctor: abstract new (...args: any[]) => T,
   tag: string,
   codec: SharedTypeCodec<T, D>,

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { TaskNotFoundError } from '../errors';
 import { TYPESCRIPT_EXTENSIONS, type TaskSpec } from '../runtime/protocol';
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: a loaded task takes whatever its caller sends; the types were checked on the caller's side
 export type LoadedTask = (...args: any[]) => unknown;
 
 const loaded = new Map<string, LoadedTask>();
@@ -31,6 +31,8 @@ export async function loadTask(spec: TaskSpec): Promise<LoadedTask> {
 
 function compileInline(source: string): LoadedTask {
   // Indirect eval: global scope, so the function sees globals and nothing else.
+  // biome-ignore lint/security/noGlobalEval: an inline task is source text by design (API.md §1); it is the caller's own code
+  // biome-ignore lint/complexity/noCommaOperator: `(0, eval)` is what makes the eval indirect (global scope)
   const fn = (0, eval)(source) as unknown;
   if (typeof fn !== 'function') throw new TaskNotFoundError(`Inline task source did not evaluate to a function: ${source.slice(0, 80)}`);
   return fn as LoadedTask;

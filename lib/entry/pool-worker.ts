@@ -54,7 +54,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
-async function runChunk(fn: LoadedTask, request: TaskRequest, args: ArrayLike<unknown>): Promise<{ results: unknown[]; error?: unknown; failed: boolean }> {
+async function runChunk(
+  fn: LoadedTask,
+  request: TaskRequest,
+  args: ArrayLike<unknown>,
+): Promise<{ results: unknown[]; error?: unknown; failed: boolean }> {
   const results: unknown[] = [];
   const [from, to] = request.range ?? [0, args.length];
   try {

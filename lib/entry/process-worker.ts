@@ -11,12 +11,23 @@
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { decode } from '../codec/codec';
 import { encodeError } from '../codec/error-codec';
-import { CURRENT_PROCESS, type ProcessEndingMessage, type ProcessFailedMessage, type ProcessInfo, type ProcessWorkerData } from '../process/protocol';
+import {
+  CURRENT_PROCESS,
+  type ProcessEndingMessage,
+  type ProcessFailedMessage,
+  type ProcessInfo,
+  type ProcessWorkerData,
+} from '../process/protocol';
 import { loadTask } from './load-task';
 import './shared-type-loader';
 
 const data = workerData as ProcessWorkerData;
-const info: ProcessInfo = Object.freeze({ name: data.name, pid: threadId, daemon: data.daemon, identity: Object.freeze([...data.identity]) });
+const info: ProcessInfo = Object.freeze({
+  name: data.name,
+  pid: threadId,
+  daemon: data.daemon,
+  identity: Object.freeze([...data.identity]),
+});
 Object.defineProperty(globalThis, CURRENT_PROCESS, { value: info, enumerable: false, configurable: false, writable: false });
 
 let ended = false;

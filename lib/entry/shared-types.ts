@@ -20,5 +20,3 @@ import '../ipc/queue';
 import '../ipc/joinable-queue';
 import '../ipc/simple-queue';
 import '../ipc/connection';
-
-export {};

@@ -127,8 +127,14 @@ export class Executor {
   }
 
   /** Maps `fn` over the zipped iterables, lazily, in order. */
-  map<P extends unknown[], R>(fn: TaskRef<(...args: P) => R>, ...iterables: Zippable<NoInfer<P>> | [...Zippable<NoInfer<P>>, ExecutorMapOptions]): AsyncIterableIterator<Awaited<R>>;
-  map<P extends unknown[], R>(fn: (...args: P) => R, ...iterables: Zippable<P> | [...Zippable<P>, ExecutorMapOptions]): AsyncIterableIterator<Awaited<R>>;
+  map<P extends unknown[], R>(
+    fn: TaskRef<(...args: P) => R>,
+    ...iterables: Zippable<NoInfer<P>> | [...Zippable<NoInfer<P>>, ExecutorMapOptions]
+  ): AsyncIterableIterator<Awaited<R>>;
+  map<P extends unknown[], R>(
+    fn: (...args: P) => R,
+    ...iterables: Zippable<P> | [...Zippable<P>, ExecutorMapOptions]
+  ): AsyncIterableIterator<Awaited<R>>;
   /**
    * Python's `Executor.map`: `fn(a, b, ...)` over the iterables zipped
    * together (stopping at the shortest), yielding results in input order. An
@@ -148,7 +154,10 @@ export class Executor {
     const spec = this.#prepare(fn, 'map');
     const last = rest[rest.length - 1];
     let options: ExecutorMapOptions | undefined;
-    if (rest.length > 0 && (last === undefined || (typeof last === 'object' && last !== null && !isIterable(last) && !isAsyncIterable(last)))) {
+    if (
+      rest.length > 0 &&
+      (last === undefined || (typeof last === 'object' && last !== null && !isIterable(last) && !isAsyncIterable(last)))
+    ) {
       options = checkOptions('options', rest.pop() as ExecutorMapOptions | undefined);
     }
     const opts = checkOptions('options', options);
@@ -157,7 +166,8 @@ export class Executor {
     const signal = checkSignal('signal', opts.signal);
     if (rest.length === 0) throw invalidArg('iterables', 'at least one Iterable or AsyncIterable after the function', undefined);
     rest.forEach((iterable, index) => {
-      if (!isIterable(iterable) && !isAsyncIterable(iterable)) throw invalidArg(`iterables[${index}]`, 'an Iterable or an AsyncIterable', iterable);
+      if (!isIterable(iterable) && !isAsyncIterable(iterable))
+        throw invalidArg(`iterables[${index}]`, 'an Iterable or an AsyncIterable', iterable);
     });
     const iterables = rest as AnyIterable[];
     // shutdown({ cancelFutures: true }) stops open maps through this signal.

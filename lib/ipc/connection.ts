@@ -21,7 +21,7 @@ import { isMainThread, receiveMessageOnPort, type MessagePort, type Transferable
 import { decode, encode, registerSharedType } from '../codec/codec';
 import { EOFError, InvalidStateError, TimeoutError, UncloneableError } from '../errors';
 import { checkInteger, invalidArg } from '../validate';
-import { deadlineAfter, park, runAsync, runSync, waitTimeout, wake, type Steps, type WaitOptions } from '../atomics/futex';
+import { deadlineAfter, park, runAsync, runSync, waitTimeout, wake, type ParkResult, type Steps, type WaitOptions } from '../atomics/futex';
 import { encodingSideItem } from './side-channel';
 
 export const PIPE_TAG = 0x50495045; // 'PIPE'
@@ -243,7 +243,7 @@ export class Connection<T = unknown> {
         return wire[0] === SHARED ? decode(wire[1]) : wire[0] === BYTES ? Buffer.from((wire[1] as Uint8Array).buffer) : wire[1];
       }
       Atomics.add(words, mine + WAITERS, 1);
-      let result;
+      let result: ParkResult;
       try {
         result = yield park(words, mine + BELL, bell, deadline);
       } finally {

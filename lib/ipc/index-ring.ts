@@ -138,6 +138,6 @@ export class IndexRing {
   /** How many numbers are in the ring (exact when no push or pop is under way). */
   size(): number {
     const size = (Atomics.load(this.#words, this.#tail) - Atomics.load(this.#words, this.#head)) | 0;
-    return size < 0 ? 0 : size;
+    return Math.max(size, 0);
   }
 }

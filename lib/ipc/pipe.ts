@@ -3,7 +3,7 @@
  */
 import { MessageChannel } from 'node:worker_threads';
 import { checkBoolean, checkOptions } from '../validate';
-import { Connection, PIPE_TAG, PIPE_WORDS, connectionEnd } from './connection';
+import { type Connection, PIPE_TAG, PIPE_WORDS, connectionEnd } from './connection';
 
 /** Options of `Pipe()`. */
 export interface PipeOptions {

@@ -386,7 +386,9 @@ export class QueueCore {
 }
 
 function fullError(maxsize: number): QueueFullError {
-  return new QueueFullError(maxsize === 0 ? `The queue holds ${MAX_QUEUE_ITEMS} items, its most` : `The queue is full (maxsize ${maxsize})`);
+  return new QueueFullError(
+    maxsize === 0 ? `The queue holds ${MAX_QUEUE_ITEMS} items, its most` : `The queue is full (maxsize ${maxsize})`,
+  );
 }
 
 function spinUntilChanged(words: Int32Array, index: number, seen: number): boolean {

@@ -94,8 +94,7 @@ export class Pool {
   constructor(options?: PoolOptions) {
     const opts = checkOptions('options', options);
     this.workers = opts.workers === undefined ? os.availableParallelism() : checkInteger('workers', opts.workers, 1, 1024);
-    const maxTasksPerChild =
-      opts.maxTasksPerChild === undefined ? undefined : checkInteger('maxTasksPerChild', opts.maxTasksPerChild, 1);
+    const maxTasksPerChild = opts.maxTasksPerChild === undefined ? undefined : checkInteger('maxTasksPerChild', opts.maxTasksPerChild, 1);
     const idleTimeout = checkTimeout('idleTimeout', opts.idleTimeout);
     if (opts.initargs !== undefined && !Array.isArray(opts.initargs)) throw invalidArg('initargs', 'an array', opts.initargs);
     if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
@@ -104,7 +103,11 @@ export class Pool {
     let workerData: PoolWorkerData = {};
     if (opts.initializer !== undefined) {
       const initargs = encode(opts.initargs ?? [], 'initargs');
-      workerData = { initializer: taskSpecOf(opts.initializer, 'initializer'), initargs: initargs.value as unknown[], initargsShared: initargs.shared };
+      workerData = {
+        initializer: taskSpecOf(opts.initializer, 'initializer'),
+        initargs: initargs.value as unknown[],
+        initargsShared: initargs.shared,
+      };
     }
     let dispatcher: Dispatcher | undefined;
     this.#piscina = new Piscina({
@@ -219,7 +222,11 @@ export class Pool {
 
   /** Like apply, returning an AsyncResult. */
   applyAsync<R>(fn: Task<() => R>, args?: [], callbacks?: AsyncResultCallbacks<Awaited<R>>): AsyncResult<Awaited<R>>;
-  applyAsync<P extends unknown[], R>(fn: TaskRef<(...args: P) => R>, args: NoInfer<P>, callbacks?: AsyncResultCallbacks<Awaited<R>>): AsyncResult<Awaited<R>>;
+  applyAsync<P extends unknown[], R>(
+    fn: TaskRef<(...args: P) => R>,
+    args: NoInfer<P>,
+    callbacks?: AsyncResultCallbacks<Awaited<R>>,
+  ): AsyncResult<Awaited<R>>;
   applyAsync<P extends unknown[], R>(fn: (...args: P) => R, args: P, callbacks?: AsyncResultCallbacks<Awaited<R>>): AsyncResult<Awaited<R>>;
   /**
    * Python's `apply_async`: an `AsyncResult`; `callback` or `errorCallback` runs once.
@@ -235,7 +242,11 @@ export class Pool {
   }
 
   /** Like map, returning an AsyncResult. */
-  mapAsync<A, R>(fn: TaskRef<(item: A) => R>, items: Items<NoInfer<A>>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
+  mapAsync<A, R>(
+    fn: TaskRef<(item: A) => R>,
+    items: Items<NoInfer<A>>,
+    options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]>;
   mapAsync<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
   /**
    * Python's `map_async`: an `AsyncResult` of the whole list.
@@ -250,8 +261,16 @@ export class Pool {
   }
 
   /** Like starmap, returning an AsyncResult. */
-  starmapAsync<P extends unknown[], R>(fn: TaskRef<(...args: P) => R>, tuples: Items<NoInfer<P>>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
-  starmapAsync<P extends unknown[], R>(fn: (...args: P) => R, tuples: Items<P>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
+  starmapAsync<P extends unknown[], R>(
+    fn: TaskRef<(...args: P) => R>,
+    tuples: Items<NoInfer<P>>,
+    options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]>;
+  starmapAsync<P extends unknown[], R>(
+    fn: (...args: P) => R,
+    tuples: Items<P>,
+    options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
+  ): AsyncResult<Awaited<R>[]>;
   /**
    * Python's `starmap_async`.
    *
@@ -259,7 +278,11 @@ export class Pool {
    * @example
    * const r = pool.starmapAsync(primes.countPrimes, [[0, 10], [10, 20]]);
    */
-  starmapAsync(fn: Task<AnyFunction>, tuples: Items<unknown[]>, options?: MapOptions & AsyncResultCallbacks<unknown[]>): AsyncResult<unknown[]> {
+  starmapAsync(
+    fn: Task<AnyFunction>,
+    tuples: Items<unknown[]>,
+    options?: MapOptions & AsyncResultCallbacks<unknown[]>,
+  ): AsyncResult<unknown[]> {
     const cbs = this.#checkCallbacks(options);
     return new AsyncResult(this.starmap(fn as AnyFunction, tuples, options), cbs);
   }
@@ -316,7 +339,12 @@ export class Pool {
   submitCall(
     spec: TaskSpec,
     args: unknown[],
-    hooks: { signal?: AbortSignal | undefined; onStart?: () => void; onResponse: (value: unknown) => void; onFailure: (error: unknown) => void },
+    hooks: {
+      signal?: AbortSignal | undefined;
+      onStart?: () => void;
+      onResponse: (value: unknown) => void;
+      onFailure: (error: unknown) => void;
+    },
   ): JobEntry {
     return this.submitEncoded(spec, encode(args, 'args'), hooks);
   }
@@ -325,7 +353,12 @@ export class Pool {
   submitEncoded(
     spec: TaskSpec,
     encoded: Encoded<unknown[]>,
-    hooks: { signal?: AbortSignal | undefined; onStart?: () => void; onResponse: (value: unknown) => void; onFailure: (error: unknown) => void },
+    hooks: {
+      signal?: AbortSignal | undefined;
+      onStart?: () => void;
+      onResponse: (value: unknown) => void;
+      onFailure: (error: unknown) => void;
+    },
   ): JobEntry {
     return this.#dispatcher.submit({
       request: { file: spec.file, name: spec.name, kind: CallKind.Apply, args: encoded.value, shared: encoded.shared },
@@ -347,7 +380,14 @@ export class Pool {
   }
 
   /** @internal A lazy chunked iteration (Executor.map zips into starmap tuples). */
-  iterateChunks(spec: TaskSpec, items: Items<unknown>, kind: CallKind, opts: Partial<MapOptions>, ordered: boolean, what: string): AsyncIterableIterator<unknown> {
+  iterateChunks(
+    spec: TaskSpec,
+    items: Items<unknown>,
+    kind: CallKind,
+    opts: Partial<MapOptions>,
+    ordered: boolean,
+    what: string,
+  ): AsyncIterableIterator<unknown> {
     const chunksize = opts.chunksize === undefined ? adaptiveChunksize() : checkInteger('chunksize', opts.chunksize, 1);
     const signal = checkSignal('signal', opts.signal);
     const timeout = checkTimeout('timeout', opts.timeout);
@@ -357,17 +397,30 @@ export class Pool {
     // Everything is validated: only now start the clock and count the call.
     const call = callSignal(signal, timeout, what);
     this.#activeCalls++;
-    return new ResultIterator((consumer) => {
-      const run = new ChunkRun(
-        this.#dispatcher,
-        { spec, kind, source, ordered, readAhead: this.workers * 4, rootName, signal: call.signal, onProgress: opts.onProgress, release: 'manual' },
-        consumer,
-      );
-      return run;
-    }, () => {
-      call.dispose();
-      this.#callEnded();
-    });
+    return new ResultIterator(
+      (consumer) => {
+        const run = new ChunkRun(
+          this.#dispatcher,
+          {
+            spec,
+            kind,
+            source,
+            ordered,
+            readAhead: this.workers * 4,
+            rootName,
+            signal: call.signal,
+            onProgress: opts.onProgress,
+            release: 'manual',
+          },
+          consumer,
+        );
+        return run;
+      },
+      () => {
+        call.dispose();
+        this.#callEnded();
+      },
+    );
   }
 
   /** @internal Throws ERR_POOL_CLOSED unless open, and resolves the task. */
@@ -404,7 +457,14 @@ export class Pool {
     }
   }
 
-  #mapAll(fn: Task<AnyFunction>, items: Items<unknown>, options: MapOptions | undefined, kind: CallKind, rootName: string, what: string): Promise<unknown[]> {
+  #mapAll(
+    fn: Task<AnyFunction>,
+    items: Items<unknown>,
+    options: MapOptions | undefined,
+    kind: CallKind,
+    rootName: string,
+    what: string,
+  ): Promise<unknown[]> {
     const spec = this.#prepare(fn, what);
     const opts = checkOptions('options', options);
     const chunksize = opts.chunksize === undefined ? undefined : checkInteger('chunksize', opts.chunksize, 1);
@@ -413,11 +473,27 @@ export class Pool {
     const timeout = checkTimeout('timeout', opts.timeout);
     if (!isIterable(items) && !isAsyncIterable(items)) throw invalidArg(rootName, 'an Iterable or an AsyncIterable', items);
     const call = callSignal(signal, timeout, what);
-    const run = mapCall({ dispatcher: this.#dispatcher, workers: this.workers, spec, kind, items, rootName, chunksize, signal: call.signal, onProgress: opts.onProgress });
+    const run = mapCall({
+      dispatcher: this.#dispatcher,
+      workers: this.workers,
+      spec,
+      kind,
+      items,
+      rootName,
+      chunksize,
+      signal: call.signal,
+      onProgress: opts.onProgress,
+    });
     return this.#track(run.finally(call.dispose));
   }
 
-  #iterate(fn: Task<AnyFunction>, items: Items<unknown>, options: MapOptions | undefined, ordered: boolean, what: string): AsyncIterableIterator<unknown> {
+  #iterate(
+    fn: Task<AnyFunction>,
+    items: Items<unknown>,
+    options: MapOptions | undefined,
+    ordered: boolean,
+    what: string,
+  ): AsyncIterableIterator<unknown> {
     const spec = this.#prepare(fn, what);
     return this.iterateChunks(spec, items, CallKind.Map, checkOptions('options', options), ordered, what);
   }

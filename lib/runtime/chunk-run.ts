@@ -70,7 +70,10 @@ export class ChunkRun {
   start(): void {
     const { signal } = this.options;
     if (signal !== undefined) {
-      if (signal.aborted) return this.fail(signal.reason);
+      if (signal.aborted) {
+        this.fail(signal.reason);
+        return;
+      }
       signal.addEventListener('abort', () => this.fail(signal.reason), { once: true });
     }
     this.pump();
@@ -156,7 +159,15 @@ export class ChunkRun {
     let transferList: Encoded<unknown>['transferList'];
     if (!Array.isArray(chunk)) {
       // A range of an input packed in shared memory: nothing to copy.
-      request = { file: spec.file, name: spec.name, kind, args: chunk.packed as unknown as unknown[], shared: false, packed: true, range: [chunk.from, chunk.to] };
+      request = {
+        file: spec.file,
+        name: spec.name,
+        kind,
+        args: chunk.packed as unknown as unknown[],
+        shared: false,
+        packed: true,
+        range: [chunk.from, chunk.to],
+      };
     } else {
       const packed = kind === CallKind.Map ? packNumbers(chunk) : undefined;
       if (packed !== undefined) {
@@ -221,10 +232,11 @@ export class ChunkRun {
   /** Hands over what can be handed over, in order when ordered, then checks for the end. */
   private deliver(): void {
     if (this.options.ordered) {
-      let outcome: Outcome | undefined;
-      while (!this.finished && (outcome = this.completed.get(this.delivered)) !== undefined) {
+      let outcome = this.completed.get(this.delivered);
+      while (!this.finished && outcome !== undefined) {
         this.completed.delete(this.delivered);
         this.deliverOutcome(outcome);
+        outcome = this.completed.get(this.delivered);
       }
     }
     if (this.finished || !this.inputEnded || this.delivered < this.dispatched) {

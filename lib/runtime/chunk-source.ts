@@ -195,11 +195,9 @@ export function isAsyncIterable(value: unknown): value is AsyncIterable<unknown>
 }
 
 export function isIterable(value: unknown): value is Iterable<unknown> {
-  return (
-    (typeof value === 'object' && value !== null) || typeof value === 'string'
-      ? typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
-      : false
-  );
+  return (typeof value === 'object' && value !== null) || typeof value === 'string'
+    ? typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function'
+    : false;
 }
 
 /**

@@ -13,7 +13,7 @@
  * errors (a dead worker → WorkerExitedError, an abort → the caller's reason).
  */
 import type { TransferListItem } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { CancelledError, PoolBrokenError, WorkerExitedError } from '../errors';
 import { decodeError } from '../codec/error-codec';
 import type { TaskRequest, TaskResponse } from './protocol';
@@ -130,7 +130,12 @@ export class Dispatcher {
     this.running++;
     job.onStart?.();
     this.options.piscina
-      .run(job.request, job.transferList === undefined && job.signal === undefined ? undefined : { transferList: job.transferList as never, signal: job.signal ?? null })
+      .run(
+        job.request,
+        job.transferList === undefined && job.signal === undefined
+          ? undefined
+          : { transferList: job.transferList as never, signal: job.signal ?? null },
+      )
       .then(
         (response: TaskResponse) => this.finished(entry, response, undefined),
         (error: unknown) => this.finished(entry, undefined, error),

@@ -10,7 +10,15 @@ import { checkInteger, checkOptions, describeValue, invalidArg } from '../valida
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, loadElement, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, type LockOption, type SharedLock } from './lock-option';
 import { sliceRange } from './slice';
-import { checkElement, typecodeInfo, type ElementOf, type SharedTypedArray, type Typecode, type TypecodeInfo, type TypedArrayOf } from './typecodes';
+import {
+  checkElement,
+  typecodeInfo,
+  type ElementOf,
+  type SharedTypedArray,
+  type Typecode,
+  type TypecodeInfo,
+  type TypedArrayOf,
+} from './typecodes';
 
 /** Options of `Array(typecode, sizeOrValues, options)`. */
 export interface ArrayOptions {
@@ -76,7 +84,9 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
       checkInteger('sizeOrValues', sizeOrValues, 0, Math.floor(MAX_BYTES / info.size));
     } else if (isIterable(sizeOrValues) && typeof sizeOrValues !== 'string') {
       values = [...sizeOrValues];
-      values.forEach((value, index) => checkElement(info, value, `sizeOrValues[${index}]`));
+      values.forEach((value, index) => {
+        checkElement(info, value, `sizeOrValues[${index}]`);
+      });
     } else {
       throw invalidArg('sizeOrValues', 'a length (an integer from 0 and up) or an iterable of initial values', sizeOrValues);
     }
@@ -155,7 +165,9 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
     if (items.length !== range.count) {
       throw new InvalidArgumentError(`Expected \`values\` to have the slice's length ${range.count}, got ${describeValue(items)}`);
     }
-    items.forEach((value, index) => checkElement(this.#info, value, `values[${index}]`));
+    items.forEach((value, index) => {
+      checkElement(this.#info, value, `values[${index}]`);
+    });
     for (let i = 0, at = range.start; i < range.count; i++, at += range.step) {
       storeElement(this.#info, this.#view, at, items[i], 'value');
     }
@@ -285,7 +297,13 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
   /** For the codec. */
   [REVIVE](): ArrayDescriptor {
     const view = this.#view;
-    return { typecode: this.typecode, buffer: view.buffer as SharedArrayBuffer, byteOffset: view.byteOffset, length: this.length, lock: this.#lock ?? null };
+    return {
+      typecode: this.typecode,
+      buffer: view.buffer as SharedArrayBuffer,
+      byteOffset: view.byteOffset,
+      length: this.length,
+      lock: this.#lock ?? null,
+    };
   }
 }
 
@@ -304,7 +322,11 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
  * await pool.apply(fill, [arr, 100]);                  // the task: arr.set(i, start + i)
  * console.log(arr.toArray());
  */
-function createArray<C extends Typecode>(typecode: C, sizeOrValues: number | Iterable<ElementOf<C>>, options?: ArrayOptions): SharedArray<C> {
+function createArray<C extends Typecode>(
+  typecode: C,
+  sizeOrValues: number | Iterable<ElementOf<C>>,
+  options?: ArrayOptions,
+): SharedArray<C> {
   return new SharedArray(typecode, sizeOrValues, options);
 }
 

@@ -17,8 +17,8 @@ type IntegerView = Int32Array;
 function requireInteger(info: TypecodeInfo, op: string): void {
   if (info.kind === 'float') {
     throw new InvalidStateError(
-      `${op}() is an atomic integer operation; typecode '${info.letter}' holds floating-point numbers, which have none. `
-      + 'Use the lock (getLock().withLock(...)) to update it.',
+      `${op}() is an atomic integer operation; typecode '${info.letter}' holds floating-point numbers, which have none. ` +
+        'Use the lock (getLock().withLock(...)) to update it.',
     );
   }
 }
@@ -52,7 +52,11 @@ export function atomicUpdate(info: TypecodeInfo, view: SharedTypedArray, index: 
  * @throws InvalidStateError (`ERR_INVALID_STATE`) on `f`/`d` elements.
  */
 export function atomicCompareExchange(
-  info: TypecodeInfo, view: SharedTypedArray, index: number, expected: unknown, replacement: unknown,
+  info: TypecodeInfo,
+  view: SharedTypedArray,
+  index: number,
+  expected: unknown,
+  replacement: unknown,
 ): number | bigint {
   requireInteger(info, 'compareExchange');
   checkElement(info, expected, 'expected');

@@ -24,5 +24,7 @@ export function resolveLock(option: unknown): SharedLock | undefined {
 
 /** `getLock()` on an object created without one. */
 export function noLockError(kind: string): InvalidStateError {
-  return new InvalidStateError(`This ${kind} has no lock: it was created with \`lock: false\` (or as a Raw${kind}); pass \`lock: true\` or a Lock`);
+  return new InvalidStateError(
+    `This ${kind} has no lock: it was created with \`lock: false\` (or as a Raw${kind}); pass \`lock: true\` or a Lock`,
+  );
 }

@@ -35,7 +35,13 @@ const TAG = 0;
 const BYTE_LENGTH = 1;
 const CAPACITY = 2;
 const OFFSET = 3;
-const enum Tag { Null = 1, Boolean, Number, BigInt, String }
+enum Tag {
+  Null = 1,
+  Boolean,
+  Number,
+  BigInt,
+  String,
+}
 const MIN_SLOT_BYTES = 8;
 const REVIVE = Symbol('revive');
 
@@ -165,7 +171,9 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
 
   /** Python's repr: `ShareableList([1, 'a', null], name='psm_…')`. */
   toString(): string {
-    const items = this.toArray().map((item) => (typeof item === 'string' ? `'${item}'` : typeof item === 'bigint' ? `${item}n` : String(item)));
+    const items = this.toArray().map((item) =>
+      typeof item === 'string' ? `'${item}'` : typeof item === 'bigint' ? `${item}n` : String(item),
+    );
     return `ShareableList([${items.join(', ')}], name='${this.shm.name}')`;
   }
 
@@ -180,11 +188,16 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
     const base = HEADER_WORDS + SLOT_WORDS * slot;
     const offset = this.#words[base + OFFSET]!;
     switch (Atomics.load(this.#words, base + TAG)) {
-      case Tag.Boolean: return this.#data.getUint8(offset) !== 0;
-      case Tag.Number: return this.#data.getFloat64(offset, true);
-      case Tag.BigInt: return this.#data.getBigInt64(offset, true);
-      case Tag.String: return this.#bytes.toString('utf8', offset, offset + this.#words[base + BYTE_LENGTH]!);
-      default: return null;
+      case Tag.Boolean:
+        return this.#data.getUint8(offset) !== 0;
+      case Tag.Number:
+        return this.#data.getFloat64(offset, true);
+      case Tag.BigInt:
+        return this.#data.getBigInt64(offset, true);
+      case Tag.String:
+        return this.#bytes.toString('utf8', offset, offset + this.#words[base + BYTE_LENGTH]!);
+      default:
+        return null;
     }
   }
 
@@ -228,9 +241,12 @@ function write(words: Int32Array, data: DataView, bytes: Buffer, slot: number, v
 
 /** Lays out and fills a new block for `items`. */
 function create(items: unknown[], name: string | undefined): SharedMemory {
-  items.forEach((item, index) => checkItem(item, `values[${index}]`));
+  items.forEach((item, index) => {
+    checkItem(item, `values[${index}]`);
+  });
   const capacities = (items as ShareableItem[]).map((item) =>
-    typeof item === 'string' ? Math.max(MIN_SLOT_BYTES, roundUp8(Buffer.byteLength(item, 'utf8'))) : MIN_SLOT_BYTES);
+    typeof item === 'string' ? Math.max(MIN_SLOT_BYTES, roundUp8(Buffer.byteLength(item, 'utf8'))) : MIN_SLOT_BYTES,
+  );
   const dataStart = roundUp8((HEADER_WORDS + SLOT_WORDS * items.length) * 4);
   const size = dataStart + capacities.reduce((sum, capacity) => sum + capacity, 0);
   const shm = new SharedMemory(name === undefined ? { create: true, size } : { name, create: true, size });

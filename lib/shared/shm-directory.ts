@@ -94,8 +94,14 @@ export function isLive(record: BlockRecord): boolean {
 
 function isEnvSnapshot(value: unknown): value is EnvSnapshot {
   const v = value as EnvSnapshot | undefined;
-  return typeof v === 'object' && v !== null && typeof v.id === 'string'
-    && v.directory instanceof SharedArrayBuffer && v.blocks instanceof Map && typeof v.knownThrough === 'number';
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    typeof v.id === 'string' &&
+    v.directory instanceof SharedArrayBuffer &&
+    v.blocks instanceof Map &&
+    typeof v.knownThrough === 'number'
+  );
 }
 
 /** FNV-1a over UTF-16 code units, folded onto the filter buckets. */
@@ -288,9 +294,9 @@ class ShmDirectory {
       if (remaining <= 0) {
         this.awaitedRequest = undefined;
         throw new TimeoutError(
-          'Timed out attaching to shared memory by name: this worker started before the block existed and the main '
-          + `thread did not answer within ${SYNC_TIMEOUT_MS} ms (its event loop must be running). Pass the SharedMemory `
-          + 'object itself to the worker instead of its name to avoid this.',
+          'Timed out attaching to shared memory by name: this worker started before the block existed and the main ' +
+            `thread did not answer within ${SYNC_TIMEOUT_MS} ms (its event loop must be running). Pass the SharedMemory ` +
+            'object itself to the worker instead of its name to avoid this.',
         );
       }
       Atomics.wait(this.words, REPLY_EPOCH, epoch, remaining);
@@ -331,8 +337,10 @@ class ShmDirectory {
         if (now !== generation) {
           generation = now;
           since = Date.now();
-        } else if (Date.now() - since >= STALE_LOCK_MS
-          && Atomics.compareExchange(this.words, LOCK_GENERATION, generation, generation + 1) === generation) {
+        } else if (
+          Date.now() - since >= STALE_LOCK_MS &&
+          Atomics.compareExchange(this.words, LOCK_GENERATION, generation, generation + 1) === generation
+        ) {
           break;
         }
       }

@@ -14,10 +14,28 @@ export type TypecodeLetter = 'b' | 'B' | 'h' | 'H' | 'i' | 'I' | 'l' | 'L' | 'q'
 
 /** The `ctypes` names parapool accepts (`c_int`, `c_double`, ...), plus the fixed-width ones. */
 export type CtypesName =
-  | 'c_byte' | 'c_ubyte' | 'c_short' | 'c_ushort' | 'c_int' | 'c_uint' | 'c_long' | 'c_ulong'
-  | 'c_longlong' | 'c_ulonglong' | 'c_float' | 'c_double'
-  | 'c_int8' | 'c_uint8' | 'c_int16' | 'c_uint16' | 'c_int32' | 'c_uint32' | 'c_int64' | 'c_uint64'
-  | 'c_size_t' | 'c_ssize_t';
+  | 'c_byte'
+  | 'c_ubyte'
+  | 'c_short'
+  | 'c_ushort'
+  | 'c_int'
+  | 'c_uint'
+  | 'c_long'
+  | 'c_ulong'
+  | 'c_longlong'
+  | 'c_ulonglong'
+  | 'c_float'
+  | 'c_double'
+  | 'c_int8'
+  | 'c_uint8'
+  | 'c_int16'
+  | 'c_uint16'
+  | 'c_int32'
+  | 'c_uint32'
+  | 'c_int64'
+  | 'c_uint64'
+  | 'c_size_t'
+  | 'c_ssize_t';
 
 /**
  * Every accepted typecode: a Python letter or a ctypes name.
@@ -29,8 +47,19 @@ export type CtypesName =
 export type Typecode = TypecodeLetter | CtypesName;
 
 /** The typecodes whose elements are 64-bit integers, read and written as `bigint`. */
-export type BigIntTypecode = 'l' | 'L' | 'q' | 'Q' | 'c_long' | 'c_ulong' | 'c_longlong' | 'c_ulonglong'
-  | 'c_int64' | 'c_uint64' | 'c_size_t' | 'c_ssize_t';
+export type BigIntTypecode =
+  | 'l'
+  | 'L'
+  | 'q'
+  | 'Q'
+  | 'c_long'
+  | 'c_ulong'
+  | 'c_longlong'
+  | 'c_ulonglong'
+  | 'c_int64'
+  | 'c_uint64'
+  | 'c_size_t'
+  | 'c_ssize_t';
 
 /** The floating-point typecodes (no atomic operations on these). */
 export type FloatTypecode = 'f' | 'd' | 'c_float' | 'c_double';
@@ -43,14 +72,23 @@ export type ElementOf<C extends Typecode> = C extends BigIntTypecode ? bigint : 
 
 /** Typed arrays that can sit under a shared Value or Array. */
 export type SharedTypedArray =
-  | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array
-  | BigInt64Array | BigUint64Array | Float32Array | Float64Array;
+  | Int8Array
+  | Uint8Array
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float32Array
+  | Float64Array;
 
 /** The typed array for each element kind. */
 export type TypedArrayOf<C extends Typecode> = C extends BigIntTypecode
   ? BigInt64Array | BigUint64Array
-  : C extends FloatTypecode ? Float32Array | Float64Array
-  : Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+  : C extends FloatTypecode
+    ? Float32Array | Float64Array
+    : Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 
 type TypedArrayConstructor = {
   new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): SharedTypedArray;
@@ -85,10 +123,28 @@ const LETTERS: Record<TypecodeLetter, TypecodeInfo> = {
 };
 
 const CTYPES: Record<CtypesName, TypecodeLetter> = {
-  c_byte: 'b', c_ubyte: 'B', c_short: 'h', c_ushort: 'H', c_int: 'i', c_uint: 'I',
-  c_long: 'l', c_ulong: 'L', c_longlong: 'q', c_ulonglong: 'Q', c_float: 'f', c_double: 'd',
-  c_int8: 'b', c_uint8: 'B', c_int16: 'h', c_uint16: 'H', c_int32: 'i', c_uint32: 'I',
-  c_int64: 'q', c_uint64: 'Q', c_size_t: 'Q', c_ssize_t: 'q',
+  c_byte: 'b',
+  c_ubyte: 'B',
+  c_short: 'h',
+  c_ushort: 'H',
+  c_int: 'i',
+  c_uint: 'I',
+  c_long: 'l',
+  c_ulong: 'L',
+  c_longlong: 'q',
+  c_ulonglong: 'Q',
+  c_float: 'f',
+  c_double: 'd',
+  c_int8: 'b',
+  c_uint8: 'B',
+  c_int16: 'h',
+  c_uint16: 'H',
+  c_int32: 'i',
+  c_uint32: 'I',
+  c_int64: 'q',
+  c_uint64: 'Q',
+  c_size_t: 'Q',
+  c_ssize_t: 'q',
 };
 
 /**
@@ -96,12 +152,9 @@ const CTYPES: Record<CtypesName, TypecodeLetter> = {
  * @example
  * TYPECODES.includes(userInput as Typecode);
  */
-export const TYPECODES: readonly Typecode[] = [
-  ...(Object.keys(LETTERS) as TypecodeLetter[]),
-  ...(Object.keys(CTYPES) as CtypesName[]),
-];
+export const TYPECODES: readonly Typecode[] = [...(Object.keys(LETTERS) as TypecodeLetter[]), ...(Object.keys(CTYPES) as CtypesName[])];
 
-const hasOwn = (object: object, key: string): boolean => Object.prototype.hasOwnProperty.call(object, key);
+const hasOwn = (object: object, key: string): boolean => Object.hasOwn(object, key);
 
 /**
  * Looks up a typecode.

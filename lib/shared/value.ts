@@ -115,7 +115,12 @@ export class SharedValue<C extends Typecode = Typecode> {
    * const raw = counter.getObj(); raw.value = 0;
    */
   getObj(): SharedValue<C> {
-    return SharedValue[REVIVE]({ typecode: this.typecode, buffer: this.#view.buffer as SharedArrayBuffer, byteOffset: this.#view.byteOffset, lock: null });
+    return SharedValue[REVIVE]({
+      typecode: this.typecode,
+      buffer: this.#view.buffer as SharedArrayBuffer,
+      byteOffset: this.#view.byteOffset,
+      lock: null,
+    });
   }
 
   /**
@@ -199,7 +204,12 @@ export class SharedValue<C extends Typecode = Typecode> {
 
   /** For the codec. */
   [REVIVE](): ValueDescriptor {
-    return { typecode: this.typecode, buffer: this.#view.buffer as SharedArrayBuffer, byteOffset: this.#view.byteOffset, lock: this.#lock ?? null };
+    return {
+      typecode: this.typecode,
+      buffer: this.#view.buffer as SharedArrayBuffer,
+      byteOffset: this.#view.byteOffset,
+      lock: this.#lock ?? null,
+    };
   }
 }
 

@@ -13,7 +13,7 @@ import type { TaskSpec } from '../runtime/protocol';
 import { invalidArg } from '../validate';
 
 /** Any function type: the bound of every task's type parameter. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+// biome-ignore lint/suspicious/noExplicitAny: the bound must accept every function type, with `any` in both positions (`unknown` parameters reject typed ones)
 export type AnyFunction = (...args: any[]) => any;
 
 declare const taskFunction: unique symbol;
@@ -74,7 +74,11 @@ function resolveTaskFile(file: unknown, argName: string): string {
   } else {
     throw invalidArg(argName, 'a file path or a file: URL', file);
   }
-  const candidates = [filePath, ...RESOLVE_EXTENSIONS.map((ext) => filePath + ext), ...RESOLVE_EXTENSIONS.map((ext) => path.join(filePath, `index${ext}`))];
+  const candidates = [
+    filePath,
+    ...RESOLVE_EXTENSIONS.map((ext) => filePath + ext),
+    ...RESOLVE_EXTENSIONS.map((ext) => path.join(filePath, `index${ext}`)),
+  ];
   for (const candidate of candidates) {
     try {
       if (fs.statSync(candidate).isFile()) return pathToFileURL(candidate).href;

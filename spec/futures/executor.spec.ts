@@ -3,7 +3,15 @@
 // calls, ProcessPoolShutdownTest (cancel_futures), test_max_tasks_per_child,
 // InitializerMixin / FailingInitializerMixin.
 import * as path from 'node:path';
-import { CancelledError, InvalidArgumentError, PoolBrokenError, PoolClosedError, TimeoutError, UncloneableError, WorkerExitedError } from '../../lib/errors';
+import {
+  CancelledError,
+  InvalidArgumentError,
+  PoolBrokenError,
+  PoolClosedError,
+  TimeoutError,
+  UncloneableError,
+  WorkerExitedError,
+} from '../../lib/errors';
 import { Executor } from '../../lib/futures/executor';
 import type { Future } from '../../lib/futures/future';
 import { asCompleted, wait } from '../../lib/futures/wait';
@@ -53,7 +61,7 @@ describe('Executor.submit', () => {
     expect(results).toEqual(range(100).map((n) => n * n));
   });
 
-  test('a failing call rejects its future with the task\'s error; exception() returns it', async () => {
+  test("a failing call rejects its future with the task's error; exception() returns it", async () => {
     const executor = makeExecutor({ maxWorkers: 1 });
     const future = executor.submit(fx.divmod, 1, 0);
     await expect(future.result()).rejects.toThrow(RangeError);
@@ -244,10 +252,14 @@ describe('Executor.map', () => {
 
   test('bad arguments are ERR_INVALID_ARG', () => {
     const executor = makeExecutor({ maxWorkers: 1 });
-    expect(() => executor.map(fx.pow, [1], [1], { chunksize: 0 })).toThrow('Expected `chunksize` to be an integer from 1 and up, got `0` (number)');
-    expect(() => executor.map(fx.pow, [1], 5 as never)).toThrow('Expected `iterables[1]` to be an Iterable or an AsyncIterable, got `5` (number)');
+    expect(() => executor.map(fx.pow, [1], [1], { chunksize: 0 })).toThrow(
+      'Expected `chunksize` to be an integer from 1 and up, got `0` (number)',
+    );
+    expect(() => executor.map(fx.pow, [1], 5 as never)).toThrow(
+      'Expected `iterables[1]` to be an Iterable or an AsyncIterable, got `5` (number)',
+    );
     expect(() => executor.map(fx.pow as never)).toThrow(InvalidArgumentError);
-    expect(() => executor.map(fx.pow, [1], [1], { timeout: -1 })).toThrow(InvalidArgumentError);
+    expect(() => executor.map(fx.pow, [1], [1], { timeout: NaN })).toThrow(InvalidArgumentError);
     expect(() => executor.map(fx.pow, [1], [1], { signal: 'stop' as never })).toThrow(InvalidArgumentError);
   });
 });

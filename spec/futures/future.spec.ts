@@ -160,15 +160,19 @@ describe('Future results', () => {
 
   test('bad wait options are ERR_INVALID_ARG', () => {
     const { future } = pendingFuture();
-    expect(() => future.result({ timeout: -1 })).toThrow(InvalidArgumentError);
-    expect(() => future.result({ timeout: -1 })).toThrow('Expected `timeout` to be a number of milliseconds ≥ 0, got `-1` (number)');
+    expect(() => future.result({ timeout: NaN })).toThrow(InvalidArgumentError);
+    expect(() => future.result({ timeout: NaN })).toThrow(
+      'Expected `timeout` to be a number of milliseconds (≤ 0: do not wait; Infinity: no limit), got `NaN` (number)',
+    );
     expect(() => future.exception({ timeout: 'soon' as unknown as number })).toThrow(InvalidArgumentError);
     expect(() => future.result(5 as never)).toThrow(InvalidArgumentError);
   });
 
   test('a failed future that nobody awaits causes no unhandled rejection (checked in a plain node process)', () => {
     const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../fixtures/futures-unhandled.ts'), ...args], { encoding: 'utf8' });
+      spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../fixtures/futures-unhandled.ts'), ...args], {
+        encoding: 'utf8',
+      });
     const quiet = run();
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toBe('survived\n');
@@ -269,7 +273,13 @@ describe('asCompleted', () => {
   });
 
   test('a zero timeout yields what is done, then throws ERR_TIMEOUT "N (of M) futures unfinished"', async () => {
-    const futures = [pendingFuture().future, runningFuture().future, cancelledFuture().future, failedFuture().future, successfulFuture(1).future];
+    const futures = [
+      pendingFuture().future,
+      runningFuture().future,
+      cancelledFuture().future,
+      failedFuture().future,
+      successfulFuture(1).future,
+    ];
     const yielded: Future<number>[] = [];
     let thrown: unknown;
     try {
@@ -288,7 +298,8 @@ describe('asCompleted', () => {
     const never = runningFuture();
     const yielded: Future<number>[] = [];
     const iteration = (async () => {
-      for await (const future of asCompleted([finishesLater.future, never.future, finishesLater.future], { timeout: 50 })) yielded.push(future);
+      for await (const future of asCompleted([finishesLater.future, never.future, finishesLater.future], { timeout: 50 }))
+        yielded.push(future);
     })();
     finishesLater.resolve(1);
     await expect(iteration).rejects.toThrow('1 (of 2) futures unfinished');
@@ -301,7 +312,7 @@ describe('asCompleted', () => {
     expect(await collect(asCompleted([]))).toEqual([]);
   });
 
-  test('a Map is read by its keys (Python\'s {future: input} dict)', async () => {
+  test("a Map is read by its keys (Python's {future: input} dict)", async () => {
     const inputs = new Map([
       [successfulFuture(4).future, 2],
       [successfulFuture(9).future, 3],
@@ -390,10 +401,12 @@ describe('wait', () => {
     const failure = runningFuture();
     const other = runningFuture();
     let settled = false;
-    const waiting = wait([success.future, cancelled.future, failure.future, other.future], { returnWhen: FIRST_EXCEPTION }).then((result) => {
-      settled = true;
-      return result;
-    });
+    const waiting = wait([success.future, cancelled.future, failure.future, other.future], { returnWhen: FIRST_EXCEPTION }).then(
+      (result) => {
+        settled = true;
+        return result;
+      },
+    );
     success.resolve(1);
     cancelled.future.cancel();
     await tick();
@@ -426,7 +439,10 @@ describe('wait', () => {
   test('ALL_COMPLETED (the default) waits for every future', async () => {
     const futures = [runningFuture(), pendingFuture(), runningFuture()];
     const waiting = wait(futures.map((c) => c.future));
-    const waitingExplicit = wait(futures.map((c) => c.future), { returnWhen: ALL_COMPLETED });
+    const waitingExplicit = wait(
+      futures.map((c) => c.future),
+      { returnWhen: ALL_COMPLETED },
+    );
     futures[0]!.resolve(1);
     futures[1]!.future.cancel();
     futures[2]!.reject(new Error('x'));
@@ -462,7 +478,7 @@ describe('wait', () => {
     await expect(wait([], { returnWhen: 'FIRST' as never })).rejects.toThrow(
       "Expected `returnWhen` to be one of 'FIRST_COMPLETED', 'FIRST_EXCEPTION', 'ALL_COMPLETED', got `\"FIRST\"` (string)",
     );
-    await expect(wait([], { timeout: -5 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(wait([], { timeout: NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(wait([1] as never)).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(wait(null as never)).rejects.toBeInstanceOf(InvalidArgumentError);
   });

@@ -44,7 +44,7 @@ describe('IndexRing', () => {
       while (expected < next) expect(ring.pop()).toBe(expected++ % 100_000);
       expect(ring.pop()).toBe(-1);
       // Both counters wrapped past where they started.
-      expect((words[HEAD]! >>> 0) < (start >>> 0)).toBe(start === 2 ** 32 - 5_000);
+      expect(words[HEAD]! >>> 0 < start >>> 0).toBe(start === 2 ** 32 - 5_000);
     }
   });
 

@@ -70,7 +70,7 @@ describe('JoinableQueue', () => {
       q.taskDone();
     }, 20);
     await joined;
-    expect(codeOf(() => q.joinSync({ timeout: -5 }))).toBe('ERR_INVALID_ARG');
+    expect(codeOf(() => q.joinSync({ timeout: NaN }))).toBe('ERR_INVALID_ARG');
   });
 
   it('a failed put does not count as a task', () => {

@@ -95,7 +95,7 @@ describe('Pipe', () => {
     a.close();
     expect(await b.poll()).toBe(true);
     await expect(b.recv()).rejects.toMatchObject({ code: 'ERR_EOF' });
-    await expect(b.poll(-1)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+    await expect(b.poll(NaN)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
     b.close();
   });
 
@@ -186,7 +186,7 @@ describe('Pipe', () => {
     expect(c.recvSync()).toBe(2);
     expect(codeOf(() => Pipe({ duplex: 1 as unknown as boolean }))).toBe('ERR_INVALID_ARG');
     expect(codeOf(() => Pipe(null as unknown as object))).toBe('ERR_INVALID_ARG');
-    expect(codeOf(() => c.recvSync({ timeout: -1 }))).toBe('ERR_INVALID_ARG');
+    expect(codeOf(() => c.recvSync({ timeout: NaN }))).toBe('ERR_INVALID_ARG');
     expect(codeOf(() => c.send({ f() {} } as unknown as number))).toBe('ERR_UNCLONEABLE');
     // A connection cannot ride a queue, and trying does not detach it.
     const q = new Queue<unknown>();

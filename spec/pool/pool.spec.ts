@@ -73,7 +73,14 @@ describe('Pool (shared pool of 2 workers)', () => {
     expect(await pool.map(t.square, new Set([1, 2, 3]))).toEqual([1, 4, 9]);
     expect(await pool.map(t.square, asyncRange(25))).toEqual(range(25).map(sqr));
     expect(await collect(pool.imap(t.square, asyncRange(25), { chunksize: 4 }))).toEqual(range(25).map(sqr));
-    expect(await pool.starmap(t.add, (function* () { yield [1, 2] as [number, number]; })())).toEqual([3]);
+    expect(
+      await pool.starmap(
+        t.add,
+        (function* () {
+          yield [1, 2] as [number, number];
+        })(),
+      ),
+    ).toEqual([3]);
   });
 
   it('re-throws an input generator error as is: map rejects, imap yields 0, 1, 4 then throws (CPython)', async () => {
@@ -89,20 +96,40 @@ describe('Pool (shared pool of 2 workers)', () => {
     await expect(it2.next()).rejects.toThrow('SayWhenError at 7');
     // With the default (adaptive) chunksize every item read before the error is processed.
     const byDefault: number[] = [];
-    await expect((async () => { for await (const v of pool.imap(t.square, throwingGenerator(10, 3))) byDefault.push(v); })()).rejects.toThrow('SayWhenError at 3');
+    await expect(
+      (async () => {
+        for await (const v of pool.imap(t.square, throwingGenerator(10, 3))) byDefault.push(v);
+      })(),
+    ).rejects.toThrow('SayWhenError at 3');
     expect(byDefault).toEqual([0, 1, 4]);
     const unordered = pool.imapUnordered(t.square, throwingGenerator(10, 3));
     const seen: number[] = [];
-    await expect((async () => { for await (const v of unordered) seen.push(v); })()).rejects.toThrow('SayWhenError at 3');
+    await expect(
+      (async () => {
+        for await (const v of unordered) seen.push(v);
+      })(),
+    ).rejects.toThrow('SayWhenError at 3');
     expect(seen.sort((a, b) => a - b)).toEqual([0, 1, 4]);
   });
 
   it('imap yields results up to a failing task, then throws its error', async () => {
-    const failing = pool.starmap(t.failAt, range(10).map((n) => [n, 6] as [number, number]), { chunksize: 4 });
+    const failing = pool.starmap(
+      t.failAt,
+      range(10).map((n) => [n, 6] as [number, number]),
+      { chunksize: 4 },
+    );
     await expect(failing).rejects.toThrow(RangeError);
     const ordered: number[] = [];
     const run = (async () => {
-      for await (const v of pool.imap((n: number) => { if (n === 6) throw new RangeError('bad item 6'); return n * n; }, range(10), { chunksize: 4 })) ordered.push(v);
+      for await (const v of pool.imap(
+        (n: number) => {
+          if (n === 6) throw new RangeError('bad item 6');
+          return n * n;
+        },
+        range(10),
+        { chunksize: 4 },
+      ))
+        ordered.push(v);
     })();
     await expect(run).rejects.toThrow('bad item 6');
     expect(ordered).toEqual([0, 1, 4, 9, 16, 25]);
@@ -118,7 +145,14 @@ describe('Pool (shared pool of 2 workers)', () => {
     expect(r.successful()).toBe(true);
     expect(await r).toBe(42);
     expect(await pool.mapAsync(t.square, [1, 2, 3]).get()).toEqual([1, 4, 9]);
-    expect(await pool.starmapAsync(t.add, [[1, 1], [2, 2]]).get()).toEqual([2, 4]);
+    expect(
+      await pool
+        .starmapAsync(t.add, [
+          [1, 1],
+          [2, 2],
+        ])
+        .get(),
+    ).toEqual([2, 4]);
   });
 
   it('AsyncResult.get with a timeout rejects ERR_TIMEOUT and the call goes on (CPython test_async_timeout)', async () => {
@@ -170,7 +204,11 @@ describe('Pool (shared pool of 2 workers)', () => {
     const coded = await pool.apply(t.failWithCode, ['bad thing', 'E_BAD', { nested: [1, 2n] }]).catch((e: unknown) => e);
     expect(coded).toBeInstanceOf(Error);
     expect(coded).toMatchObject({ message: 'bad thing', code: 'E_BAD', extra: { nested: [1, 2n] } });
-    const thrown = await pool.apply(() => { throw { plain: 'object' }; }).catch((e: unknown) => e);
+    const thrown = await pool
+      .apply(() => {
+        throw { plain: 'object' };
+      })
+      .catch((e: unknown) => e);
     expect(thrown).toEqual({ plain: 'object' });
   });
 
@@ -183,7 +221,14 @@ describe('Pool (shared pool of 2 workers)', () => {
 
   it('runs inline self-contained functions, and names captured variables', async () => {
     expect(await pool.map((x: number) => x + 1, [1, 2])).toEqual([2, 3]);
-    expect(await pool.apply(function area(r: number) { return Math.round(Math.PI * r * r); }, [10])).toBe(314);
+    expect(
+      await pool.apply(
+        function area(r: number) {
+          return Math.round(Math.PI * r * r);
+        },
+        [10],
+      ),
+    ).toBe(314);
     expect(await pool.apply(async (a: number, b: number) => a * b, [6, 7])).toBe(42);
     const factor = 3;
     expect(() => pool.map((x: number) => x * factor, [1])).toThrow(UncloneableError);
@@ -228,7 +273,7 @@ describe('Pool (shared pool of 2 workers)', () => {
     expect(() => pool.map(t.square, 5 as never)).toThrow(/Iterable/);
     expect(() => pool.map('square' as never, [1])).toThrow(InvalidArgumentError);
     expect(() => pool.apply(t.add, 'nope' as never)).toThrow(/args/);
-    expect(() => pool.map(t.square, [1], { timeout: -1 })).toThrow(/timeout/);
+    expect(() => pool.map(t.square, [1], { timeout: NaN })).toThrow(/timeout/);
     expect(() => pool.map(t.square, [1], { signal: {} as never })).toThrow(/AbortSignal/);
     expect(() => pool.applyAsync(t.square, [1], { callback: 3 as never })).toThrow(/callback/);
     expect(() => pool.imap(t.square, [1], { chunksize: -2 })).toThrow(/chunksize/);
@@ -321,7 +366,11 @@ describe('Pool failures and lifecycle', () => {
   it('a failing initializer breaks the pool: pending and later calls reject ERR_POOL_BROKEN, never hang', async () => {
     for (let round = 0; round < 3; round++) {
       const pool = new Pool({ workers: 2, initializer: t.failingInit });
-      const results = await Promise.allSettled([pool.apply(t.add, [1, 2]), pool.map(t.square, range(10)), collect(pool.imap(t.square, range(10)))]);
+      const results = await Promise.allSettled([
+        pool.apply(t.add, [1, 2]),
+        pool.map(t.square, range(10)),
+        collect(pool.imap(t.square, range(10))),
+      ]);
       for (const result of results) {
         expect(result.status).toBe('rejected');
         const reason = (result as PromiseRejectedResult).reason;
@@ -368,7 +417,11 @@ describe('Pool failures and lifecycle', () => {
     const pool = new Pool({ workers: 2 });
     const flags = new Int32Array(new SharedArrayBuffer(4));
     const calls = range(10_000).map(() => pool.apply(t.waitForFlag, [flags]));
-    const mapped = pool.map(t.waitForFlag, range(100).map(() => flags), { chunksize: 1 });
+    const mapped = pool.map(
+      t.waitForFlag,
+      range(100).map(() => flags),
+      { chunksize: 1 },
+    );
     const settling = Promise.allSettled([...calls, mapped]);
     await pool.terminate();
     const settled = await settling;
@@ -385,7 +438,11 @@ describe('Pool failures and lifecycle', () => {
     for (let round = 0; round < 5; round++) {
       const flags = new Int32Array(new SharedArrayBuffer(4));
       const controller = new AbortController();
-      const mapped = pool.map(t.waitForFlag, range(20).map(() => flags), { chunksize: 1, signal: controller.signal });
+      const mapped = pool.map(
+        t.waitForFlag,
+        range(20).map(() => flags),
+        { chunksize: 1, signal: controller.signal },
+      );
       const applied = pool.apply(t.waitForFlag, [flags], { signal: controller.signal });
       setTimeout(() => controller.abort(), 5);
       await expect(mapped).rejects.toBeInstanceOf(CancelledError);
@@ -414,7 +471,13 @@ describe('Pool failures and lifecycle', () => {
       if (n === 2) throw new Error('stop here');
       return n;
     };
-    await expect(pool.starmap(work, range(50).map((n) => [started, n] as [Int32Array, number]), { chunksize: 1 })).rejects.toThrow('stop here');
+    await expect(
+      pool.starmap(
+        work,
+        range(50).map((n) => [started, n] as [Int32Array, number]),
+        { chunksize: 1 },
+      ),
+    ).rejects.toThrow('stop here');
     await pool.apply(t.add, [0, 0]);
     expect(Atomics.load(started, 0)).toBe(3);
   });

@@ -75,7 +75,7 @@ describe('Process exit codes', () => {
     expect(printed).toContain('Process Failing:\nTypeError: bad input');
   });
 
-  test('1 after an error thrown later, outside the target\'s own call stack', async () => {
+  test("1 after an error thrown later, outside the target's own call stack", async () => {
     const p = startProcess(new Process({ target: targets.throwsLater, args: ['late'] }));
     await p.join();
     expect(p.exitCode).toBe(1);
@@ -198,7 +198,7 @@ describe('Process lifecycle', () => {
     expect(() => unstarted.start()).toThrow('is closed');
   });
 
-  test('pid is the worker\'s thread id; currentProcess() in the target reports name, pid and daemon', async () => {
+  test("pid is the worker's thread id; currentProcess() in the target reports name, pid and daemon", async () => {
     const { port1, port2 } = new MessageChannel();
     const p = startProcess(new Process({ target: targets.reportIdentity, args: [transfer(port2)], name: 'Reporter', daemon: true }));
     const info = await firstMessage(port1);
@@ -271,7 +271,7 @@ describe('Process lifecycle', () => {
     expect(() => new Process({ target: () => outer })).toThrow(UncloneableError);
     const p = new Process({ target: targets.returns });
     startProcess(p);
-    await expect(p.join({ timeout: -1 })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(p.join({ timeout: NaN })).rejects.toBeInstanceOf(InvalidArgumentError);
     await expect(p.join('soon' as never)).rejects.toBeInstanceOf(InvalidArgumentError);
   });
 
@@ -284,8 +284,7 @@ describe('Process lifecycle', () => {
 
 describe('daemon and the end of the program (a child node program)', () => {
   const script = path.join(__dirname, '../fixtures/process-program.ts');
-  const run = (mode: string) =>
-    spawnSync(process.execPath, ['--require', 'tsx/cjs', script, mode], { encoding: 'utf8', timeout: 60_000 });
+  const run = (mode: string) => spawnSync(process.execPath, ['--require', 'tsx/cjs', script, mode], { encoding: 'utf8', timeout: 60_000 });
 
   test('a daemon that never ends does not hold the program open', () => {
     const result = run('daemon');

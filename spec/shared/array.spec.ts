@@ -23,7 +23,7 @@ function prefixSum(seq: number[]): void {
 }
 
 describe('Array (CPython _TestArray)', () => {
-  test.each([false, true])('test_array (raw: %s): len, index, slices, slice assignment, a worker\'s prefix sum', async (raw) => {
+  test.each([false, true])("test_array (raw: %s): len, index, slices, slice assignment, a worker's prefix sum", async (raw) => {
     const seq = [680, 626, 934, 821, 150, 233, 548, 982, 714, 831];
     const arr = raw ? RawArray('i', seq) : SharedArrayOf('i', seq);
     expect(arr.length).toBe(seq.length);
@@ -173,7 +173,9 @@ describe('Array (CPython _TestArray)', () => {
 describe('Array across threads', () => {
   test('the codec: nested at any depth, the lock comes along; created in a worker and returned', async () => {
     const arr = SharedArrayOf('d', [1.5, 2.5]);
-    const [described] = await workers[0]!.run<{ kind: string; text: string; lockKind: string }[]>('describe', { items: [{ a: { b: [arr] } }.a.b[0]] });
+    const [described] = await workers[0]!.run<{ kind: string; text: string; lockKind: string }[]>('describe', {
+      items: [{ a: { b: [arr] } }.a.b[0]],
+    });
     expect(described).toEqual({ kind: 'SharedArray', text: "Array('d', [1.5, 2.5])", lockKind: 'RLock' });
     const made = await workers[1]!.run<{ array: SharedArray<'h'> }>('createAndReturn', {});
     expect(made.array).toBeInstanceOf(SharedArray);

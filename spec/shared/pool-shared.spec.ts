@@ -46,7 +46,7 @@ describe('shared memory through a Pool', () => {
     }
   });
 
-  test('the seeds\' counter: 2 tasks × 100,000 increments, locked and lock-free, exact every round', async () => {
+  test("the seeds' counter: 2 tasks × 100,000 increments, locked and lock-free, exact every round", async () => {
     const pool = new Pool({ workers: 2 });
     try {
       for (let round = 0; round < 5; round++) {

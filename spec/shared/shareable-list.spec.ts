@@ -31,14 +31,14 @@ describe('ShareableList (CPython test_shared_memory_ShareableList_basics)', () =
 
     sl.set(3, 42);
     expect(sl.get(3)).toBe(42);
-    sl.set(4, 'some');   // change of type at a position
+    sl.set(4, 'some'); // change of type at a position
     expect(sl.get(4)).toBe('some');
     expect(() => sl.set(4, 'far too many')).toThrow(/fit slot 4 \(8 bytes of UTF-8\), got a string of 12 bytes/);
     expect(sl.get(4)).toBe('some');
-    sl.set(0, 'encodés');   // exactly 8 bytes of UTF-8
+    sl.set(0, 'encodés'); // exactly 8 bytes of UTF-8
     expect(sl.get(0)).toBe('encodés');
-    expect(sl.get(1)).toBe('HoWdY');   // no spillage
-    expect(() => sl.set(0, 'encodées')).toThrow(invalidArg);   // 9 bytes
+    expect(sl.get(1)).toBe('HoWdY'); // no spillage
+    expect(() => sl.set(0, 'encodées')).toThrow(invalidArg); // 9 bytes
     expect(sl.get(1)).toBe('HoWdY');
     expect(sl.count(42)).toBe(2);
     expect(sl.count('HoWdY')).toBe(1);
@@ -66,11 +66,13 @@ describe('ShareableList (CPython test_shared_memory_ShareableList_basics)', () =
   });
 
   test('bigints, booleans, numbers and null in any slot; strings keep their capacity', () => {
-    const list = track(new ShareableList<number | bigint | boolean | string | null>([2n ** 62n, false, 'a much longer string, 31 bytes', NaN]));
+    const list = track(
+      new ShareableList<number | bigint | boolean | string | null>([2n ** 62n, false, 'a much longer string, 31 bytes', NaN]),
+    );
     expect(list.toArray()).toEqual([2n ** 62n, false, 'a much longer string, 31 bytes', NaN]);
     list.set(2, -(2n ** 63n));
     expect(list.get(2)).toBe(-(2n ** 63n));
-    list.set(2, 'x'.repeat(32));   // 31 bytes round up to 32
+    list.set(2, 'x'.repeat(32)); // 31 bytes round up to 32
     expect(list.get(2)).toBe('x'.repeat(32));
     expect(() => list.set(2, 'x'.repeat(33))).toThrow(invalidArg);
     list.set(0, 'ünï');
@@ -133,7 +135,7 @@ describe('ShareableList across threads', () => {
     expect(made.list.toArray()).toEqual([1, 'two', null]);
   });
 
-  test('attach by name in a worker (Python\'s ShareableList(name=...))', async () => {
+  test("attach by name in a worker (Python's ShareableList(name=...))", async () => {
     const list = track(ShareableList(['placeholder for a long string', 2]));
     expect(await worker.run('attachList', { name: list.shm.name })).toEqual(['from worker', 2]);
     expect(list.get(0)).toBe('from worker');

@@ -73,7 +73,7 @@ describe('SharedMemory in one thread (CPython _TestSharedMemory basics)', () => 
     expect(new SharedMemory({ name, size: 7 }).size).toBe(512);
   });
 
-  test('a generated name looks like Python\'s and is unique', () => {
+  test("a generated name looks like Python's and is unique", () => {
     const a = create({ size: 4 });
     const b = create({ size: 4 });
     expect(a.name).toMatch(/^psm_[0-9a-f]{8}$/);
@@ -82,9 +82,7 @@ describe('SharedMemory in one thread (CPython _TestSharedMemory basics)', () => 
 
   test('creating an existing name → ERR_SHM_EXISTS', () => {
     const shm = create({ size: 8 });
-    expect(() => new SharedMemory({ name: shm.name, create: true, size: 8 })).toThrow(
-      expect.objectContaining({ code: 'ERR_SHM_EXISTS' }),
-    );
+    expect(() => new SharedMemory({ name: shm.name, create: true, size: 8 })).toThrow(expect.objectContaining({ code: 'ERR_SHM_EXISTS' }));
   });
 
   test('attaching to an unknown name → ERR_SHM_NOT_FOUND', () => {
@@ -202,14 +200,14 @@ describe('SharedMemory across threads', () => {
     }
   });
 
-  test('the race, unknown names: ERR_SHM_NOT_FOUND without the main thread\'s help', async () => {
+  test("the race, unknown names: ERR_SHM_NOT_FOUND without the main thread's help", async () => {
     const words = control();
     const names = ['late_unknown_1', 'late_unknown_2', 'late_unknown_3'];
     const worker = startTsWorker(FIXTURE, { mode: 'late', control: words, names });
     try {
       const results = firstMessage<{ value?: number; error?: string }[]>(worker);
       waitFor(words, 0);
-      create({ name: 'late_unknown_other', size: 4 });   // so the worker starts incomplete
+      create({ name: 'late_unknown_other', size: 4 }); // so the worker starts incomplete
       release(words);
       // Block this thread: if the worker needed it, it would time out instead.
       Atomics.wait(words, 2, 0, 30_000);

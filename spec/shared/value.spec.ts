@@ -29,9 +29,13 @@ afterAll(async () => {
 describe('Value (CPython _TestValue)', () => {
   test.each([false, true])('values set in a worker are seen here (raw: %s)', async (raw) => {
     const values = codesValues.map(([code, init]) => (raw ? RawValue(code, init as never) : Value(code, init as never)));
-    values.forEach((value, i) => expect(value.value).toBe(codesValues[i]![1]));
+    values.forEach((value, i) => {
+      expect(value.value).toBe(codesValues[i]![1]);
+    });
     await workers[0]!.run('setValues', { values, next: codesValues.map(([, , next]) => next) });
-    values.forEach((value, i) => expect(value.value).toBe(codesValues[i]![2]));
+    values.forEach((value, i) => {
+      expect(value.value).toBe(codesValues[i]![2]);
+    });
   });
 
   test('getLock / getObj (test_getobj_getlock)', () => {
@@ -57,7 +61,9 @@ describe('Value (CPython _TestValue)', () => {
     expect(() => val4.getLock()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
     expect(() => val4.getLock()).toThrow(/no lock/);
     expect(() => Value('i', 5, { lock: 'navalue' as never })).toThrow(invalidArg);
-    expect(() => Value('i', 5, { lock: 'navalue' as never })).toThrow(/Expected `lock` to be true, false, a Lock or an RLock, got `"navalue"` \(string\)/);
+    expect(() => Value('i', 5, { lock: 'navalue' as never })).toThrow(
+      /Expected `lock` to be true, false, a Lock or an RLock, got `"navalue"` \(string\)/,
+    );
 
     const val5 = RawValue('i', 5);
     expect(() => val5.getLock()).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
@@ -74,10 +80,22 @@ describe('Value (CPython _TestValue)', () => {
       expect(value.view[0]).toBe(big ? 5n : 5);
     }
     const cases: [Typecode, number | bigint, number | bigint][] = [
-      ['b', 200, -56], ['B', -1, 255], ['B', 256, 0], ['h', 40000, -25536], ['H', -1, 65535],
-      ['i', 2 ** 31, -(2 ** 31)], ['I', -1, 2 ** 32 - 1], ['c_int8', 128, -128], ['c_uint16', 65536, 0],
-      ['q', 2n ** 63n, -(2n ** 63n)], ['Q', -1n, 2n ** 64n - 1n], ['l', 2n ** 64n + 3n, 3n], ['c_ulong', -2n, 2n ** 64n - 2n],
-      ['f', 0.1, Math.fround(0.1)], ['d', 0.1, 0.1], ['c_double', -0, -0],
+      ['b', 200, -56],
+      ['B', -1, 255],
+      ['B', 256, 0],
+      ['h', 40000, -25536],
+      ['H', -1, 65535],
+      ['i', 2 ** 31, -(2 ** 31)],
+      ['I', -1, 2 ** 32 - 1],
+      ['c_int8', 128, -128],
+      ['c_uint16', 65536, 0],
+      ['q', 2n ** 63n, -(2n ** 63n)],
+      ['Q', -1n, 2n ** 64n - 1n],
+      ['l', 2n ** 64n + 3n, 3n],
+      ['c_ulong', -2n, 2n ** 64n - 2n],
+      ['f', 0.1, Math.fround(0.1)],
+      ['d', 0.1, 0.1],
+      ['c_double', -0, -0],
     ];
     for (const [code, written, read] of cases) {
       expect(Value(code, written as never).value).toBe(read);
@@ -118,8 +136,12 @@ describe('Value (CPython _TestValue)', () => {
     expect(() => Value('d', '1' as never)).toThrow(invalidArg);
     expect(() => Value('i', 0, 'lock' as never)).toThrow(/`options`/);
     const value = Value('i', 0);
-    expect(() => { value.value = 2.5; }).toThrow(/Expected `value` to be an integer number/);
-    expect(() => { value.value = '3' as never; }).toThrow(invalidArg);
+    expect(() => {
+      value.value = 2.5;
+    }).toThrow(/Expected `value` to be an integer number/);
+    expect(() => {
+      value.value = '3' as never;
+    }).toThrow(invalidArg);
     expect(value.value).toBe(0);
   });
 
@@ -147,7 +169,14 @@ describe('Value (CPython _TestValue)', () => {
 
     for (const code of ['f', 'd', 'c_double'] as const) {
       const float = Value(code, 1.5);
-      for (const call of [() => float.add(1), () => float.sub(1), () => float.exchange(1), () => float.compareExchange(1, 2), () => float.load(), () => float.store(1)]) {
+      for (const call of [
+        () => float.add(1),
+        () => float.sub(1),
+        () => float.exchange(1),
+        () => float.compareExchange(1, 2),
+        () => float.load(),
+        () => float.store(1),
+      ]) {
         expect(call).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
       }
       expect(() => float.add(1)).toThrow(/floating-point/);
@@ -166,7 +195,9 @@ describe('Value across threads', () => {
     const lock = new Lock();
     const value = Value('i', 1, { lock });
     const raw = RawValue('d', 0.5);
-    const described = await workers[0]!.run<{ kind: string; text: string; lockKind: string }[]>('describe', { items: [value, raw, { deep: [value] }.deep[0]] });
+    const described = await workers[0]!.run<{ kind: string; text: string; lockKind: string }[]>('describe', {
+      items: [value, raw, { deep: [value] }.deep[0]],
+    });
     expect(described).toEqual([
       { kind: 'SharedValue', text: "Value('i', 1)", lockKind: 'Lock' },
       { kind: 'SharedValue', text: "RawValue('d', 0.5)", lockKind: 'ERR_INVALID_STATE' },

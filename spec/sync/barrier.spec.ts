@@ -170,12 +170,12 @@ describe('Barrier', () => {
     expect(() => new Barrier(1.5)).toThrow(invalidArg);
     expect(() => new Barrier('3' as unknown as number)).toThrow(invalidArg);
     expect(() => new Barrier(0)).toThrow('Expected `parties` to be an integer from 1 to 2147483647, got `0` (number)');
-    expect(() => new Barrier(2, { timeout: -1 })).toThrow(invalidArg);
+    expect(() => new Barrier(2, { timeout: NaN })).toThrow(invalidArg);
     expect(() => new Barrier(2, { action: 5 as unknown as () => void })).toThrow(invalidArg);
     expect(() => new Barrier(2, 'x' as unknown as object)).toThrow(invalidArg);
     const barrier = new Barrier(2);
     expect(() => barrier.waitSync({ timeout: Number.NaN })).toThrow(invalidArg);
-    await expect(barrier.wait({ timeout: -3 })).rejects.toEqual(invalidArg);
+    await expect(barrier.wait({ timeout: NaN })).rejects.toEqual(invalidArg);
     expect(barrier.nWaiting).toBe(0);
     expect(() => Barrier.attach(barrier.buffer, 0, { action: () => {} })).toThrow(invalidArg);
     expect(() => Barrier.attach(new Lock().buffer)).toThrow(invalidArg);

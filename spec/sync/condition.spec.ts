@@ -140,10 +140,13 @@ describe('Condition', () => {
     const timer = setInterval(() => void cond.withLock(() => cond.notifyAll()), 2);
     try {
       await cond.acquire();
-      const result = await cond.waitFor(() => {
-        calls += 1;
-        return calls > 1_000_000 ? 'never' : 0;
-      }, { timeout: 40 });
+      const result = await cond.waitFor(
+        () => {
+          calls += 1;
+          return calls > 1_000_000 ? 'never' : 0;
+        },
+        { timeout: 40 },
+      );
       expect(result).toBe(0);
       expect(calls).toBeGreaterThan(1);
       expect(cond.locked()).toBe(true);
@@ -179,7 +182,7 @@ describe('Condition', () => {
     try {
       expect(() => cond.notify(-1)).toThrow(invalidArg);
       expect(() => cond.notify(1.5)).toThrow(invalidArg);
-      expect(() => cond.waitSync({ timeout: -1 })).toThrow(invalidArg);
+      expect(() => cond.waitSync({ timeout: NaN })).toThrow(invalidArg);
       await expect(cond.wait({ timeout: 'x' as unknown as number })).rejects.toEqual(invalidArg);
       await expect(cond.waitFor(5 as unknown as () => boolean)).rejects.toEqual(invalidArg);
       expect(() => cond.waitForSync(5 as unknown as () => boolean)).toThrow(invalidArg);

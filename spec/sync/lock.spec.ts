@@ -119,18 +119,18 @@ describe('Lock', () => {
   it('validates its arguments (ERR_INVALID_ARG)', async () => {
     const lock = new Lock();
     const bad = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
-    expect(() => lock.acquireSync({ timeout: -1 })).toThrow(bad);
+    expect(() => lock.acquireSync({ timeout: NaN })).toThrow(bad);
     expect(() => lock.acquireSync({ timeout: Number.NaN })).toThrow(bad);
     expect(() => lock.acquireSync({ timeout: '5' as unknown as number })).toThrow(bad);
     expect(() => lock.acquireSync({ blocking: 1 as unknown as boolean })).toThrow(bad);
     expect(() => lock.acquireSync({ blocking: false, timeout: 5 })).toThrow(bad);
     expect(() => lock.acquireSync(42 as unknown as object)).toThrow(bad);
-    await expect(lock.acquire({ timeout: -1 })).rejects.toEqual(bad);
+    await expect(lock.acquire({ timeout: NaN })).rejects.toEqual(bad);
     await expect(lock.acquire({ blocking: false, timeout: 1 })).rejects.toEqual(bad);
     await expect(lock.withLock(42 as unknown as () => void)).rejects.toEqual(bad);
     expect(lock.locked()).toBe(false);
-    expect(() => lock.acquireSync({ timeout: -1 })).toThrow(
-      'Expected `timeout` to be a number of milliseconds ≥ 0, got `-1` (number)',
+    expect(() => lock.acquireSync({ timeout: NaN })).toThrow(
+      'Expected `timeout` to be a number of milliseconds (≤ 0: do not wait; Infinity: no limit), got `NaN` (number)',
     );
   });
 

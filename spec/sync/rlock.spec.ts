@@ -99,7 +99,7 @@ describe('RLock', () => {
 
   it('validates its arguments (ERR_INVALID_ARG)', async () => {
     const rlock = new RLock();
-    expect(() => rlock.acquireSync({ timeout: -5 })).toThrow(invalidArg);
+    expect(() => rlock.acquireSync({ timeout: NaN })).toThrow(invalidArg);
     expect(() => rlock.acquireSync({ blocking: 'no' as unknown as boolean })).toThrow(invalidArg);
     expect(() => rlock.acquireSync({ blocking: false, timeout: 0 })).toThrow(invalidArg);
     await expect(rlock.acquire('x' as unknown as object)).rejects.toEqual(invalidArg);

@@ -60,7 +60,10 @@ describe('Semaphore', () => {
   it('two waiting workers and two back-to-back releases: both wake, 20 times', async () => {
     const sem = new Semaphore(0);
     const data = encode({ semaphore: sem }).value;
-    const workers: Worker[] = [startTsWorker(`${__dirname}/../fixtures/sync-semaphore-waiter.ts`, data), startTsWorker(`${__dirname}/../fixtures/sync-semaphore-waiter.ts`, data)];
+    const workers: Worker[] = [
+      startTsWorker(`${__dirname}/../fixtures/sync-semaphore-waiter.ts`, data),
+      startTsWorker(`${__dirname}/../fixtures/sync-semaphore-waiter.ts`, data),
+    ];
     try {
       for (let round = 0; round < 20; round++) {
         const acquired = workers.map((worker) => new Promise((resolve) => worker.once('message', resolve)));
@@ -145,7 +148,7 @@ describe('Semaphore', () => {
     const sem = new Semaphore(1);
     expect(() => sem.release(0)).toThrow(invalidArg);
     expect(() => sem.release(-1)).toThrow(invalidArg);
-    expect(() => sem.acquireSync({ timeout: -1 })).toThrow(invalidArg);
+    expect(() => sem.acquireSync({ timeout: NaN })).toThrow(invalidArg);
     expect(() => sem.acquireSync({ blocking: false, timeout: 1 })).toThrow(invalidArg);
     await expect(sem.acquire({ blocking: 'yes' as unknown as boolean })).rejects.toEqual(invalidArg);
     expect(sem.getValue()).toBe(1);

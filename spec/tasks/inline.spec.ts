@@ -10,7 +10,10 @@ function capturedNames(fn: (...args: never[]) => unknown): string {
     return '';
   } catch (error) {
     expect(error).toBeInstanceOf(UncloneableError);
-    return [...(error as Error).message.matchAll(/`([^`]+)`/g)].map((m) => m[1]).filter((n) => n !== 'fn').join(',');
+    return [...(error as Error).message.matchAll(/`([^`]+)`/g)]
+      .map((m) => m[1])
+      .filter((n) => n !== 'fn')
+      .join(',');
   }
 }
 
@@ -19,6 +22,7 @@ describe('inline task functions', () => {
     const accepted: Array<(...args: never[]) => unknown> = [
       (x: number) => x * 2,
       function named(n: number): number {
+        // biome-ignore lint/complexity/noArguments: the test is that `arguments` works inside an inline function
         return n > 1 ? named(n - 1) : arguments.length;
       },
       async (a: number, b: number) => Math.max(a, b),
@@ -37,7 +41,7 @@ describe('inline task functions', () => {
         const fn = function inner(): number {
           return new Local().value;
         };
-        label: for (;;) break label;
+        for (;;) break;
         return fn() + [1, 2].map((v) => v).length + new Map().size + Object.keys({ key: 1 }).length;
       },
       (n: number) => {
@@ -47,7 +51,11 @@ describe('inline task functions', () => {
       },
     ];
     for (const fn of accepted) expect(capturedNames(fn)).toBe('');
-    const method = { area(r: number) { return Math.PI * r * r; } }.area;
+    const method = {
+      area(r: number) {
+        return Math.PI * r * r;
+      },
+    }.area;
     expect(inlineSource(method as never)).toContain('Object.values');
   });
 
@@ -62,7 +70,14 @@ describe('inline task functions', () => {
 
   it('does not mistake property names, keys and labels for captures', () => {
     expect(capturedNames((o: { outer: number }) => o.outer)).toBe('');
-    expect(capturedNames(() => ({ outer: 1, helper() { return 2; } }))).toBe('');
+    expect(
+      capturedNames(() => ({
+        outer: 1,
+        helper() {
+          return 2;
+        },
+      })),
+    ).toBe('');
   });
 
   it('rejects native and bound functions and classes with ERR_INVALID_ARG', () => {

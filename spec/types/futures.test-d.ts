@@ -1,7 +1,17 @@
 // Type tests for Executor, Future, asCompleted, wait and Process: compiled by
 // `npm run typecheck` (part of `npm test`), never run. An `@ts-expect-error`
 // line that stops being an error fails the typecheck.
-import { asCompleted, Executor, Future, Process, tasks, wait, type DoneAndNotDone, type ProcessInfo, currentProcess } from '../../lib';
+import {
+  asCompleted,
+  type Executor,
+  type Future,
+  Process,
+  tasks,
+  wait,
+  type DoneAndNotDone,
+  type ProcessInfo,
+  type currentProcess,
+} from '../../lib';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertEqual<A, B>(check: Equal<A, B>): void {

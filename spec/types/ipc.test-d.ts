@@ -1,7 +1,7 @@
 // Type tests for Queue, JoinableQueue, SimpleQueue, Pipe and Connection:
 // compiled by `npm run typecheck` (part of `npm test`), never run. An
 // `@ts-expect-error` line that stops being an error fails the typecheck.
-import { Connection, JoinableQueue, Pipe, Queue, SimpleQueue } from '../../lib';
+import { type Connection, JoinableQueue, Pipe, Queue, SimpleQueue } from '../../lib';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function assertEqual<A, B>(check: Equal<A, B>): void {

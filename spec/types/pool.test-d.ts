@@ -1,6 +1,6 @@
 // Type tests: compiled by `npm run typecheck` (part of `npm test`), never run.
 // An `@ts-expect-error` line that stops being an error fails the typecheck.
-import { AsyncResult, Pool, task, tasks, type TaskRef } from '../../lib';
+import { type AsyncResult, Pool, task, tasks, type TaskRef } from '../../lib';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T>(value: T): T {
@@ -28,7 +28,10 @@ export async function poolTypes(pool: Pool, nums: number[]): Promise<void> {
   void pool.map(primes.countPrimes, nums);
 
   // starmap checks tuple types.
-  const counts = pool.starmap(primes.countPrimes, [[0, 10], [10, 20]]);
+  const counts = pool.starmap(primes.countPrimes, [
+    [0, 10],
+    [10, 20],
+  ]);
   assertEqual<typeof counts, Promise<number[]>>(true);
   // @ts-expect-error a tuple element of the wrong type
   void pool.starmap(primes.countPrimes, [[0, '10']]);

@@ -3,7 +3,7 @@ import { factorize, smallestFactor } from '../../workers/factorize';
 import { nap, variableComputation } from '../../workers/sleepy';
 
 describe('workers/factorize', () => {
-  test('smallestFactor on the seed\'s ten numbers: one square of a prime, nine primes', () => {
+  test("smallestFactor on the seed's ten numbers: one square of a prime, nine primes", () => {
     const numbers = [104729, 1000003, 999983, 7919 * 7919, 1299827, 15485863, 49979687, 67867979, 104395303, 982451653];
     const results = numbers.map(smallestFactor);
     expect(results.filter(([, factor]) => factor !== null)).toEqual([[62710561, 7919]]);
@@ -11,7 +11,18 @@ describe('workers/factorize', () => {
   });
 
   test('small numbers, composites and edge cases', () => {
-    expect([0, 1, 2, 3, 4, 9, 15, 49, 97, 1_000_001].map((n) => smallestFactor(n)[1])).toEqual([null, null, null, null, 2, 3, 3, 7, null, 101]);
+    expect([0, 1, 2, 3, 4, 9, 15, 49, 97, 1_000_001].map((n) => smallestFactor(n)[1])).toEqual([
+      null,
+      null,
+      null,
+      null,
+      2,
+      3,
+      3,
+      7,
+      null,
+      101,
+    ]);
     expect(smallestFactor(-8)).toEqual([-8, null]);
   });
 });
@@ -29,7 +40,7 @@ test('factorize gives the prime factors with repeats, and their product is the n
 });
 
 describe('workers/sleepy', () => {
-  test('variableComputation sums 0..iterations-1 exactly, like Python\'s sum(range(n))', () => {
+  test("variableComputation sums 0..iterations-1 exactly, like Python's sum(range(n))", () => {
     expect(variableComputation(3, 1_000_000)).toEqual([3, 1_000_000, 499_999_500_000]);
     expect(variableComputation(0, 0)).toEqual([0, 0, 0]);
   });
