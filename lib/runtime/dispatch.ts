@@ -1,0 +1,44 @@
+/**
+ * The runtime interface: what the Runtime under Pool and Executor needs from
+ * whatever runs its jobs. The local dispatcher (worker threads through piscina)
+ * and the remote one (BullMQ on Redis, lib/remote/) both implement it, so every
+ * call of Pool and Executor works unchanged on either.
+ */
+import type { TransferListItem } from 'node:worker_threads';
+import type { TaskRequest, TaskResponse } from './protocol';
+
+/** One unit of work: a call (apply, submit), or a chunk of a map. */
+export interface Job {
+  readonly request: TaskRequest;
+  readonly transferList?: TransferListItem[] | undefined;
+  /** Aborting it removes the job if queued, or stops it if running; the job fails with the signal's reason. */
+  readonly signal?: AbortSignal | undefined;
+  /** The job left the queue for a worker. */
+  onStart?(): void;
+  /** The worker answered (the response may carry the task's own error). */
+  onResponse(response: TaskResponse): void;
+  /** The job did not complete: worker exit, abort, terminate, broken pool, unreachable backend. */
+  onFailure(error: unknown): void;
+}
+
+/** A submitted job, as the dispatcher tracks it. */
+export interface JobEntry {
+  readonly job: Job;
+  state: 'queued' | 'running' | 'cancelled' | 'done';
+}
+
+/** Runs jobs on workers: FIFO, at most one job per worker thread at a time. */
+export interface Dispatcher {
+  /** Threads that serve jobs now: the pool size locally, the live remote thread count remotely. */
+  readonly workers: number;
+  /** Queues a job (or starts it at once when a worker is free). Never throws: a job that cannot run fails through `onFailure`. */
+  submit(job: Job): JobEntry;
+  /** Removes a queued job without running it; false once it is running or done. */
+  cancel(entry: JobEntry): boolean;
+  /** Fails every queued job with `error`; running jobs go on. */
+  failQueued(error: unknown): void;
+  /** After every accepted job has ended: releases the workers (or connections). */
+  close(): Promise<void>;
+  /** Stops now: queued and running jobs fail with `error`; resolves once the workers are gone. */
+  terminate(error: unknown): Promise<void>;
+}
