@@ -11,19 +11,46 @@
  *   instance over the same memory). The encoder swaps instances for tagged
  *   descriptors, copying only the containers on the path to them; the decoder
  *   swaps them back in place, at any depth.
- * - values that cannot be cloned (functions, symbols, WeakMaps, promises) are
- *   reported before anything is sent, with their path: `args[1].cb is a function`.
+ * - values that cannot be cloned (functions, symbols, Proxies, WeakMaps,
+ *   promises) and values that cannot even be read (a throwing getter, a revoked
+ *   Proxy) are reported before anything is sent, with their path:
+ *   `args[1].cb is a function`. `encode` throws nothing but parapool errors.
  * - buffers marked with `transfer()` are moved instead of copied.
+ *
+ * Descriptors cannot be forged by user data. A descriptor is a plain object
+ * whose own key `__parapool_shared__` holds its tag. The encoder escapes every
+ * object of the user's that has that key itself (as an own enumerable property,
+ * the kind structured clone carries over) into an escape descriptor,
+ * `{ __parapool_shared__: 'parapool.codec.escaped', data: [[key, value], ...] }`,
+ * which the decoder turns back into an object with exactly those properties, in
+ * that order. So in an encoded value every object that holds the key was made
+ * by the encoder, and the decoder can trust it. The decoder looks for the key on
+ * plain objects only, never on arrays, Maps, Sets or built-ins.
+ *
+ * What the walk visits, on both sides: array elements, own enumerable string
+ * keys of plain objects and of class instances (which clone as plain objects),
+ * Map entries, Set items, and a shared object's descriptor. Named (non-index)
+ * properties of arrays are left to structured clone on both sides: listing an
+ * array's keys costs more than cloning it, and arrays of numbers must stay fast.
+ * Where the encoder copies an array it copies them too, as they are.
+ *
+ * Nesting: the walk is recursive, as V8's serializer is. A value nested deeper
+ * than the stack allows is ERR_UNCLONEABLE ("is nested too deeply"), never a
+ * RangeError. Walking iteratively would not help: structured clone itself
+ * gives up at about the same depth, so such a value could not be sent anyway.
  *
  * Adding a shared type is one call to `registerSharedType`.
  */
+import { types } from 'node:util';
 import { MessagePort, type TransferListItem } from 'node:worker_threads';
-import { InvalidStateError, UncloneableError } from '../errors';
+import { InvalidStateError, isParapoolError, type ParapoolError, UncloneableError } from '../errors';
+import { invalidArg } from '../validate';
+import { safeDescription } from './describe';
 
-/** Where a registered class keeps its tag: on its prototype, under a registered symbol. */
-export const SHARED_TAG = Symbol.for('parapool.codec.tag');
 /** The key that marks a descriptor object inside an encoded message. */
 export const DESCRIPTOR_KEY = '__parapool_shared__';
+/** The tag of an escape descriptor: a user's object that holds DESCRIPTOR_KEY itself. */
+const ESCAPED = 'parapool.codec.escaped';
 
 export interface SharedTypeCodec<T, D> {
   /** Instance → structured-cloneable descriptor (SharedArrayBuffers, numbers, strings, other shared objects). */
@@ -38,6 +65,8 @@ interface Descriptor {
 }
 
 const sharedTypes = new Map<string, SharedTypeCodec<unknown, unknown>>();
+/** Registered prototypes → tags; looked up along the prototype chain, so a subclass inherits its parent's tag. */
+const tagsByPrototype = new WeakMap<object, string>();
 
 /**
  * Registers a class whose instances cross threads as "the same object over the
@@ -49,7 +78,8 @@ export function registerSharedType<T extends object, D>(
   tag: string,
   codec: SharedTypeCodec<T, D>,
 ): void {
-  Object.defineProperty(ctor.prototype, SHARED_TAG, { value: tag, enumerable: false, configurable: true });
+  if (tag === ESCAPED) throw invalidArg('tag', 'a tag the codec does not use itself', tag);
+  tagsByPrototype.set(ctor.prototype, tag);
   sharedTypes.set(tag, codec as SharedTypeCodec<unknown, unknown>);
 }
 
@@ -64,17 +94,15 @@ export type TransferableValue = ArrayBuffer | ArrayBufferView | MessagePort;
  * as a task argument or returned as a task result. After the move the sender's
  * buffer is detached (length 0). Returns its argument, so it fits in place.
  *
+ * @throws UncloneableError (`ERR_UNCLONEABLE`) for anything else.
  * @example
  * const pixels = new Uint8Array(1 << 24);
  * await pool.apply(image.invert, [transfer(pixels)]);   // no 16 MiB copy
  */
 export function transfer<T extends TransferableValue>(value: T): T {
-  const isBuffer = (value as unknown) instanceof ArrayBuffer || ArrayBuffer.isView(value);
-  const isPort = (value as unknown) instanceof MessagePort;
-  if (!isBuffer && !isPort) {
-    throw new UncloneableError(
-      `transfer() takes an ArrayBuffer, a typed array or a MessagePort, got ${Object.prototype.toString.call(value)}`,
-    );
+  const movable = !types.isProxy(value) && (value instanceof ArrayBuffer || ArrayBuffer.isView(value) || value instanceof MessagePort);
+  if (!movable) {
+    throw new UncloneableError(`transfer() takes an ArrayBuffer, a typed array or a MessagePort, got ${safeDescription(value)}`);
   }
   transferMarks.add(value);
   return value;
@@ -84,40 +112,102 @@ export function transfer<T extends TransferableValue>(value: T): T {
 export interface Encoded<T = unknown> {
   value: T;
   transferList: TransferListItem[] | undefined;
-  /** True when the value holds shared-object descriptors, so the receiver must `decode` it. */
+  /** True when the value holds descriptors (shared objects, escaped objects), so the receiver must `decode` it. */
   shared: boolean;
 }
 
 const IN_PROGRESS = Symbol('in progress');
-const toStringTag = Object.prototype.toString;
+const {
+  isAnyArrayBuffer,
+  isBoxedPrimitive,
+  isDate,
+  isGeneratorObject,
+  isMap,
+  isNativeError,
+  isPromise,
+  isProxy,
+  isRegExp,
+  isSet,
+  isWeakMap,
+  isWeakSet,
+} = types;
+// The built-in iterators, not the instance's: a Map subclass may override `entries`, structured clone does not look.
+const mapEntries = Map.prototype.entries;
+const setValues = Set.prototype.values;
 
-/** Built-in objects that structured clone copies as a whole: the walk does not look inside. */
-const LEAF_TAGS = new Set([
-  '[object Date]',
-  '[object RegExp]',
-  '[object ArrayBuffer]',
-  '[object SharedArrayBuffer]',
-  '[object Boolean]',
-  '[object Number]',
-  '[object String]',
-  '[object BigInt]',
-  '[object Error]',
-  '[object Blob]',
-  '[object File]',
-]);
-
-const UNCLONEABLE_TAGS: Record<string, string> = {
-  '[object WeakMap]': 'a WeakMap',
-  '[object WeakSet]': 'a WeakSet',
-  '[object WeakRef]': 'a WeakRef',
-  '[object FinalizationRegistry]': 'a FinalizationRegistry',
-  '[object Promise]': 'a Promise',
-  '[object Generator]': 'a generator',
-  '[object AsyncGenerator]': 'an async generator',
-};
-
+/** Why a value cannot cross, and where. `path` is filled on the way out, innermost segment first. */
 class UncloneableAt {
-  constructor(readonly what: string) {}
+  readonly #brand = true;
+  readonly path: string[] = [];
+  constructor(
+    readonly what: string,
+    readonly cause?: unknown,
+    /** A shared type's own refusal (e.g. a closed SharedMemory): thrown as it is. */
+    readonly refusal?: ParapoolError,
+  ) {}
+
+  /** Whatever was thrown during the walk, as an UncloneableAt; never runs user code. */
+  static of(thrown: unknown): UncloneableAt {
+    if (typeof thrown === 'object' && thrown !== null && #brand in thrown) return thrown as UncloneableAt;
+    if (isStackOverflow(thrown)) return new UncloneableAt('is nested too deeply');
+    return new UncloneableAt(`could not be read: reading it threw ${safeDescription(thrown)}`, thrown);
+  }
+}
+
+function isStackOverflow(thrown: unknown): boolean {
+  if (!isNativeError(thrown) || isProxy(thrown) || Object.getPrototypeOf(thrown) !== RangeError.prototype) return false;
+  const message = Object.getOwnPropertyDescriptor(thrown, 'message')?.value;
+  return typeof message === 'string' && message.includes('call stack');
+}
+
+/** Structured clone refuses these outright. */
+function uncloneableKind(object: object): string | undefined {
+  if (isWeakMap(object)) return 'a WeakMap';
+  if (isWeakSet(object)) return 'a WeakSet';
+  if (isPromise(object)) return 'a Promise';
+  if (isGeneratorObject(object)) return 'a generator';
+  if (object instanceof WeakRef) return 'a WeakRef';
+  if (object instanceof FinalizationRegistry) return 'a FinalizationRegistry';
+  return undefined;
+}
+
+function sharedTagOf(proto: object | null): string | undefined {
+  for (let current = proto; current !== null && current !== Object.prototype; current = Object.getPrototypeOf(current)) {
+    if (isProxy(current)) return undefined;
+    const tag = tagsByPrototype.get(current);
+    if (tag !== undefined) return tag;
+  }
+  return undefined;
+}
+
+/** `target[key] = value` as an own data property, also for the key `__proto__` (which would set the prototype). */
+function setOwn(target: object, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(target, key, { value, writable: true, enumerable: true, configurable: true });
+  else (target as Record<string, unknown>)[key] = value;
+}
+
+function isArrayIndex(key: string): boolean {
+  const index = Number(key);
+  return index >>> 0 === index && index !== 4294967295 && String(index) === key;
+}
+
+function propertySegment(key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function keyLabel(key: unknown): string {
+  if (typeof key === 'string') return JSON.stringify(key.length > 40 ? `${key.slice(0, 40)}…` : key);
+  return typeof key === 'object' || typeof key === 'function' ? safeDescription(key) : String(key);
+}
+
+/** How many path segments an error message shows at most, from each end. */
+const PATH_SHOWN = 12;
+
+function renderPath(rootName: string, innermostFirst: readonly string[]): string {
+  const segments = innermostFirst.slice().reverse();
+  if (segments.length <= 2 * PATH_SHOWN) return rootName + segments.join('');
+  const hidden = segments.length - 2 * PATH_SHOWN;
+  return `${rootName}${segments.slice(0, PATH_SHOWN).join('')}…(${hidden} more)…${segments.slice(-PATH_SHOWN).join('')}`;
 }
 
 class Encoder {
@@ -131,7 +221,7 @@ class Encoder {
   node(value: unknown): unknown {
     const type = typeof value;
     if (type !== 'object') {
-      if (type === 'function') throw new UncloneableAt('is a function');
+      if (type === 'function') throw new UncloneableAt(isProxy(value) ? 'is a Proxy' : 'is a function');
       if (type === 'symbol') throw new UncloneableAt('is a symbol');
       return value;
     }
@@ -145,31 +235,38 @@ class Encoder {
       }
       return done;
     }
+    // Before anything else touches it: every other check could run a trap.
+    if (isProxy(object)) throw new UncloneableAt('is a Proxy');
     if (Array.isArray(object)) return this.array(object);
     if (ArrayBuffer.isView(object)) {
       if (transferMarks.has(object) && object.buffer instanceof ArrayBuffer) this.addTransfer(object.buffer);
       return object;
     }
-    const tag = (object as Record<symbol, unknown>)[SHARED_TAG];
-    if (typeof tag === 'string') return this.sharedObject(object, tag);
     const proto = Object.getPrototypeOf(object);
-    if (proto === Object.prototype || proto === null) return this.plainObject(object);
-    const kind = toStringTag.call(object);
-    if (LEAF_TAGS.has(kind)) {
+    if (proto === Object.prototype || proto === null) return this.plainObject(object, false);
+    return this.instance(object, proto);
+  }
+
+  private instance(object: object, proto: object): unknown {
+    if (isMap(object)) return this.map(object as Map<unknown, unknown>);
+    if (isSet(object)) return this.set(object as Set<unknown>);
+    if (isAnyArrayBuffer(object)) {
       if (transferMarks.has(object)) this.addTransfer(object as ArrayBuffer);
       return object;
     }
-    if (kind === '[object Map]') return this.map(object as Map<unknown, unknown>);
-    if (kind === '[object Set]') return this.set(object as Set<unknown>);
-    const uncloneable = UNCLONEABLE_TAGS[kind];
+    // Cloned whole by structured clone; nothing of ours can be inside.
+    if (isDate(object) || isRegExp(object) || isBoxedPrimitive(object) || isNativeError(object)) return object;
+    const uncloneable = uncloneableKind(object);
     if (uncloneable !== undefined) throw new UncloneableAt(`is ${uncloneable}`);
     if (object instanceof MessagePort) {
       // A port can only ever be moved.
       this.addTransfer(object);
       return object;
     }
+    const tag = sharedTagOf(proto);
+    if (tag !== undefined) return this.sharedObject(object, tag);
     // Class instances clone as plain objects of their own enumerable properties.
-    return this.plainObject(object);
+    return this.plainObject(object, true);
   }
 
   private addTransfer(item: TransferListItem): void {
@@ -178,59 +275,121 @@ class Encoder {
   }
 
   private array(source: unknown[]): unknown[] {
-    let result: unknown[] | undefined = this.copyAll ? new Array(source.length) : undefined;
+    const length = source.length;
+    let result: unknown[] | undefined = this.copyAll ? new Array(length) : undefined;
     this.seen.set(source, result ?? IN_PROGRESS);
-    for (let i = 0; i < source.length; i++) {
-      const item = source[i];
-      if (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol') {
-        if (result !== undefined) result[i] = item;
-        continue;
+    let i = 0;
+    try {
+      for (; i < length; i++) {
+        const item = source[i];
+        if (typeof item !== 'object' && typeof item !== 'function' && typeof item !== 'symbol') {
+          // `i in source` only for undefined: a hole stays a hole, as structured clone keeps it.
+          if (result !== undefined && (item !== undefined || i in source)) result[i] = item;
+          continue;
+        }
+        const encoded = this.node(item);
+        if (result === undefined && encoded !== item) {
+          result = new Array(length);
+          for (let j = 0; j < i; j++) if (j in source) result[j] = source[j];
+        }
+        if (result !== undefined) result[i] = encoded;
       }
-      const encoded = this.node(item);
-      if (result === undefined && encoded !== item) result = source.slice(0, i);
-      if (result !== undefined) result[i] = encoded;
+    } catch (error) {
+      throw this.failure(error, `[${i}]`);
+    }
+    if (result !== undefined) this.copyNamedProperties(source, result);
+    const out = result ?? source;
+    this.seen.set(source, out);
+    return out;
+  }
+
+  /** An array's named properties, onto its copy, as they are (see the header: the walk leaves them to structured clone). */
+  private copyNamedProperties(source: unknown[], result: unknown[]): void {
+    const keys = Object.keys(source);
+    // Own keys list array indices first, then names in insertion order.
+    let first = keys.length;
+    while (first > 0 && !isArrayIndex(keys[first - 1]!)) first--;
+    let key = '';
+    try {
+      for (let k = first; k < keys.length; k++) {
+        key = keys[k]!;
+        setOwn(result, key, (source as unknown as Record<string, unknown>)[key]);
+      }
+    } catch (error) {
+      throw this.failure(error, propertySegment(key));
+    }
+  }
+
+  private plainObject(source: object, isInstance: boolean): object {
+    const keys = Object.keys(source);
+    // An instance without own properties (an empty one, or a host object such as a Blob, whose
+    // state is not in properties) goes to structured clone as it is.
+    if (isInstance && keys.length === 0) return source;
+    if (keys.includes(DESCRIPTOR_KEY)) return this.escaped(source, keys);
+    const record = source as Record<string, unknown>;
+    let result: object | undefined = this.copyAll ? {} : undefined;
+    this.seen.set(source, result ?? IN_PROGRESS);
+    let i = 0;
+    try {
+      for (; i < keys.length; i++) {
+        const key = keys[i]!;
+        const item = record[key];
+        const encoded = typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol' ? this.node(item) : item;
+        if (result === undefined && encoded !== item) {
+          result = {};
+          for (let j = 0; j < i; j++) setOwn(result, keys[j]!, record[keys[j]!]);
+        }
+        if (result !== undefined) setOwn(result, key, encoded);
+      }
+    } catch (error) {
+      throw this.failure(error, propertySegment(keys[i]!));
     }
     const out = result ?? source;
     this.seen.set(source, out);
     return out;
   }
 
-  private plainObject(source: object): object {
-    let result: Record<string, unknown> | undefined = this.copyAll ? {} : undefined;
-    this.seen.set(source, result ?? IN_PROGRESS);
-    const keys = Object.keys(source);
-    for (let i = 0; i < keys.length; i++) {
-      const key = keys[i]!;
-      const item = (source as Record<string, unknown>)[key];
-      const encoded = this.node(item);
-      if (result === undefined && encoded !== item) {
-        result = {};
-        for (let j = 0; j < i; j++) result[keys[j]!] = (source as Record<string, unknown>)[keys[j]!];
-      }
-      if (result !== undefined) result[key] = encoded;
+  /** A user's object that holds DESCRIPTOR_KEY: as an escape descriptor, so it cannot pass for one of ours. */
+  private escaped(source: object, keys: string[]): Descriptor {
+    this.shared = true;
+    const entries: [string, unknown][] = [];
+    const descriptor: Descriptor = { [DESCRIPTOR_KEY]: ESCAPED, data: entries };
+    this.seen.set(source, descriptor);
+    let i = 0;
+    try {
+      for (; i < keys.length; i++) entries.push([keys[i]!, this.node((source as Record<string, unknown>)[keys[i]!])]);
+    } catch (error) {
+      throw this.failure(error, propertySegment(keys[i]!));
     }
-    const out = result ?? source;
-    this.seen.set(source, out);
-    return out;
+    return descriptor;
   }
 
   private map(source: Map<unknown, unknown>): Map<unknown, unknown> {
     let result: Map<unknown, unknown> | undefined = this.copyAll ? new Map() : undefined;
     this.seen.set(source, result ?? IN_PROGRESS);
     let index = 0;
-    for (const [key, item] of source) {
-      const encodedKey = this.node(key);
-      const encoded = this.node(item);
-      if (result === undefined && (encodedKey !== key || encoded !== item)) {
-        result = new Map();
-        let j = 0;
-        for (const [k, v] of source) {
-          if (j++ === index) break;
-          result.set(k, v);
+    let key: unknown;
+    let inKey = true;
+    try {
+      for (const [entryKey, item] of mapEntries.call(source)) {
+        key = entryKey;
+        inKey = true;
+        const encodedKey = this.node(key);
+        inKey = false;
+        const encoded = this.node(item);
+        if (result === undefined && (encodedKey !== key || encoded !== item)) {
+          result = new Map();
+          let j = 0;
+          for (const [k, v] of mapEntries.call(source)) {
+            if (j++ === index) break;
+            result.set(k, v);
+          }
         }
+        result?.set(encodedKey, encoded);
+        index++;
       }
-      result?.set(encodedKey, encoded);
-      index++;
+    } catch (error) {
+      throw this.failure(error, inKey ? `.<key ${keyLabel(key)}>` : `.get(${keyLabel(key)})`);
     }
     const out = result ?? source;
     this.seen.set(source, out);
@@ -241,18 +400,22 @@ class Encoder {
     let result: Set<unknown> | undefined = this.copyAll ? new Set() : undefined;
     this.seen.set(source, result ?? IN_PROGRESS);
     let index = 0;
-    for (const item of source) {
-      const encoded = this.node(item);
-      if (result === undefined && encoded !== item) {
-        result = new Set();
-        let j = 0;
-        for (const v of source) {
-          if (j++ === index) break;
-          result.add(v);
+    try {
+      for (const item of setValues.call(source)) {
+        const encoded = this.node(item);
+        if (result === undefined && encoded !== item) {
+          result = new Set();
+          let j = 0;
+          for (const v of setValues.call(source)) {
+            if (j++ === index) break;
+            result.add(v);
+          }
         }
+        result?.add(encoded);
+        index++;
       }
-      result?.add(encoded);
-      index++;
+    } catch (error) {
+      throw this.failure(error, `.<item ${index}>`);
     }
     const out = result ?? source;
     this.seen.set(source, out);
@@ -260,21 +423,39 @@ class Encoder {
   }
 
   private sharedObject(object: object, tag: string): Descriptor {
-    const codec = sharedTypes.get(tag);
-    if (codec === undefined) throw new UncloneableAt(`is a shared object of unregistered type ${tag}`);
+    const codec = sharedTypes.get(tag)!;
     this.shared = true;
     const descriptor: Descriptor = { [DESCRIPTOR_KEY]: tag, data: undefined };
     this.seen.set(object, descriptor);
-    descriptor.data = this.node(codec.encode(object));
+    let data: unknown;
+    try {
+      data = codec.encode(object);
+    } catch (error) {
+      if (isParapoolError(error)) throw new UncloneableAt('', error, error);
+      throw new UncloneableAt(`is a ${tag} that cannot be sent: ${safeDescription(error)}`, error);
+    }
+    descriptor.data = this.node(data);
     return descriptor;
+  }
+
+  /** Adds this container's segment to the path of whatever was thrown below it. */
+  private failure(thrown: unknown, segment: string): UncloneableAt {
+    const at = UncloneableAt.of(thrown);
+    at.path.push(segment);
+    return at;
   }
 }
 
 /**
  * Prepares `value` to be posted to another thread. `rootName` names the value in
- * error messages (`args`, `result`, `item`).
+ * error messages (`args`, `result`, `item`). A value structured clone can send
+ * comes back unchanged (the same object) unless it holds shared objects or an
+ * object with the key `__parapool_shared__`; then the containers on the path to
+ * them are copied and `shared` is true.
  *
- * @throws UncloneableError (`ERR_UNCLONEABLE`) naming the path of the first value that cannot cross.
+ * @throws UncloneableError (`ERR_UNCLONEABLE`) naming the path of the first value that cannot cross,
+ *   or that cannot be read (a throwing getter, a revoked Proxy), or nests too deeply;
+ *   or a shared type's own error (e.g. `ERR_INVALID_STATE` for a closed SharedMemory). Never anything else.
  */
 export function encode<T>(value: T, rootName = 'value'): Encoded<T> {
   // Fast path: primitives need no walk at all.
@@ -286,70 +467,18 @@ export function encode<T>(value: T, rootName = 'value'): Encoded<T> {
     let encoder = new Encoder(false);
     let encoded = encoder.node(value);
     if (encoder.cyclic && encoder.shared) {
-      // A cycle that also holds shared objects: copy every container, so back
+      // A cycle that also holds descriptors: copy every container, so back
       // edges point at copies that hold descriptors, not at the originals.
       encoder = new Encoder(true);
       encoded = encoder.node(value);
     }
     return { value: encoded as T, transferList: encoder.transferList, shared: encoder.shared };
   } catch (error) {
-    if (error instanceof UncloneableAt) {
-      throw new UncloneableError(`${findUncloneablePath(value, rootName) ?? rootName} ${error.what}; it cannot be sent to another thread`);
-    }
-    throw error;
+    const at = UncloneableAt.of(error);
+    if (at.refusal !== undefined) throw at.refusal;
+    const message = `${renderPath(rootName, at.path)} ${at.what}; it cannot be sent to another thread`;
+    throw new UncloneableError(message, at.cause === undefined ? undefined : { cause: at.cause });
   }
-}
-
-/** The slow path, on error only: find where the offending value sits. */
-function findUncloneablePath(root: unknown, rootName: string): string | undefined {
-  const seen = new Set<object>();
-  const visit = (value: unknown, path: string): string | undefined => {
-    const type = typeof value;
-    if (type === 'function' || type === 'symbol') return path;
-    if (type !== 'object' || value === null) return undefined;
-    const object = value as object;
-    if (seen.has(object)) return undefined;
-    seen.add(object);
-    if (typeof (object as Record<symbol, unknown>)[SHARED_TAG] === 'string') {
-      const tag = (object as Record<symbol, string>)[SHARED_TAG]!;
-      const codec = sharedTypes.get(tag);
-      return codec === undefined ? path : visit(codec.encode(object), path);
-    }
-    if (Array.isArray(object)) {
-      for (let i = 0; i < object.length; i++) {
-        const found = visit(object[i], `${path}[${i}]`);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    }
-    if (ArrayBuffer.isView(object)) return undefined;
-    const kind = toStringTag.call(object);
-    if (UNCLONEABLE_TAGS[kind] !== undefined) return path;
-    if (LEAF_TAGS.has(kind)) return undefined;
-    if (kind === '[object Map]') {
-      for (const [key, item] of object as Map<unknown, unknown>) {
-        const label = typeof key === 'string' ? JSON.stringify(key) : String(key);
-        const found = visit(key, `${path}.<key ${label}>`) ?? visit(item, `${path}.get(${label})`);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    }
-    if (kind === '[object Set]') {
-      let i = 0;
-      for (const item of object as Set<unknown>) {
-        const found = visit(item, `${path}.<item ${i++}>`);
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    }
-    for (const key of Object.keys(object)) {
-      const label = /^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
-      const found = visit((object as Record<string, unknown>)[key], `${path}${label}`);
-      if (found !== undefined) return found;
-    }
-    return undefined;
-  };
-  return visit(root, rootName);
 }
 
 let loadSharedTypes: (() => void) | undefined;
@@ -380,59 +509,127 @@ function codecFor(tag: string): SharedTypeCodec<unknown, unknown> {
   return codec;
 }
 
-function isDescriptor(value: object): value is Descriptor {
-  return typeof (value as Record<string, unknown>)[DESCRIPTOR_KEY] === 'string';
-}
+/** Marks "not one of ours after all": a key with a value no encoder writes stays plain data. */
+const NOT_A_DESCRIPTOR = Symbol('not a descriptor');
 
-/**
- * Revives the shared objects in a received value, in place, at any depth.
- * Only needed when the sender's `Encoded.shared` was true.
- */
-export function decode<T>(value: T): T {
-  const revived = new Map<object, unknown>();
-  const visit = (item: unknown): unknown => {
+class Decoder {
+  private readonly revived = new Map<object, unknown>();
+
+  node(item: unknown): unknown {
     if (typeof item !== 'object' || item === null) return item;
     const object = item as object;
-    const known = revived.get(object);
+    const known = this.revived.get(object);
     if (known !== undefined) return known;
-    if (isDescriptor(object)) {
-      const codec = codecFor(object[DESCRIPTOR_KEY]);
-      const data = visit(object.data);
-      const instance = codec.decode(data) as object;
-      revived.set(object, instance);
-      return instance;
-    }
-    revived.set(object, object);
     if (Array.isArray(object)) {
+      this.revived.set(object, object);
       for (let i = 0; i < object.length; i++) {
         const child = object[i];
-        if (typeof child === 'object' && child !== null) object[i] = visit(child);
+        if (typeof child === 'object' && child !== null) {
+          const revived = this.node(child);
+          if (revived !== child) object[i] = revived;
+        }
       }
       return object;
     }
     if (ArrayBuffer.isView(object)) return object;
-    const kind = toStringTag.call(object);
-    if (kind === '[object Map]') {
-      const map = object as Map<unknown, unknown>;
-      const entries = [...map].map(([k, v]) => [visit(k), visit(v)] as const);
-      map.clear();
-      for (const [k, v] of entries) map.set(k, v);
-      return map;
+    if (isMap(object)) return this.map(object as Map<unknown, unknown>);
+    if (isSet(object)) return this.set(object as Set<unknown>);
+    // After structured clone every object that is not a built-in is a plain object, of whichever
+    // realm received it (so its prototype is an Object.prototype, not necessarily this one's).
+    const proto = Object.getPrototypeOf(object);
+    if (proto !== null && (isProxy(proto) || Object.getPrototypeOf(proto) !== null)) return object;
+    if (Object.hasOwn(object, DESCRIPTOR_KEY)) {
+      const revived = this.descriptor(object as Descriptor);
+      if (revived !== NOT_A_DESCRIPTOR) return revived;
     }
-    if (kind === '[object Set]') {
-      const set = object as Set<unknown>;
-      const items = [...set].map(visit);
-      set.clear();
-      for (const v of items) set.add(v);
-      return set;
-    }
-    if (kind !== '[object Object]') return object;
+    this.revived.set(object, object);
     const record = object as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       const child = record[key];
-      if (typeof child === 'object' && child !== null) record[key] = visit(child);
+      if (typeof child === 'object' && child !== null) {
+        const revived = this.node(child);
+        if (revived !== child) setOwn(record, key, revived);
+      }
     }
     return object;
-  };
-  return visit(value) as T;
+  }
+
+  private descriptor(descriptor: Descriptor): unknown {
+    const tag = descriptor[DESCRIPTOR_KEY];
+    const data = descriptor.data;
+    if (tag === ESCAPED) {
+      if (!Array.isArray(data)) return NOT_A_DESCRIPTOR;
+      const rebuilt = {};
+      this.revived.set(descriptor, rebuilt);
+      for (const entry of data) {
+        if (Array.isArray(entry) && typeof entry[0] === 'string') setOwn(rebuilt, entry[0], this.node(entry[1]));
+      }
+      return rebuilt;
+    }
+    if (typeof tag !== 'string') return NOT_A_DESCRIPTOR;
+    const codec = codecFor(tag);
+    // A back edge into its own data (only a hostile sender makes one) meets the descriptor, not a loop.
+    this.revived.set(descriptor, descriptor);
+    const revivedData = this.node(data);
+    let instance: unknown;
+    try {
+      instance = codec.decode(revivedData);
+    } catch (error) {
+      if (isParapoolError(error)) throw error;
+      throw new InvalidStateError(`Received a ${tag} that could not be revived: ${safeDescription(error)}`, { cause: error });
+    }
+    this.revived.set(descriptor, instance);
+    return instance;
+  }
+
+  private map(map: Map<unknown, unknown>): Map<unknown, unknown> {
+    this.revived.set(map, map);
+    let changed = false;
+    const entries = [...map].map(([key, value]) => {
+      const revivedKey = this.node(key);
+      const revivedValue = this.node(value);
+      changed ||= revivedKey !== key || revivedValue !== value;
+      return [revivedKey, revivedValue] as const;
+    });
+    if (changed) {
+      map.clear();
+      for (const [key, value] of entries) map.set(key, value);
+    }
+    return map;
+  }
+
+  private set(set: Set<unknown>): Set<unknown> {
+    this.revived.set(set, set);
+    let changed = false;
+    const items = [...set].map((item) => {
+      const revived = this.node(item);
+      changed ||= revived !== item;
+      return revived;
+    });
+    if (changed) {
+      set.clear();
+      for (const item of items) set.add(item);
+    }
+    return set;
+  }
+}
+
+/**
+ * Revives the descriptors in a received value (shared objects, escaped
+ * objects), in place, at any depth; returns the value (a new object when the
+ * root itself was a descriptor). Only needed when the sender's
+ * `Encoded.shared` was true. An object with the descriptor key whose tag no
+ * encoder writes is left as plain data.
+ *
+ * @throws InvalidStateError (`ERR_INVALID_STATE`) for a shared object this thread cannot revive
+ *   (an unknown type, memory that is gone), or a shared type's own error; never anything else.
+ */
+export function decode<T>(value: T): T {
+  try {
+    return new Decoder().node(value) as T;
+  } catch (error) {
+    if (isParapoolError(error)) throw error;
+    const what = isStackOverflow(error) ? 'is nested too deeply to revive' : `could not be revived: ${safeDescription(error)}`;
+    throw new InvalidStateError(`A value received from another thread ${what}`, { cause: error });
+  }
 }

@@ -4,10 +4,45 @@
  * encoded explicitly in the worker and rebuilt on the caller's side with its
  * class (built-in or parapool's), name, message, code, other own data
  * properties, cause, and the worker-side stack.
+ *
+ * Whatever a thread throws, the caller learns what it was: `encodeError` never
+ * throws and never runs a getter or a Proxy trap of the thrown value (it reads
+ * own data properties only), and `decodeError` never throws on what arrives
+ * (it may come from a crashed or hostile thread). What cannot be read or sent
+ * is described instead: a thrown Symbol or function, or a Proxy, becomes an
+ * `ERR_UNCLONEABLE` error saying what was thrown; an unreadable `message`
+ * becomes a message saying so, with the class and code kept where they could
+ * be read.
  */
+import { types } from 'node:util';
+import { type ErrorCode, errorClassesByCode, InvalidStateError, isParapoolError, UncloneableError } from '../errors';
 import { decode, encode } from './codec';
-import { errorClassesByCode, isParapoolError, type ErrorCode } from '../errors';
-import type { EncodedError } from '../runtime/protocol';
+import { safeDescription } from './describe';
+
+/** An error, made cloneable: everything needed to rebuild it on the other side. */
+export interface EncodedError {
+  /** False when a non-Error value was thrown; then `value` holds it (encoded). */
+  readonly isError: boolean;
+  readonly value?: unknown;
+  /** The built-in constructor to rebuild with ('Error', 'TypeError', ...), if any. */
+  readonly builtin?: string;
+  readonly name?: string;
+  readonly message?: string;
+  readonly stack?: string;
+  /** The `code` of a parapool error, to rebuild its class. */
+  readonly parapoolCode?: string;
+  /**
+   * Own enumerable data properties (code, errno, custom fields) as `[key, encoded value]`
+   * pairs: an array, so that no key of the user's can pass for a codec descriptor.
+   */
+  readonly props?: ReadonlyArray<readonly [string, unknown]>;
+  readonly cause?: EncodedError;
+  readonly hasCause?: boolean;
+  /** AggregateError's errors. */
+  readonly errors?: readonly EncodedError[];
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   Error,
@@ -19,104 +54,207 @@ const BUILTIN_ERRORS: Record<string, ErrorConstructor> = {
   URIError,
   AggregateError: AggregateError as unknown as ErrorConstructor,
 };
+const BUILTIN_BY_PROTOTYPE = new Map<object, string>(Object.entries(BUILTIN_ERRORS).map(([name, ctor]) => [ctor.prototype, name]));
 
 /** Own properties rebuilt by other means than copying. */
 const STRUCTURAL_KEYS = new Set(['name', 'message', 'stack', 'cause', 'errors']);
 
-function builtinOf(error: Error): string | undefined {
-  let proto = Object.getPrototypeOf(error);
-  while (proto !== null) {
-    const name = proto.constructor?.name;
-    if (name !== undefined && BUILTIN_ERRORS[name]?.prototype === proto) return name;
-    proto = Object.getPrototypeOf(proto);
+/** How deep causes and aggregated errors are followed. */
+const MAX_DEPTH = 8;
+
+const { isNativeError, isProxy } = types;
+
+/** Own data property of a non-Proxy object; never runs a getter. */
+function ownData(object: object, key: PropertyKey): { value: unknown } | undefined {
+  const descriptor = Object.getOwnPropertyDescriptor(object, key);
+  return descriptor !== undefined && 'value' in descriptor ? { value: descriptor.value } : undefined;
+}
+
+/** `object[key]`, getters included (a class may compute its `message`), or what reading it threw. */
+function read(object: object, key: PropertyKey): { value: unknown } | { threw: unknown } {
+  try {
+    return { value: (object as Record<PropertyKey, unknown>)[key] };
+  } catch (threw) {
+    return { threw };
+  }
+}
+
+function isParapoolErrorSafely(error: object): boolean {
+  try {
+    return isParapoolError(error);
+  } catch {
+    return false;
+  }
+}
+
+function builtinOf(error: object): string | undefined {
+  for (let proto = Object.getPrototypeOf(error); proto !== null && !isProxy(proto); proto = Object.getPrototypeOf(proto)) {
+    const name = BUILTIN_BY_PROTOTYPE.get(proto);
+    if (name !== undefined) return name;
   }
   return undefined;
 }
 
-/**
- * Encodes a thrown value. Properties that cannot cross are replaced by a
- * description rather than failing the whole error: losing the error would be worse.
- * `shared` is set when the encoded form holds shared objects.
- */
-export function encodeError(thrown: unknown, depth = 0): { error: EncodedError; shared: boolean } {
-  if (!(thrown instanceof Error) && !(typeof thrown === 'object' && thrown !== null && 'stack' in thrown && 'message' in thrown)) {
-    const value = safeEncode(thrown, 'error');
-    return { error: { isError: false, value: value.value }, shared: value.shared };
-  }
-  const error = thrown as Error;
-  let shared = false;
-  const props: Record<string, unknown> = {};
-  for (const key of Object.keys(error)) {
-    if (STRUCTURAL_KEYS.has(key)) continue;
-    const descriptor = Object.getOwnPropertyDescriptor(error, key);
-    if (descriptor === undefined || !('value' in descriptor)) continue;
-    const encoded = safeEncode(descriptor.value, `error.${key}`);
-    shared ||= encoded.shared;
-    props[key] = encoded.value;
-  }
-  const result: {
-    -readonly [K in keyof EncodedError]: EncodedError[K];
-  } = {
-    isError: true,
-    builtin: builtinOf(error),
-    name: String(error.name),
-    message: String(error.message),
-    stack: typeof error.stack === 'string' ? error.stack : undefined,
-    props,
-  };
-  if (isParapoolError(error)) result.parapoolCode = error.code;
-  if (depth < 8 && 'cause' in error) {
-    const cause = encodeError(error.cause, depth + 1);
-    result.cause = cause.error;
-    result.hasCause = true;
-    shared ||= cause.shared;
-  }
-  if (depth < 8 && error instanceof AggregateError) {
-    result.errors = error.errors.map((inner: unknown) => {
-      const encoded = encodeError(inner, depth + 1);
-      shared ||= encoded.shared;
-      return encoded.error;
-    });
-  }
-  return { error: result, shared };
-}
-
-function safeEncode(value: unknown, path: string): { value: unknown; shared: boolean } {
+function isErrorLike(thrown: object): boolean {
+  if (isNativeError(thrown)) return true;
   try {
-    const encoded = encode(value, path);
-    return { value: encoded.value, shared: encoded.shared };
+    return thrown instanceof Error || (Object.hasOwn(thrown, 'stack') && Object.hasOwn(thrown, 'message'));
   } catch {
-    return { value: `[uncloneable ${typeof value}]`, shared: false };
+    // A Proxy among its prototypes: not an error we can read.
+    return false;
   }
 }
 
-/** Rebuilds what `encodeError` made; `shared` says whether descriptors must be revived. */
+/** The error the caller gets for a thrown value that cannot be sent as it is: ERR_UNCLONEABLE, saying what was thrown. */
+function undescribable(thrown: unknown, reason: string): EncodedError {
+  return {
+    isError: true,
+    builtin: 'Error',
+    name: UncloneableError.name,
+    message: `A task threw ${safeDescription(thrown)}: ${reason}`,
+    parapoolCode: UncloneableError.code,
+  };
+}
+
+const UNSENDABLE = 'it cannot be sent to another thread';
+
+class ErrorEncoder {
+  shared = false;
+  private readonly ancestors = new Set<object>();
+
+  thrown(thrown: unknown, depth: number): EncodedError {
+    if (typeof thrown === 'object' && thrown !== null) {
+      if (isProxy(thrown)) return undescribable(thrown, UNSENDABLE);
+      if (isErrorLike(thrown)) return this.error(thrown, depth);
+    }
+    if (typeof thrown === 'function') return undescribable(thrown, UNSENDABLE);
+    try {
+      const encoded = encode(thrown, 'error');
+      this.shared ||= encoded.shared;
+      return { isError: false, value: encoded.value };
+    } catch (error) {
+      return undescribable(thrown, isParapoolError(error) ? error.message : UNSENDABLE);
+    }
+  }
+
+  private error(error: object, depth: number): EncodedError {
+    this.ancestors.add(error);
+    const result: Mutable<EncodedError> = { isError: true, builtin: builtinOf(error) };
+    const name = read(error, 'name');
+    if ('threw' in name) result.name = result.builtin ?? 'Error';
+    else result.name = typeof name.value === 'string' ? name.value : safeDescription(name.value);
+    const message = read(error, 'message');
+    if ('threw' in message) result.message = `(the message could not be read: reading it threw ${safeDescription(message.threw)})`;
+    else
+      result.message =
+        message.value === undefined ? '' : typeof message.value === 'string' ? message.value : safeDescription(message.value);
+    const stack = read(error, 'stack');
+    if ('value' in stack && typeof stack.value === 'string') result.stack = stack.value;
+    const code = read(error, 'code');
+    if (isParapoolErrorSafely(error) && 'value' in code && typeof code.value === 'string') result.parapoolCode = code.value;
+    result.props = this.props(error);
+    const cause = ownData(error, 'cause');
+    if (
+      cause !== undefined &&
+      depth < MAX_DEPTH &&
+      !(typeof cause.value === 'object' && cause.value !== null && this.ancestors.has(cause.value))
+    ) {
+      result.cause = this.thrown(cause.value, depth + 1);
+      result.hasCause = true;
+    }
+    const errors = ownData(error, 'errors');
+    if (result.builtin === 'AggregateError' && Array.isArray(errors?.value) && !isProxy(errors.value) && depth < MAX_DEPTH) {
+      const inner = errors.value as unknown[];
+      result.errors = Array.from({ length: inner.length }, (_, i) => this.thrown(ownData(inner, String(i))?.value, depth + 1));
+    }
+    this.ancestors.delete(error);
+    return result;
+  }
+
+  private props(error: object): [string, unknown][] {
+    const props: [string, unknown][] = [];
+    for (const key of Object.keys(error)) {
+      if (STRUCTURAL_KEYS.has(key)) continue;
+      const value = ownData(error, key);
+      if (value === undefined) continue;
+      try {
+        const encoded = encode(value.value, `error.${key}`);
+        this.shared ||= encoded.shared;
+        props.push([key, encoded.value]);
+      } catch {
+        props.push([key, `[uncloneable ${typeof value.value}]`]);
+      }
+    }
+    return props;
+  }
+}
+
+/**
+ * Encodes a thrown value; never throws, whatever was thrown. Properties that
+ * cannot cross are replaced by a description rather than failing the whole
+ * error: losing the error would be worse. `shared` is set when the encoded form
+ * holds descriptors, so `decodeError` must be told to revive them.
+ */
+export function encodeError(thrown: unknown): { error: EncodedError; shared: boolean } {
+  const encoder = new ErrorEncoder();
+  try {
+    const error = encoder.thrown(thrown, 0);
+    return { error, shared: encoder.shared };
+  } catch (failure) {
+    // Only a hostile prototype chain (a Proxy among an error's prototypes) or no stack left gets here.
+    return { error: undescribable(thrown, `it cannot be described (${safeDescription(failure)})`), shared: false };
+  }
+}
+
+/**
+ * Rebuilds what `encodeError` made; `shared` says whether descriptors must be
+ * revived. Never throws: what cannot be rebuilt (a malformed message from a
+ * crashed or hostile thread, a shared object that cannot be revived) becomes an
+ * error that says so.
+ */
 export function decodeError(encoded: EncodedError, shared: boolean): unknown {
-  if (shared) decode(encoded);
-  return rebuild(encoded);
+  try {
+    if (shared) decode(encoded);
+    return rebuild(encoded, 0);
+  } catch (error) {
+    const reason = isParapoolError(error) ? error.message : safeDescription(error);
+    return new InvalidStateError(`The error a thread sent could not be rebuilt: ${reason}`, { cause: error });
+  }
 }
 
-function rebuild(encoded: EncodedError): unknown {
-  if (!encoded.isError) return encoded.value;
-  const options = encoded.hasCause ? { cause: rebuild(encoded.cause!) } : undefined;
+const text = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+function rebuild(encoded: EncodedError, depth: number): unknown {
+  if (typeof encoded !== 'object' || encoded === null) throw new InvalidStateError(`an encoded error was ${safeDescription(encoded)}`);
+  if (encoded.isError !== true) return encoded.value;
+  const message = text(encoded.message) ?? '';
+  const options =
+    encoded.hasCause === true && depth < MAX_DEPTH && encoded.cause !== undefined
+      ? { cause: rebuild(encoded.cause, depth + 1) }
+      : undefined;
+  const parapoolClass = typeof encoded.parapoolCode === 'string' ? errorClassesByCode.get(encoded.parapoolCode as ErrorCode) : undefined;
   let error: Error;
-  const parapoolClass = encoded.parapoolCode ? errorClassesByCode.get(encoded.parapoolCode as ErrorCode) : undefined;
   if (parapoolClass !== undefined) {
-    error = Reflect.construct(parapoolClass, [encoded.message ?? '', options]) as Error;
+    error = Reflect.construct(parapoolClass, [message, options]) as Error;
   } else if (encoded.builtin === 'AggregateError') {
-    error = new AggregateError((encoded.errors ?? []).map(rebuild), encoded.message, options);
+    const inner = Array.isArray(encoded.errors) && depth < MAX_DEPTH ? encoded.errors.map((item) => rebuild(item, depth + 1)) : [];
+    error = new AggregateError(inner, message, options);
   } else {
-    const Ctor = BUILTIN_ERRORS[encoded.builtin ?? 'Error'] ?? Error;
-    error = new Ctor(encoded.message, options);
+    const builtin = text(encoded.builtin);
+    const Ctor = (builtin !== undefined && Object.hasOwn(BUILTIN_ERRORS, builtin) ? BUILTIN_ERRORS[builtin] : undefined) ?? Error;
+    error = new Ctor(message, options);
   }
-  if (encoded.name !== undefined && encoded.name !== error.name) {
-    Object.defineProperty(error, 'name', { value: encoded.name, enumerable: false, writable: true, configurable: true });
+  const name = text(encoded.name);
+  if (name !== undefined && name !== error.name) {
+    Object.defineProperty(error, 'name', { value: name, enumerable: false, writable: true, configurable: true });
   }
-  if (encoded.stack !== undefined) {
-    Object.defineProperty(error, 'stack', { value: encoded.stack, enumerable: false, writable: true, configurable: true });
+  const stack = text(encoded.stack);
+  if (stack !== undefined) {
+    Object.defineProperty(error, 'stack', { value: stack, enumerable: false, writable: true, configurable: true });
   }
-  for (const [key, value] of Object.entries(encoded.props ?? {})) {
-    Object.defineProperty(error, key, { value, enumerable: true, writable: true, configurable: true });
+  for (const entry of Array.isArray(encoded.props) ? encoded.props : []) {
+    if (!Array.isArray(entry) || typeof entry[0] !== 'string') continue;
+    Object.defineProperty(error, entry[0], { value: entry[1], enumerable: true, writable: true, configurable: true });
   }
   return error;
 }

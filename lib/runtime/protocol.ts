@@ -1,3 +1,4 @@
+import type { EncodedError } from '../codec/error-codec';
 import type { PackedKind } from '../codec/packing';
 
 /**
@@ -51,25 +52,7 @@ export interface TaskResponse {
   readonly packed?: PackedKind;
 }
 
-/** An error, made cloneable: everything needed to rebuild it on the other side. */
-export interface EncodedError {
-  /** False when a non-Error value was thrown; then `value` holds it. */
-  readonly isError: boolean;
-  readonly value?: unknown;
-  /** The built-in constructor to rebuild with ('Error', 'TypeError', ...), if any. */
-  readonly builtin?: string;
-  readonly name?: string;
-  readonly message?: string;
-  readonly stack?: string;
-  /** The `code` of a parapool error, to rebuild its class. */
-  readonly parapoolCode?: string;
-  /** Own enumerable data properties (code, errno, custom fields), encoded. */
-  readonly props?: Record<string, unknown>;
-  readonly cause?: EncodedError;
-  readonly hasCause?: boolean;
-  /** AggregateError's errors. */
-  readonly errors?: EncodedError[];
-}
+export type { EncodedError } from '../codec/error-codec';
 
 /** `workerData` of every pool worker. */
 export interface PoolWorkerData {

@@ -1,6 +1,6 @@
 import { MessageChannel } from 'node:worker_threads';
 import { decodeError, encodeError } from '../../lib/codec/error-codec';
-import { EOFError, ParapoolError, QueueEmptyError, WorkerExitedError, errorClassesByCode } from '../../lib/errors';
+import { EOFError, ParapoolError, QueueEmptyError, UncloneableError, WorkerExitedError, errorClassesByCode } from '../../lib/errors';
 
 async function acrossThreads(thrown: unknown): Promise<unknown> {
   const { error, shared } = encodeError(thrown);
@@ -77,5 +77,181 @@ describe('error classes', () => {
       for (const [otherCode, Other] of errorClassesByCode) if (otherCode !== code) expect(error).not.toBeInstanceOf(Other);
     }
     expect(new Error('plain')).not.toBeInstanceOf(ParapoolError);
+  });
+});
+
+describe('errors across threads: whatever is thrown, the caller learns what it was', () => {
+  const revoked = (): object => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  };
+  const withGetter = <T extends object>(target: T, key: string, get: () => unknown): T =>
+    Object.defineProperty(target, key, { get, enumerable: true, configurable: true });
+  const thrower = (value: unknown) => () => {
+    throw value;
+  };
+  const cyclic = (): Error => {
+    const error = new Error('loop');
+    (error as { cause?: unknown }).cause = error;
+    return error;
+  };
+  const mutual = (): Error => {
+    const a = new Error('a');
+    a.cause = new Error('b', { cause: a });
+    return a;
+  };
+
+  // [name, thrown, what the caller's error must look like]
+  // Four entries each: jest takes a fourth parameter of the test function that a row lacks for `done`.
+  const cases: Array<[string, () => unknown, Record<string, unknown>, abstract new (...args: never[]) => unknown]> = [
+    [
+      'a throwing getter on message',
+      () => withGetter(new TypeError('x'), 'message', thrower(new Error('no'))),
+      { message: expect.stringContaining('could not be read') },
+      TypeError,
+    ],
+    [
+      'a getter on message that throws a Symbol',
+      () => withGetter(new Error('x'), 'message', thrower(Symbol('m'))),
+      { message: expect.stringContaining('Symbol(m)') },
+      Error,
+    ],
+    [
+      'a throwing getter on name',
+      () => withGetter(new RangeError('kept'), 'name', thrower(new Error('no'))),
+      { name: 'RangeError', message: 'kept' },
+      RangeError,
+    ],
+    ['a Symbol name', () => Object.assign(new Error('kept'), { name: Symbol('n') }), { name: 'Symbol(n)', message: 'kept' }, Error],
+    ['a throwing getter on stack', () => withGetter(new Error('kept'), 'stack', thrower(new Error('no'))), { message: 'kept' }, Error],
+    ['a throwing getter on cause', () => withGetter(new Error('kept'), 'cause', thrower(new Error('no'))), { message: 'kept' }, Error],
+    [
+      'a throwing getter on code of a parapool error',
+      () => withGetter(new QueueEmptyError('kept'), 'message', thrower(1)),
+      { code: 'ERR_QUEUE_EMPTY' },
+      QueueEmptyError,
+    ],
+    [
+      'a revoked Proxy',
+      revoked,
+      { code: 'ERR_UNCLONEABLE', message: 'A task threw a Proxy: it cannot be sent to another thread' },
+      UncloneableError,
+    ],
+    [
+      'a Proxy of an Error',
+      () => new Proxy(new Error('p'), {}),
+      { code: 'ERR_UNCLONEABLE', message: expect.stringContaining('a Proxy') },
+      UncloneableError,
+    ],
+    [
+      'an Error subclass with hostile own properties',
+      () => {
+        class Hostile extends Error {
+          proxy = revoked();
+          fn = () => 1;
+          override name = 'Hostile';
+        }
+        return withGetter(new Hostile('kept'), 'secret', thrower(new Error('no')));
+      },
+      { name: 'Hostile', message: 'kept', proxy: '[uncloneable object]', fn: '[uncloneable function]' },
+      Error,
+    ],
+    [
+      'an own property with the codec key',
+      () => Object.assign(new Error('kept'), { __parapool_shared__: 'spec.X', data: 1 }),
+      { __parapool_shared__: 'spec.X', data: 1 },
+      Error,
+    ],
+    [
+      'a frozen Error',
+      () => Object.freeze(Object.assign(new TypeError('frozen'), { code: 'E_F' })),
+      { message: 'frozen', code: 'E_F' },
+      TypeError,
+    ],
+    ['a cycle in cause', cyclic, { message: 'loop' }, Error],
+    ['two errors causing each other', mutual, { message: 'a', cause: expect.objectContaining({ message: 'b' }) }, Error],
+    [
+      'an Error whose prototype chain holds a Proxy',
+      () => Object.setPrototypeOf(new Error('p'), new Proxy(Error.prototype, { get: thrower(new Error('trap')) })),
+      {},
+      Error,
+    ],
+    [
+      'a thrown Symbol',
+      () => Symbol('boom'),
+      { code: 'ERR_UNCLONEABLE', message: expect.stringContaining('Symbol(boom)') },
+      UncloneableError,
+    ],
+    [
+      'a thrown function',
+      () => function named() {},
+      { code: 'ERR_UNCLONEABLE', message: expect.stringContaining('a function') },
+      UncloneableError,
+    ],
+    [
+      'a thrown object with a throwing getter',
+      () => withGetter({}, 'x', thrower(new Error('no'))),
+      { code: 'ERR_UNCLONEABLE', message: expect.stringContaining('error.x could not be read') },
+      UncloneableError,
+    ],
+  ];
+
+  it.each(cases)('%s', async (_name, make, expected, Class) => {
+    const back = await acrossThreads(make());
+    expect(back).toBeInstanceOf(Error);
+    expect(back).toMatchObject(expected);
+    expect(back).toBeInstanceOf(Class);
+  });
+
+  it('an AggregateError with hostile members keeps the readable ones', async () => {
+    const members = [revoked(), Symbol('s'), new TypeError('fine'), withGetter(new Error('x'), 'message', thrower(1))];
+    const back = (await acrossThreads(new AggregateError(members, 'many'))) as AggregateError;
+    expect(back).toBeInstanceOf(AggregateError);
+    expect(back.errors).toHaveLength(4);
+    expect(back.errors[0]).toMatchObject({ code: 'ERR_UNCLONEABLE' });
+    expect(back.errors[1]).toMatchObject({ code: 'ERR_UNCLONEABLE', message: expect.stringContaining('Symbol(s)') });
+    expect(back.errors[2]).toBeInstanceOf(TypeError);
+    expect(back.errors[3]).toMatchObject({ message: expect.stringContaining('could not be read') });
+  });
+
+  it('passes thrown BigInts, undefined and plain objects holding the codec key through as values', async () => {
+    expect(await acrossThreads(10n)).toBe(10n);
+    expect(await acrossThreads(undefined)).toBeUndefined();
+    const forged = { __parapool_shared__: 'parapool.Value', data: { nope: 1 } };
+    const { error, shared } = encodeError(forged);
+    expect(shared).toBe(true);
+    expect(await acrossThreads(forged)).toEqual(forged);
+    expect(error.isError).toBe(false);
+  });
+});
+
+describe('decodeError never throws on what a crashed or hostile thread sent', () => {
+  const cases: Array<[string, unknown, boolean]> = [
+    ['null', null, false],
+    ['a number', 42, false],
+    ['an empty object', {}, false],
+    ['props that are not pairs', { isError: true, message: 'm', props: 'x' }, false],
+    ['malformed pairs', { isError: true, message: 'm', props: [1, [2, 3], null, ['ok', 1]] }, false],
+    ['an unknown parapool code and a non-string message', { isError: true, parapoolCode: 'ERR_NOPE', message: 5 }, false],
+    ['a missing cause', { isError: true, hasCause: true, cause: null }, false],
+    ['a builtin named after an Object.prototype member', { isError: true, builtin: 'constructor', message: 'm' }, false],
+    ['a builtin named __proto__', { isError: true, builtin: '__proto__', message: 'm' }, false],
+    ['AggregateError without an errors array', { isError: true, builtin: 'AggregateError', errors: 'x' }, false],
+    ['a forged descriptor with an unknown tag', { isError: false, value: { __parapool_shared__: 'spec.Unknown', data: 1 } }, true],
+    [
+      'a cause chain deeper than followed',
+      JSON.parse(`${'{"isError":true,"hasCause":true,"cause":'.repeat(50)}{"isError":true}${'}'.repeat(50)}`),
+      false,
+    ],
+  ];
+
+  it.each(cases)('%s', (_name, encoded, shared) => {
+    expect(() => decodeError(encoded as never, shared)).not.toThrow();
+  });
+
+  it('turns a shared object that cannot be revived into a coded error', () => {
+    const back = decodeError({ isError: false, value: { __parapool_shared__: 'spec.Unknown', data: 1 } }, true);
+    expect(back).toMatchObject({ code: 'ERR_INVALID_STATE', message: expect.stringContaining('spec.Unknown') });
   });
 });
