@@ -62,7 +62,7 @@ const print = (title, row) => {
 };
 
 // 1. Each dependency alone, first require in a fresh worker.
-for (const name of ['piscina', 'acorn', 'devalue']) {
+for (const name of ['piscina', 'acorn', 'esbuild']) {
   print(
     `require('${name}') in a fresh worker`,
     await medians(RUNS, () => inWorker(`time('require', () => require2(${JSON.stringify(name)}));`)),
