@@ -108,9 +108,18 @@ for (const atomics of ATOMICS) {
       check(flags);
       runs.push(analyse(t0, t1, stamps()));
     }
-    const row = { atomics, chunksize };
-    for (const key of Object.keys(runs[0])) row[key] = median(runs.map((run) => run[key]));
-    rows.push(row);
+    // On a shared machine the fastest runs are the least disturbed ones: the figures of the
+    // fastest quarter (by wall time) are printed beside those of all runs.
+    const fastest = [...runs].sort((a, b) => a.wall - b.wall).slice(0, Math.max(1, Math.round(runs.length / 4)));
+    for (const [which, subset] of [
+      ['all runs', runs],
+      ['fastest quarter', fastest],
+    ]) {
+      const row = { atomics, chunksize, which };
+      for (const key of Object.keys(runs[0])) row[key] = median(subset.map((run) => run[key]));
+      rows.push(row);
+    }
+    const row = rows[rows.length - 2];
     process.stderr.write(`  ${atomics} chunksize ${chunksize}: wall ${fmt(row.wall)} ms\n`);
   }
   pool.close();

@@ -128,13 +128,18 @@ for (let round = 0; round < ROUNDS; round++) {
 for (const [, pool] of runners) await pool.destroy();
 
 const piscina = samples.get('piscina');
-console.log(`| runner | ${NOOPS} no-ops (ms) | vs piscina | ${FACTORIALS} × factorial(1000) (ms) | vs piscina |`);
-console.log('| --- | ---: | ---: | ---: | ---: |');
+// Medians, and in brackets the best run (the least disturbed one on a shared machine).
+const best = (values) => Math.min(...values);
+const poolifier = samples.get('poolifier');
+const both = (values, reference) => `${(median(values) / median(reference)).toFixed(2)} (${(best(values) / best(reference)).toFixed(2)})`;
+console.log(
+  `| runner | ${NOOPS} no-ops (ms) | vs piscina | vs poolifier | ${FACTORIALS} × factorial(1000) (ms) | vs piscina | vs poolifier |`,
+);
+console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |');
 for (const [label, s] of samples) {
-  const n = median(s.noop);
-  const f = median(s.factorial);
   console.log(
-    `| ${label} | ${n.toFixed(1)} | ${(n / median(piscina.noop)).toFixed(2)} | ${f.toFixed(1)} | ${(f / median(piscina.factorial)).toFixed(2)} |`,
+    `| ${label} | ${median(s.noop).toFixed(1)} (${best(s.noop).toFixed(1)}) | ${both(s.noop, piscina.noop)} | ${both(s.noop, poolifier.noop)} | ` +
+      `${median(s.factorial).toFixed(1)} (${best(s.factorial).toFixed(1)}) | ${both(s.factorial, piscina.factorial)} | ${both(s.factorial, poolifier.factorial)} |`,
   );
 }
 
