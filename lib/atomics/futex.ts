@@ -275,6 +275,11 @@ export function waitTimeout(options: WaitOptions | undefined): number | undefine
   return checkTimeout('timeout', timeout);
 }
 
+/** `checkFunction` of lib/validate.ts for any value (a revoked Proxy included). */
+export function checkCallback(name: string, value: unknown): void {
+  if (typeof value !== 'function') throw badArgument(name, 'a function', value);
+}
+
 /** Throws `badArgument` for a Proxy, which the checks of lib/validate.ts would inspect. */
 export function refuseProxy(name: string, expected: string, value: unknown): void {
   if (types.isProxy(value)) throw badArgument(name, expected, value);

@@ -18,6 +18,7 @@
  * again). Such a thread counts as alive: a lock it held stays held, as before.
  * Thread ids past the bitmap's range (`MAX_TRACKED_THREAD_ID`) count as alive too.
  */
+import { runInThisContext } from 'node:vm';
 import { getEnvironmentData, setEnvironmentData, threadId, type Worker } from 'node:worker_threads';
 
 const ENV_KEY = 'parapool:dead-threads';
@@ -37,12 +38,6 @@ function sharedBitmap(): Int32Array {
 
 const dead = sharedBitmap();
 
-/** Records that thread `id` has exited (called from the creator's `'exit'` listener). */
-export function markThreadDead(id: number): void {
-  if (!Number.isInteger(id) || id <= 0 || id >= MAX_TRACKED_THREAD_ID) return;
-  Atomics.or(dead, id >>> 5, 1 << (id & 31));
-}
-
 /** Whether thread `id` (a `worker_threads.threadId`) is known to have exited. */
 export function isThreadDead(id: number): boolean {
   if (id === threadId || id <= 0 || id >= MAX_TRACKED_THREAD_ID) return false;
@@ -51,13 +46,19 @@ export function isThreadDead(id: number): boolean {
 
 // One listener per thread, however many copies of this module it loads (a
 // test runner loads one per test file); the copies share the bitmap above
-// because each later copy finds it in this thread's environment data.
-const processWithMark = process as NodeJS.Process & { [LISTENING]?: true };
-if (processWithMark[LISTENING] === undefined) {
-  processWithMark[LISTENING] = true;
-  process.on('worker', (worker: Worker) => {
-    // Read now: after the exit, `worker.threadId` is -1.
+// because each later copy finds it in this thread's environment data. It goes
+// on the main context's `process`: a sandbox such as jest's gives its code a
+// copy of `process` on which Node never emits 'worker'. The listener is made in
+// that context too, so it outlives the sandbox that installed it.
+const realProcess = runInThisContext('process') as NodeJS.Process & { [LISTENING]?: true };
+if (realProcess[LISTENING] === undefined) {
+  realProcess[LISTENING] = true;
+  const listener = runInThisContext(`(dead, limit) => (worker) => {
+    // Read now: after the exit, worker.threadId is -1.
     const id = worker.threadId;
-    worker.once('exit', () => markThreadDead(id));
-  });
+    worker.once('exit', () => {
+      if (id > 0 && id < limit) Atomics.or(dead, id >>> 5, 1 << (id & 31));
+    });
+  }`) as (dead: Int32Array, limit: number) => (worker: Worker) => void;
+  realProcess.on('worker', listener(dead, MAX_TRACKED_THREAD_ID));
 }

@@ -27,6 +27,7 @@ import { InvalidStateError } from '../errors';
 import {
   type AcquireOptions,
   badArgument,
+  checkCallback,
   deadlineAfter,
   park,
   type Placement,
@@ -38,7 +39,7 @@ import {
   waitTimeout,
   wake,
 } from '../atomics/futex';
-import { checkFunction, checkInteger } from '../validate';
+import { checkInteger } from '../validate';
 import type { Lock } from './lock';
 import { type ConditionLock, conditionLockOf, regionFor, revive } from './primitive';
 import { RLock } from './rlock';
@@ -257,7 +258,7 @@ export class Condition {
    * await cond.withLock(() => cond.waitFor(() => queue.length > 0, { timeout: 500 }));
    */
   async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    checkFunction('predicate', predicate);
+    checkCallback('predicate', predicate);
     const timeout = waitTimeout(options);
     this.#checkOwned('wait');
     const deadline = deadlineAfter(timeout);
@@ -280,7 +281,7 @@ export class Condition {
    * try { cond.waitForSync(() => shared[0] === 10); } finally { cond.release(); }
    */
   waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
-    checkFunction('predicate', predicate);
+    checkCallback('predicate', predicate);
     const timeout = waitTimeout(options);
     this.#checkOwned('wait');
     const deadline = deadlineAfter(timeout);

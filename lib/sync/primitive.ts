@@ -7,6 +7,7 @@ import {
   acquireDeadline,
   type AcquireOptions,
   attachRegion,
+  checkCallback,
   createRegion,
   type PrimitiveName,
   type Region,
@@ -15,7 +16,6 @@ import {
   seal,
   type Steps,
 } from '../atomics/futex';
-import { checkFunction } from '../validate';
 
 // ---------------------------------------------------------------- memory
 
@@ -88,7 +88,7 @@ export function acquireBlocking(options: AcquireOptions | undefined, take: Take)
 
 /** `withLock(fn)`: runs `fn` between `acquire()` and `release()`, also when it throws. */
 export async function withHeld<R>(acquire: () => Promise<boolean>, release: () => void, fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
-  checkFunction('fn', fn);
+  checkCallback('fn', fn);
   await acquire();
   try {
     return await fn();

@@ -20,9 +20,8 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId } from 'node:worker_threads';
 import { registerSharedType } from '../codec/codec';
 import { InvalidStateError } from '../errors';
-import type { AcquireOptions, Placement, RegionDescriptor, Steps } from '../atomics/futex';
+import { type AcquireOptions, checkCallback, type Placement, type RegionDescriptor, type Steps } from '../atomics/futex';
 import { Mutex } from '../atomics/mutex';
-import { checkFunction } from '../validate';
 import { acquireAsync, acquireBlocking, registerConditionLock, regionFor, revive, type SavedOwnership, type Take } from './primitive';
 
 const STATE = 1;
@@ -264,7 +263,7 @@ export class RLock {
    * await rlock.withLock(async () => { shared[0] += 1; await flush(); });
    */
   async withLock<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
-    checkFunction('fn', fn);
+    checkCallback('fn', fn);
     const outer = chains.getStore();
     const take = this.#takeAs(newChain(), outer);
     // Inside a chain that holds the lock, the new chain's take re-enters it;
