@@ -14,7 +14,7 @@ function sourceFiles(dir: string): string[] {
 describe('lib/entry/shared-types.ts', () => {
   it('imports every module that registers a shared type, and nothing else', () => {
     const registering = sourceFiles(lib)
-      .filter((file) => !file.endsWith(path.join('codec', 'codec.ts')))
+      .filter((file) => !path.relative(lib, file).startsWith(`codec${path.sep}`))
       .filter((file) => /\bregisterSharedType[<(]/.test(fs.readFileSync(file, 'utf8')))
       .map((file) => path.relative(path.join(lib, 'entry'), file).replace(/\.ts$/, ''))
       .sort();
