@@ -351,7 +351,10 @@ class Encoder {
 
 /**
  * Prepares `value` to be posted to another thread. `rootName` names the value in
- * error messages (`args`, `result`, `item`). A value structured clone can send
+ * error messages (`args`, `result`, `item`); `indexOffset` is added to the
+ * first index of the path when `value` is an array that is a slice of a larger
+ * one (a chunk of a map's input), so the path counts from the whole input.
+ * A value structured clone can send
  * comes back unchanged (the same object) unless it holds shared objects or an
  * object with the key `__parapool_shared__`; then the containers on the path to
  * them are copied and `shared` is true.
@@ -360,7 +363,7 @@ class Encoder {
  *   or that cannot be read (a throwing getter, a revoked Proxy), or nests too deeply;
  *   or a shared type's own error (e.g. `ERR_INVALID_STATE` for a closed SharedMemory). Never anything else.
  */
-export function encode<T>(value: T, rootName = 'value'): Encoded<T> {
+export function encode<T>(value: T, rootName = 'value', indexOffset = 0): Encoded<T> {
   // Fast path: primitives need no walk at all.
   const type = typeof value;
   if (type !== 'object' && type !== 'function' && type !== 'symbol') {
@@ -379,6 +382,9 @@ export function encode<T>(value: T, rootName = 'value'): Encoded<T> {
   } catch (error) {
     const at = UncloneableAt.of(error);
     if (at.refusal !== undefined) throw at.refusal;
+    const outermost = at.path.length - 1;
+    const index = indexOffset !== 0 && Array.isArray(value) ? /^\[(\d+)\]$/.exec(at.path[outermost] ?? '') : null;
+    if (index !== null) at.path[outermost] = `[${Number(index[1]) + indexOffset}]`;
     const message = `${renderPath(rootName, at.path)} ${at.what}; it cannot be sent to another thread`;
     throw new UncloneableError(message, at.cause === undefined ? undefined : { cause: at.cause });
   }

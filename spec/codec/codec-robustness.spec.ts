@@ -429,3 +429,11 @@ describe('codec: structured-clone fidelity where the encoder copies containers',
     expect(shape(await roundTrip(make(new Cell())))).toEqual(expected);
   });
 });
+
+describe('codec: paths of a slice count from the whole input', () => {
+  it('adds indexOffset to the first index only', () => {
+    expect(() => encode([1, { cb: () => 1 }], 'items', 40)).toThrow('items[41].cb is a function');
+    expect(() => encode([[0, () => 1]], 'items', 40)).toThrow('items[40][1] is a function');
+    expect(() => encode({ a: [() => 1] }, 'value', 40)).toThrow('value.a[0] is a function');
+  });
+});
