@@ -8,6 +8,6 @@ module.exports = {
   },
   // Worker threads run real CPU work; two cores are shared by every test file.
   maxWorkers: 2,
-  testTimeout: 60000,
+  testTimeout: 20000,
   reporters: ['default', '<rootDir>/spec/helpers/summary-reporter.js'],
 };
