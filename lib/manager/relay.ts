@@ -26,7 +26,8 @@ import {
   ROOT_ID,
   WIRE_VERSION,
 } from './protocol';
-import { clientTlsOptions, frame, readFrames, RemoteRef } from './wire';
+import { clientTlsOptions } from './tls-psk';
+import { frame, readFrames, RemoteRef, writeFrame } from './wire';
 
 interface RelayLink {
   readonly port: MessagePort;
@@ -75,7 +76,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
   let types: string[] = [];
   let helloDone: ((error?: Error) => void) | undefined;
 
-  const write = (value: unknown) => socket.write(frame(value));
+  const write = (value: unknown) => writeFrame(socket, frame(value));
 
   const markGone = () => {
     Atomics.store(control, GONE, 1);
@@ -178,7 +179,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
           return reply(link, message, false, error);
         }
         pending.set(remoteSeq, { link, message });
-        socket.write(bytes);
+        writeFrame(socket, bytes);
         return;
       }
       case Op.Decref: {

@@ -10,7 +10,8 @@ import { encodeError } from '../codec/error-codec';
 import { InvalidStateError } from '../errors';
 import type { Host, HostLink } from './host';
 import { Op, type ReplyMessage, WIRE_VERSION } from './protocol';
-import { frame, readFrames, RemoteRef, serverTlsOptions } from './wire';
+import { serverTlsOptions } from './tls-psk';
+import { frame, readFrames, RemoteRef, writeFrame } from './wire';
 
 export interface Listening {
   readonly address: { host: string; port: number };
@@ -66,7 +67,7 @@ export function listen(
       } catch (error) {
         bytes = frame({ t: 'reply', seq: reply.seq, err: encodeError(error).error, s: false });
       }
-      socket.write(bytes);
+      writeFrame(socket, bytes);
     };
     readFrames(
       socket,

@@ -1,24 +1,16 @@
 /**
- * The TCP channel of a manager: TLS 1.3 with a pre-shared key derived from the
- * authkey (no certificates; a wrong key fails the handshake on both sides, and
- * every later byte is encrypted and authenticated), and frames of a uint32
+ * The frames of a manager's TCP channel (inside TLS, see tls-psk.ts): a uint32
  * length followed by UTF-8 devalue text. devalue's `parse` never evaluates
  * code; on top of it every frame is capped in size before it is buffered, and
  * checked after parsing for `__proto__` own keys and for depth.
  */
-import { hkdfSync } from 'node:crypto';
 import type * as net from 'node:net';
-import type { ConnectionOptions, TlsOptions } from 'node:tls';
 import { parse, stringify } from 'devalue';
 
 /** The largest frame either side accepts (bytes of devalue text). */
 export const MAX_FRAME = 64 * 1024 * 1024;
 /** The deepest nesting a frame may hold. */
 export const MAX_DEPTH = 256;
-const PSK_IDENTITY = 'parapool-manager';
-const PSK_LABEL = 'parapool manager TLS 1.3 PSK v1';
-const CIPHERS = 'TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_128_GCM_SHA256';
-
 /** A reference to an object of the server, as it travels on the wire. */
 export class RemoteRef {
   constructor(
@@ -26,29 +18,6 @@ export class RemoteRef {
     readonly type: string,
     readonly methods: readonly string[],
   ) {}
-}
-
-function psk(authkey: Uint8Array): Buffer {
-  return Buffer.from(hkdfSync('sha256', authkey, new Uint8Array(0), PSK_LABEL, 32));
-}
-
-export function serverTlsOptions(authkey: Uint8Array): TlsOptions {
-  const key = psk(authkey);
-  return {
-    minVersion: 'TLSv1.3',
-    ciphers: CIPHERS,
-    pskCallback: (_socket, identity) => (identity === PSK_IDENTITY ? key : null),
-  };
-}
-
-export function clientTlsOptions(authkey: Uint8Array): ConnectionOptions {
-  const key = psk(authkey);
-  return {
-    minVersion: 'TLSv1.3',
-    ciphers: CIPHERS,
-    checkServerIdentity: () => undefined,
-    pskCallback: () => ({ psk: key, identity: PSK_IDENTITY }),
-  };
 }
 
 const reducers = {
@@ -62,6 +31,18 @@ const revivers = {
     return new RemoteRef(value[0] as number, value[1] as string, (value[2] as unknown[]).map(String));
   },
 };
+
+/**
+ * Writes many frames as few TLS records: the socket is corked until the
+ * current tick ends (pipelined calls then share records and syscalls).
+ */
+export function writeFrame(socket: net.Socket, bytes: Buffer): void {
+  if (socket.writableCorked === 0) {
+    socket.cork();
+    process.nextTick(() => socket.uncork());
+  }
+  socket.write(bytes);
+}
 
 /** One frame's bytes: length, then devalue text. Throws for values devalue cannot carry. */
 export function frame(value: unknown): Buffer {
