@@ -9,8 +9,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { classRef, Manager } from '../../lib/index';
+import { classRef, Manager, Pool, tasks } from '../../lib/index';
 import { clientTlsOptions } from '../../lib/manager/tls-psk';
+import type * as taskMod from '../fixtures/manager-tasks';
 import type { Counter as CounterClass } from '../fixtures/manager-types';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -19,6 +20,7 @@ const CLIENT = path.join(ROOT, 'spec', 'fixtures', 'manager-client.ts');
 const CLI = path.join(ROOT, 'lib', 'cli', 'main.ts');
 const Counter = classRef<typeof CounterClass>(TYPES, 'Counter');
 const MyManager = Manager.register({ Counter });
+const work = tasks<typeof taskMod>(path.join(ROOT, 'spec', 'fixtures', 'manager-tasks.ts'));
 
 const children = new Set<ChildProcess>();
 let keyFile: string;
@@ -157,6 +159,28 @@ describe('Manager over TCP', () => {
       expect((c as unknown as Record<string, unknown>)._hidden).toBeUndefined();
       await expect(m.Condition()).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
     } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test("a connected manager's proxies cross to pool workers: sync calls there, exact totals", async () => {
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port: shared.port }, authkey: KEY });
+    const pool = new Pool({ workers: 2 });
+    try {
+      const c = await m.Counter(0);
+      expect(
+        await pool.starmap(
+          work.bumpSync,
+          [
+            [c, 50],
+            [c, 50],
+          ],
+          { chunksize: 1 },
+        ),
+      ).toEqual([50, 50]);
+      expect(await c.get()).toBe(100);
+    } finally {
+      await pool.terminate();
       await m.shutdown();
     }
   }, 20_000);
