@@ -26,6 +26,7 @@ async function main(): Promise<void> {
     await section('Shared counter: Value', () => sharedCounter.run(pool));
     await section('Shared array: Array', () => sharedArray.run(pool));
     await section('SharedMemory', () => sharedMemory.run(pool));
+    await section('Manager: shared cache, shared dict, over TCP', () => (require('./manager') as typeof import('./manager')).run(pool));
   }
   {
     await using executor = new Executor();

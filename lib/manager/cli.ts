@@ -29,7 +29,7 @@ function parseListen(value: string): { host: string; port: number } {
   return { host: (match[1] ?? match[2])!, port };
 }
 
-function parse(args: string[]): Parsed {
+function parse(args: readonly string[]): Parsed {
   let listen: { host: string; port: number } | undefined;
   let authkeyFile: string | undefined;
   const modules: string[] = [];
@@ -59,7 +59,7 @@ function exportedClasses(file: string): Record<string, ClassRef> {
   return types;
 }
 
-export async function main(args: string[]): Promise<number> {
+export async function main(args: readonly string[]): Promise<number> {
   const options = parse(args);
   const authkey = new Uint8Array(fs.readFileSync(options.authkeyFile));
   if (authkey.length === 0) throw new InvalidArgumentError(`--authkey-file ${options.authkeyFile} is empty`);

@@ -9,8 +9,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { classRef, Manager } from '../../lib/index';
+import { classRef, Manager, Pool, tasks } from '../../lib/index';
 import { clientTlsOptions } from '../../lib/manager/tls-psk';
+import type * as taskMod from '../fixtures/manager-tasks';
 import type { Counter as CounterClass } from '../fixtures/manager-types';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -19,20 +20,21 @@ const CLIENT = path.join(ROOT, 'spec', 'fixtures', 'manager-client.ts');
 const CLI = path.join(ROOT, 'lib', 'cli', 'main.ts');
 const Counter = classRef<typeof CounterClass>(TYPES, 'Counter');
 const MyManager = Manager.register({ Counter });
+const work = tasks<typeof taskMod>(path.join(ROOT, 'spec', 'fixtures', 'manager-tasks.ts'));
 
 const children = new Set<ChildProcess>();
 let keyFile: string;
 const KEY = crypto.randomBytes(32);
 
 function start(args: string[]): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
   return child;
 }
 
 /** Resolves with the first stdout line matching `pattern`; rejects if the child exits first or `ms` pass. */
-function lineOf(child: ChildProcess, pattern: RegExp, ms = 15_000): Promise<RegExpExecArray> {
+function lineOf(child: ChildProcess, pattern: RegExp, ms = 60_000): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
@@ -78,24 +80,30 @@ afterAll(() => {
 
 describe('Manager over TCP', () => {
   let shared: { child: ChildProcess; port: number };
+  let victim: { child: ChildProcess; port: number };
+  let counting: ChildProcess[];
+  let holder: ChildProcess;
+  // Every child process starts (and loads) here, in parallel: the tests then only talk to them.
   beforeAll(async () => {
-    shared = await startServer();
-  }, 30_000);
-  afterEach(() => {
-    for (const child of children) if (child !== shared.child) child.kill('SIGKILL');
-  });
+    [shared, victim] = await Promise.all([startServer(), startServer()]);
+    counting = [0, 1].map(() => start([CLIENT, String(shared.port), keyFile, 'count', '100']));
+    holder = start([CLIENT, String(shared.port), keyFile, 'lock']);
+    await Promise.all([...counting.map((child) => lineOf(child, /ready/)), lineOf(holder, /locked/)]);
+  }, 90_000);
 
   test('a server on port 0 in a child process, clients in two other processes: exact totals', async () => {
     const { port } = shared;
-    const a = start([CLIENT, String(port), keyFile, 'count', '200']);
-    const b = start([CLIENT, String(port), keyFile, 'count', '200']);
-    await Promise.all([lineOf(a, /done/), lineOf(b, /done/)]);
+    const [a, b] = counting as [ChildProcess, ChildProcess];
+    const done = Promise.all([lineOf(a, /done/), lineOf(b, /done/)]);
+    a.stdin!.end('go\n');
+    b.stdin!.end('go\n');
+    await done;
     expect(await Promise.all([exited(a), exited(b)])).toEqual([0, 0]);
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     try {
       const c = await m.Counter(0, { name: 'total' });
-      expect(await c.get()).toBe(400);
-      expect(c.sync.get()).toBe(400);
+      expect(await c.get()).toBe(200);
+      expect(c.sync.get()).toBe(200);
     } finally {
       await m.shutdown();
     }
@@ -155,6 +163,28 @@ describe('Manager over TCP', () => {
     }
   }, 20_000);
 
+  test("a connected manager's proxies cross to pool workers: sync calls there, exact totals", async () => {
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port: shared.port }, authkey: KEY });
+    const pool = new Pool({ workers: 2 });
+    try {
+      const c = await m.Counter(0);
+      expect(
+        await pool.starmap(
+          work.bumpSync,
+          [
+            [c, 50],
+            [c, 50],
+          ],
+          { chunksize: 1 },
+        ),
+      ).toEqual([50, 50]);
+      expect(await c.get()).toBe(100);
+    } finally {
+      await pool.terminate();
+      await m.shutdown();
+    }
+  }, 20_000);
+
   test('a wrong key: ERR_AUTH, and nothing was touched', async () => {
     const { port } = shared;
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
@@ -197,8 +227,6 @@ describe('Manager over TCP', () => {
 
   test('a client SIGKILLed while holding a manager lock: the next waiter gets it', async () => {
     const { port } = shared;
-    const holder = start([CLIENT, String(port), keyFile, 'lock']);
-    await lineOf(holder, /locked/);
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     try {
       const lock = (await m.Lock({ name: 'L' })) as unknown as { acquire(o?: object): Promise<boolean> };
@@ -212,7 +240,7 @@ describe('Manager over TCP', () => {
   }, 20_000);
 
   test('the server SIGKILLed: clients fail promptly with ERR_MANAGER_GONE', async () => {
-    const { child, port } = await startServer();
+    const { child, port } = victim;
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     const c = await m.Counter(0);
     const pending = c.later(1, 60_000);
@@ -237,7 +265,7 @@ function frameOf(text: string): Buffer {
 /** Sends `payload` (over TLS with the right key, or raw) and waits for the server to close the connection. */
 function expectClosed(port: number, payload: Buffer, useTls: boolean): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the server kept a bad connection open')), 5000);
+    const timer = setTimeout(() => reject(new Error('the server kept a bad connection open')), 15_000);
     const done = () => {
       clearTimeout(timer);
       resolve();
