@@ -144,7 +144,10 @@ export class Mutex {
    */
   unlock(): void {
     const words = this.#words;
-    let word = Atomics.load(words, this.#index);
+    // A plain read is only the first guess: the compare-and-swap checks it,
+    // and "unlocked" (which would throw) is confirmed atomically.
+    let word = words[this.#index]!;
+    if (word === UNLOCKED) word = Atomics.load(words, this.#index);
     for (;;) {
       if (word === UNLOCKED) throw new InvalidStateError(`Cannot release an unlocked ${this.#what}`);
       const seen = Atomics.compareExchange(words, this.#index, word, UNLOCKED);
@@ -159,9 +162,14 @@ export class Mutex {
     return Atomics.load(this.#words, this.#index) !== UNLOCKED;
   }
 
-  /** Whether this thread holds it (a thread only ever reads its own id here if it wrote it). */
+  /**
+   * Whether this thread holds it. A plain read is enough (and keeps RLock's
+   * re-entry as cheap as Lock's take): a thread can only read its own id here
+   * if it wrote it, and it always sees its own later writes, so a stale read
+   * can never pass for ownership.
+   */
   heldByThisThread(): boolean {
-    return (Atomics.load(this.#words, this.#index) & OWNER_MASK) === OWNER_ID;
+    return (this.#words[this.#index]! & OWNER_MASK) === OWNER_ID;
   }
 
   /** The `threadId` of the holder, or `undefined` when free. */

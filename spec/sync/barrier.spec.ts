@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { Worker } from 'node:worker_threads';
 import { decode, encode } from '../../lib/codec/codec';
 import { BrokenBarrierError } from '../../lib/errors';
@@ -189,5 +190,114 @@ describe('Barrier', () => {
     expect(revived).toBeInstanceOf(Barrier);
     expect(same.parties).toBe(2);
     expect((await Promise.all([same.wait(), revived.wait()])).sort()).toEqual([0, 1]);
+  });
+});
+
+describe('Barrier: a party that dies', () => {
+  it('a party killed while waiting breaks the barrier for the others; a lone wait cannot pass with it', async () => {
+    const barrier = new Barrier(3);
+    const side = barrierWorkers(barrier, 2);
+    try {
+      const outcomes = side.workers.map((worker) => side.send(worker, { op: 'wait', timeout: 20_000 }));
+      void outcomes[0]!.catch(() => {});
+      await until(() => barrier.nWaiting === 2);
+      await side.workers[0]!.terminate();
+      expect((await outcomes[1]!).code).toBe('ERR_BROKEN_BARRIER');
+      await expect(barrier.wait({ timeout: 20_000 })).rejects.toEqual(broken);
+      expect(barrier.broken).toBe(true);
+      barrier.reset();
+      // Later waits honour their timeout.
+      await expect(barrier.wait({ timeout: 30 })).rejects.toEqual(broken);
+    } finally {
+      await side.close();
+    }
+  });
+
+  it('the lone survivor of a 2-party barrier does not pass on its own', async () => {
+    const barrier = new Barrier(2);
+    const side = barrierWorkers(barrier, 1);
+    try {
+      void side.send(side.workers[0]!, { op: 'wait' }).catch(() => {});
+      await until(() => barrier.nWaiting === 1);
+      await side.workers[0]!.terminate();
+      await expect(barrier.wait({ timeout: 20_000 })).rejects.toEqual(broken);
+      expect(() => barrier.waitSync({ timeout: 20_000 })).toThrow(BrokenBarrierError);
+      barrier.reset();
+      expect(barrier.broken).toBe(false);
+      expect(barrier.nWaiting).toBe(0);
+      expect(await Promise.all([barrier.wait(), barrier.wait()])).toEqual([0, 1]);
+    } finally {
+      await side.close();
+    }
+  });
+
+  it('the worker running the action killed: abort() returns at once, the main thread is not frozen (child process)', () => {
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const { Barrier } = require(${JSON.stringify(require.resolve('../../lib/sync/barrier'))});
+      const flag = new Int32Array(new SharedArrayBuffer(4));
+      const barrier = new Barrier(2, { action: () => {} });
+      const ours = barrier.wait().then((i) => 'passed ' + i, (e) => e.code);
+      const worker = new Worker(\`
+        const { workerData } = require('node:worker_threads');
+        const { Barrier } = require(\${JSON.stringify(${JSON.stringify(require.resolve('../../lib/sync/barrier'))})});
+        const flag = new Int32Array(workerData.flag);
+        const barrier = Barrier.attach(workerData.buffer, workerData.byteOffset, { action: () => {
+          Atomics.store(flag, 0, 1);
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0);
+        } });
+        barrier.waitSync();
+      \`, { eval: true, workerData: { buffer: barrier.buffer, byteOffset: barrier.byteOffset, flag: flag.buffer } });
+      const poll = setInterval(async () => {
+        if (Atomics.load(flag, 0) !== 1) return;
+        clearInterval(poll);
+        await worker.terminate();
+        barrier.abort();
+        console.log('aborted', barrier.broken);
+        console.log(await ours);
+        barrier.reset();
+        console.log(await barrier.wait({ timeout: 30 }).then(() => 'passed', (e) => e.code));
+      }, 5);
+    `;
+    const child = spawnSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { encoding: 'utf8', timeout: 30_000 });
+    expect(child.stderr).toBe('');
+    expect(child.stdout.trim().split('\n')).toEqual(['aborted true', 'ERR_BROKEN_BARRIER', 'ERR_BROKEN_BARRIER']);
+    expect(child.status).toBe(0);
+  });
+
+  it('junk arguments: wait rejects, waitSync and the constructor throw (ERR_INVALID_ARG)', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    for (const junk of ['3', NaN, -1, 0, 2 ** 31, 1.5, revoked.proxy, {}, null])
+      expect(() => new Barrier(junk as number)).toThrow(invalidArg);
+    for (const junk of [
+      'x',
+      revoked.proxy,
+      { timeout: 'x' },
+      { timeout: NaN },
+      { action: 'x' },
+      { action: revoked.proxy },
+      { buffer: 'x' },
+    ]) {
+      expect(() => new Barrier(2, junk as object)).toThrow(invalidArg);
+    }
+    const barrier = new Barrier(2);
+    for (const junk of ['x', revoked.proxy, { timeout: 'x' }, { timeout: revoked.proxy }, []]) {
+      await expect(barrier.wait(junk as object)).rejects.toEqual(invalidArg);
+      expect(() => barrier.waitSync(junk as object)).toThrow(invalidArg);
+    }
+    expect(() => Barrier.attach(revoked.proxy as SharedArrayBuffer)).toThrow(invalidArg);
+    expect(() => Barrier.attach(barrier.buffer, 0, revoked.proxy as object)).toThrow(invalidArg);
+    expect(barrier.nWaiting).toBe(0);
+    // A timeout of 0 or less does not wait: the lone party breaks the barrier at once.
+    await expect(barrier.wait({ timeout: -1 })).rejects.toEqual(broken);
+  });
+
+  it('a wait with a timeout past 2^31 ms is honoured, not fired early', async () => {
+    const barrier = new Barrier(2);
+    const long = barrier.wait({ timeout: 2 ** 31 + 10 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(barrier.broken).toBe(false);
+    expect((await Promise.all([long, barrier.wait({ timeout: 2 ** 40 })])).sort()).toEqual([0, 1]);
   });
 });

@@ -236,3 +236,87 @@ describe('Condition', () => {
     });
   }
 });
+
+describe('Condition.notify(n) wakes exactly min(n, waiting) of the waits in progress', () => {
+  it('2 waiting workers, notify(1): exactly one wait returns true, the other times out (CPython test_notify), 12 runs', async () => {
+    const cond = new Condition();
+    const side = conditionWorkers(cond, 2);
+    try {
+      for (let run = 1; run <= 12; run++) {
+        const results = side.workers.map((worker) => side.send(worker, { op: 'wait', timeout: 400 }));
+        await side.entered(2 * run);
+        await cond.withLock(() => cond.notify(1));
+        expect((await Promise.all(results)).sort()).toEqual([false, true]);
+      }
+    } finally {
+      await side.close();
+    }
+  });
+
+  it('async waiters on one thread: notify(n) for n = 0..4 over 3 waiters, and a later waiter is not woken, 30 runs', async () => {
+    for (let run = 0; run < 30; run++) {
+      const n = run % 5;
+      const cond = new Condition();
+      let entered = 0;
+      const waits = Array.from({ length: 3 }, () =>
+        cond.withLock(() => {
+          entered += 1;
+          return cond.wait({ timeout: 150 });
+        }),
+      );
+      while (entered < 3) await new Promise((resolve) => setImmediate(resolve));
+      await cond.withLock(() => cond.notify(n));
+      const late = cond.withLock(() => cond.wait({ timeout: 50 }));
+      const woken = (await Promise.all(waits)).filter(Boolean).length;
+      expect(woken).toBe(Math.min(n, 3));
+      expect(await late).toBe(false);
+    }
+  });
+
+  it('notify(n) with n ≥ waiters and notifyAll() wake every wait in progress', async () => {
+    const cond = new Condition();
+    let entered = 0;
+    const waits = Array.from({ length: 4 }, () =>
+      cond.withLock(() => {
+        entered += 1;
+        return cond.wait({ timeout: 10_000 });
+      }),
+    );
+    while (entered < 4) await new Promise((resolve) => setImmediate(resolve));
+    await cond.withLock(() => cond.notify(2));
+    await cond.withLock(() => cond.notify(Number.POSITIVE_INFINITY));
+    expect(await Promise.all(waits)).toEqual([true, true, true, true]);
+    const more = Array.from({ length: 2 }, () =>
+      cond.withLock(() => {
+        entered += 1;
+        return cond.wait({ timeout: 10_000 });
+      }),
+    );
+    while (entered < 6) await new Promise((resolve) => setImmediate(resolve));
+    await cond.withLock(() => cond.notifyAll());
+    expect(await Promise.all(more)).toEqual([true, true]);
+  });
+
+  it('junk arguments: async forms reject, sync forms throw (ERR_INVALID_ARG)', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    for (const junk of ['x', NaN, revoked.proxy, new Proxy(new Lock(), {}), 5]) {
+      expect(() => new Condition(junk as Lock)).toThrow(invalidArg);
+    }
+    const cond = new Condition();
+    await cond.acquire();
+    try {
+      for (const junk of ['x', NaN, -1, 1.5, revoked.proxy, {}]) expect(() => cond.notify(junk as number)).toThrow(invalidArg);
+      for (const junk of ['x', revoked.proxy, { timeout: 'x' }, { timeout: revoked.proxy }]) {
+        await expect(cond.wait(junk as object)).rejects.toEqual(invalidArg);
+        expect(() => cond.waitSync(junk as object)).toThrow(invalidArg);
+        await expect(cond.waitFor(() => true, junk as object)).rejects.toEqual(invalidArg);
+      }
+      await expect(cond.waitFor(revoked.proxy as () => boolean)).rejects.toEqual(invalidArg);
+      expect(await cond.wait({ timeout: -5 })).toBe(false);
+      expect(cond.waitSync({ timeout: -5 })).toBe(false);
+    } finally {
+      cond.release();
+    }
+  });
+});

@@ -76,3 +76,28 @@ describe('Event', () => {
     expect(Event.SIZE).toBe(8);
   });
 });
+
+describe('Event: arguments and timeouts as API.md §8 says', () => {
+  it('junk arguments: wait rejects, waitSync and the constructor throw (ERR_INVALID_ARG)', async () => {
+    const bad = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const event = new Event();
+    for (const junk of ['x', 5, revoked.proxy, { timeout: 'x' }, { timeout: NaN }, { timeout: revoked.proxy }, []]) {
+      await expect(event.wait(junk as object)).rejects.toEqual(bad);
+      expect(() => event.waitSync(junk as object)).toThrow(bad);
+    }
+    for (const junk of ['x', revoked.proxy, { buffer: 5 }]) expect(() => new Event(junk as object)).toThrow(bad);
+    expect(() => Event.attach(revoked.proxy as SharedArrayBuffer)).toThrow(bad);
+  });
+
+  it('negative timeouts do not wait; a timeout past 2^31 ms is honoured', async () => {
+    const event = new Event();
+    expect(event.waitSync({ timeout: -1 })).toBe(false);
+    expect(await event.wait({ timeout: -1 })).toBe(false);
+    const long = event.wait({ timeout: 2 ** 31 + 10 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    event.set();
+    expect(await long).toBe(true);
+  });
+});

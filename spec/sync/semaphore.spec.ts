@@ -197,3 +197,34 @@ describe('BoundedSemaphore', () => {
     expect(() => Semaphore.attach(sem.buffer)).toThrow(invalidArg);
   });
 });
+
+describe('Semaphore and BoundedSemaphore: arguments and timeouts as API.md §8 says', () => {
+  it('junk arguments: async forms reject, sync forms and constructors throw (ERR_INVALID_ARG)', async () => {
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    for (const junk of ['1', NaN, -1, 1.5, 2 ** 31, Number.POSITIVE_INFINITY, revoked.proxy, {}, null]) {
+      expect(() => new Semaphore(junk as number)).toThrow(invalidArg);
+      expect(() => new BoundedSemaphore(junk as number)).toThrow(invalidArg);
+    }
+    const sem = new Semaphore(1);
+    for (const junk of ['x', revoked.proxy, { timeout: 'x' }, { timeout: revoked.proxy }, { blocking: 'no' }]) {
+      await expect(sem.acquire(junk as object)).rejects.toEqual(invalidArg);
+      expect(() => sem.acquireSync(junk as object)).toThrow(invalidArg);
+    }
+    for (const junk of ['1', NaN, 0, -1, 1.5, 2 ** 31, revoked.proxy]) expect(() => sem.release(junk as number)).toThrow(invalidArg);
+    await expect(sem.withLock(revoked.proxy as () => void)).rejects.toEqual(invalidArg);
+    expect(() => Semaphore.attach(revoked.proxy as SharedArrayBuffer)).toThrow(invalidArg);
+    expect(sem.getValue()).toBe(1);
+  });
+
+  it('negative timeouts do not wait; a timeout past 2^31 ms is honoured', async () => {
+    const sem = new Semaphore(0);
+    expect(sem.acquireSync({ timeout: -1 })).toBe(false);
+    expect(await sem.acquire({ timeout: -1 })).toBe(false);
+    const long = sem.acquire({ timeout: 2 ** 31 + 10 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    sem.release();
+    expect(await long).toBe(true);
+    expect(waiters(sem)).toBe(0);
+  });
+});
