@@ -107,7 +107,8 @@ const handles = new FinalizationRegistry<QueueCore>((core) => core.release());
  * queue. `close()` closes only the handle it is called on (as in Python, where
  * it closes the calling process's end).
  *
- * Limits: it holds at most 131,071 items at once. Items holding shared objects
+ * Limits: it holds at most 131,071 items at once (an unbounded queue then
+ * fails a put with `ERR_QUEUE_FULL` at once). Items holding shared objects
  * (and items bigger than the free shared memory) travel on a side channel; one
  * put by a third thread exactly while a handle is on its way to a new thread
  * can miss that thread. A `Connection` cannot be an item (pass it as an argument).

@@ -329,7 +329,7 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
  * @param sizeOrValues a length, or the initial values (`bigint`s for 64-bit typecodes, else `number`s).
  * @default options.lock true (a new RLock)
  * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for an unknown typecode, a bad size, values of the wrong type,
- *   more values than 2 GiB of elements hold (an endless iterable included), or a bad `lock`.
+ *   more values than 2 GiB of elements hold or than 2^20 from an iterable of unknown length (an endless one), or a bad `lock`.
  * @example
  * import { Array as SharedArrayOf } from 'parapool';   // or use it as `mp.Array`
  * const arr = SharedArrayOf('d', 10);                  // ten 0.0

@@ -44,7 +44,7 @@ enum Tag {
   String,
 }
 const MIN_SLOT_BYTES = 8;
-/** The most items: what 2 GiB of slots hold. An endless iterable fails at this many. */
+/** The most items: what 2 GiB of slots hold (an iterable of unknown length gives at most 2^20: ./read-options). */
 const MAX_ITEMS = Math.floor(2 ** 31 / (SLOT_WORDS * 4 + MIN_SLOT_BYTES));
 
 const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
@@ -308,7 +308,7 @@ export interface ShareableListConstructor {
  *
  * @default values [] (an empty list)
  * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for unsupported items (a string with a lone surrogate
- *   included: UTF-8 cannot hold it), more items than 2 GiB of slots hold (an endless iterable), or a block
+ *   included: UTF-8 cannot hold it), more items than 2 GiB of slots hold or than 2^20 from an iterable of unknown length (an endless one), or a block
  *   that holds no ShareableList.
  * @throws SharedMemoryExistsError (`ERR_SHM_EXISTS`) when `name` is taken (creating).
  * @throws SharedMemoryNotFoundError (`ERR_SHM_NOT_FOUND`) when no block has that name (attaching).
