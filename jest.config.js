@@ -11,6 +11,6 @@ module.exports = {
   transformIgnorePatterns: ['/node_modules/(?!devalue/)'],
   // Worker threads run real CPU work; two cores are shared by every test file.
   maxWorkers: 2,
-  testTimeout: 60000,
+  testTimeout: 20000,
   reporters: ['default', '<rootDir>/spec/helpers/summary-reporter.js'],
 };

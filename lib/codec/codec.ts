@@ -272,11 +272,13 @@ class Encoder {
 
 /**
  * Prepares `value` to be posted to another thread. `rootName` names the value in
- * error messages (`args`, `result`, `item`).
+ * error messages (`args`, `result`, `item`); `indexOffset` is added to the
+ * first index of the path when `value` is an array that is a slice of a larger
+ * one (a chunk of a map's input), so the path counts from the whole input.
  *
  * @throws UncloneableError (`ERR_UNCLONEABLE`) naming the path of the first value that cannot cross.
  */
-export function encode<T>(value: T, rootName = 'value'): Encoded<T> {
+export function encode<T>(value: T, rootName = 'value', indexOffset = 0): Encoded<T> {
   // Fast path: primitives need no walk at all.
   const type = typeof value;
   if (type !== 'object' && type !== 'function' && type !== 'symbol') {
@@ -294,14 +296,15 @@ export function encode<T>(value: T, rootName = 'value'): Encoded<T> {
     return { value: encoded as T, transferList: encoder.transferList, shared: encoder.shared };
   } catch (error) {
     if (error instanceof UncloneableAt) {
-      throw new UncloneableError(`${findUncloneablePath(value, rootName) ?? rootName} ${error.what}; it cannot be sent to another thread`);
+      const path = findUncloneablePath(value, rootName, indexOffset) ?? rootName;
+      throw new UncloneableError(`${path} ${error.what}; it cannot be sent to another thread`);
     }
     throw error;
   }
 }
 
 /** The slow path, on error only: find where the offending value sits. */
-function findUncloneablePath(root: unknown, rootName: string): string | undefined {
+function findUncloneablePath(root: unknown, rootName: string, indexOffset: number): string | undefined {
   const seen = new Set<object>();
   const visit = (value: unknown, path: string): string | undefined => {
     const type = typeof value;
@@ -316,8 +319,9 @@ function findUncloneablePath(root: unknown, rootName: string): string | undefine
       return codec === undefined ? path : visit(codec.encode(object), path);
     }
     if (Array.isArray(object)) {
+      const offset = object === root ? indexOffset : 0;
       for (let i = 0; i < object.length; i++) {
-        const found = visit(object[i], `${path}[${i}]`);
+        const found = visit(object[i], `${path}[${i + offset}]`);
         if (found !== undefined) return found;
       }
       return undefined;

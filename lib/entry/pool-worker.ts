@@ -3,20 +3,35 @@
  * default export once per task with our `TaskRequest`; it returns a
  * `TaskResponse` and never throws, so that a task's error crosses intact (see
  * error-codec.ts) and piscina's own error path means only one thing: the
- * worker died or was stopped.
+ * worker died or was stopped. Whatever the task returns or throws, the answer
+ * is cloneable: an uncloneable result becomes ERR_UNCLONEABLE, a hostile error
+ * a plain description (describe-thrown.ts), so the worker lives on.
  */
-import { workerData, type TransferListItem } from 'node:worker_threads';
+import { parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads';
 import { decode, encode } from '../codec/codec';
-import { encodeError } from '../codec/error-codec';
-import { CallKind, type EncodedError, type PoolWorkerData, type TaskRequest, type TaskResponse } from '../runtime/protocol';
 import { packResults } from '../codec/packing';
-import { cachedTask, loadTask, type LoadedTask } from './load-task';
+import { checkNoProxy } from '../runtime/cloneable';
+import {
+  CallKind,
+  type EncodedError,
+  type PoolWorkerData,
+  type TaskRequest,
+  type TaskResponse,
+  type WorkerInitializedMessage,
+} from '../runtime/protocol';
+import { encodeThrown, withUndefinedNameHint } from './describe-thrown';
+import { cachedTask, type LoadedTask, loadTask } from './load-task';
 import './shared-type-loader';
 
 const options = (workerData ?? {}) as PoolWorkerData;
 
 let initFailure: EncodedError | undefined;
-// The initializer starts as soon as the worker does, and every task waits for it.
+// The initializer starts as soon as the worker does (every worker, whether or
+// not it ever gets a task), and every task waits for it. The main thread hears
+// when it settled, so that join() lets it finish before the workers stop.
+// The handler piscina gets (the default export) is a promise that settles only
+// then: piscina awaits it before its idle loop, which blocks this thread in
+// Atomics.wait and would freeze an initializer still awaiting something.
 let initializing: Promise<void> | undefined = options.initializer === undefined ? undefined : runInitializer();
 
 async function runInitializer(): Promise<void> {
@@ -25,28 +40,32 @@ async function runInitializer(): Promise<void> {
     const args = options.initargsShared ? decode(options.initargs ?? []) : (options.initargs ?? []);
     await initializer(...args);
   } catch (error) {
-    initFailure = encodeError(error).error;
+    initFailure = encodeThrown(error).error;
   } finally {
     initializing = undefined;
+    parentPort?.postMessage({ type: 'parapool.pool.initialized', threadId } satisfies WorkerInitializedMessage);
   }
 }
 
-const TRANSFERABLE = Symbol.for('Piscina.transferable');
-const VALUE = Symbol.for('Piscina.valueOf');
-let piscinaMove: ((value: object) => unknown) | undefined;
-
-/** Results with `transfer()`-marked buffers go back through piscina's move(). */
-function moved(response: TaskResponse, transferList: TransferListItem[]): unknown {
-  piscinaMove ??= (require('piscina') as { move(value: object): unknown }).move;
-  return piscinaMove({ [TRANSFERABLE]: transferList, [VALUE]: response });
+interface PiscinaMovable {
+  move(value: object): unknown;
+  readonly transferableSymbol: symbol;
+  readonly valueSymbol: symbol;
 }
+let piscina: PiscinaMovable | undefined;
+
+/** Results with `transfer()`-marked buffers go back through piscina's `move()` and its exported symbols. */
+function moved(response: TaskResponse, transferList: TransferListItem[]): unknown {
+  piscina ??= require('piscina') as PiscinaMovable;
+  return piscina.move({ [piscina.transferableSymbol]: transferList, [piscina.valueSymbol]: response });
+}
+
+const INLINE_HINT =
+  ' (an inline task function runs in a worker thread and cannot use variables of the caller: pass the value as an argument, or move the function into a task module)';
 
 function failure(error: unknown, result: unknown, isInline: boolean): TaskResponse {
-  if (isInline && error instanceof ReferenceError && / is not defined$/.test(error.message)) {
-    error.message +=
-      ' (an inline task function runs in a worker thread and cannot use variables of the caller: pass the value as an argument, or move the function into a task module)';
-  }
-  const encoded = encodeError(error);
+  if (isInline) withUndefinedNameHint(error, INLINE_HINT);
+  const encoded = encodeThrown(error);
   return { result, shared: encoded.shared, error: encoded.error };
 }
 
@@ -54,16 +73,32 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof value === 'object' && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/** The request's arguments as the task sees them, and the range of items a chunk covers. */
+function argumentsOf(request: TaskRequest): { args: ArrayLike<unknown>; from: number; to: number } {
+  const { input } = request;
+  switch (input.kind) {
+    case 'encoded': {
+      const args = input.shared ? decode(input.args) : input.args;
+      return { args, from: 0, to: args.length };
+    }
+    case 'packed':
+      return { args: input.packed, from: 0, to: input.packed.length };
+    case 'packed-range':
+      return { args: input.packed, from: input.from, to: input.to };
+  }
+}
+
 async function runChunk(
   fn: LoadedTask,
-  request: TaskRequest,
+  kind: CallKind,
   args: ArrayLike<unknown>,
+  from: number,
+  to: number,
 ): Promise<{ results: unknown[]; error?: unknown; failed: boolean }> {
   const results: unknown[] = [];
-  const [from, to] = request.range ?? [0, args.length];
   try {
     for (let i = from; i < to; i++) {
-      let value = request.kind === CallKind.Map ? fn(args[i]) : fn(...(args[i] as unknown[]));
+      let value = kind === CallKind.Map ? fn(args[i]) : fn(...(args[i] as unknown[]));
       if (isThenable(value)) value = await value;
       results.push(value);
     }
@@ -73,37 +108,43 @@ async function runChunk(
   }
 }
 
-export default async function handleTask(request: TaskRequest): Promise<unknown> {
+/** A value made ready to post: the Proxy check first (the codec's walk would run a Proxy's traps), then the codec. */
+function encodeResult(value: unknown): ReturnType<typeof encode> {
+  checkNoProxy(value, 'result');
+  return encode(value, 'result');
+}
+
+async function handleTask(request: TaskRequest): Promise<unknown> {
   if (initializing !== undefined) await initializing;
   if (initFailure !== undefined) return { result: undefined, shared: false, broken: initFailure } satisfies TaskResponse;
   const isInline = request.file === '';
   let fn: LoadedTask;
-  let args: unknown[];
+  let input: ReturnType<typeof argumentsOf>;
   try {
     fn = cachedTask(request) ?? (await loadTask(request));
-    args = request.shared ? decode(request.args) : request.args;
+    input = argumentsOf(request);
   } catch (error) {
     return failure(error, undefined, isInline);
   }
   let result: unknown;
   if (request.kind === CallKind.Apply) {
     try {
-      result = fn(...args);
+      result = fn(...(input.args as unknown[]));
       if (isThenable(result)) result = await result;
     } catch (error) {
       return failure(error, undefined, isInline);
     }
   } else {
-    const chunk = await runChunk(fn, request, args);
+    const chunk = await runChunk(fn, request.kind, input.args, input.from, input.to);
     if (chunk.failed) {
-      let partial: unknown = chunk.results;
+      let partial: unknown = [];
       let shared = false;
       try {
-        const encoded = encode(chunk.results, 'result');
+        const encoded = encodeResult(chunk.results);
         partial = encoded.value;
         shared = encoded.shared;
       } catch {
-        partial = [];
+        // The results before the failing item cannot cross: the error still does.
       }
       const response = failure(chunk.error, partial, isInline);
       return { ...response, shared: response.shared || shared };
@@ -113,10 +154,12 @@ export default async function handleTask(request: TaskRequest): Promise<unknown>
     result = chunk.results;
   }
   try {
-    const encoded = encode(result, 'result');
+    const encoded = encodeResult(result);
     const response: TaskResponse = { result: encoded.value, shared: encoded.shared };
     return encoded.transferList === undefined ? response : moved(response, encoded.transferList);
   } catch (error) {
     return failure(error, undefined, isInline);
   }
 }
+
+export default (initializing ?? Promise.resolve()).then(() => handleTask);

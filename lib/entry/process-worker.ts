@@ -10,14 +10,15 @@
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
 import { decode } from '../codec/codec';
-import { encodeError } from '../codec/error-codec';
 import {
+  CURRENT_IDENTITY,
   CURRENT_PROCESS,
   type ProcessEndingMessage,
   type ProcessFailedMessage,
   type ProcessInfo,
   type ProcessWorkerData,
 } from '../process/protocol';
+import { encodeThrown, withUndefinedNameHint } from './describe-thrown';
 import { loadTask } from './load-task';
 import './shared-type-loader';
 
@@ -26,18 +27,37 @@ const info: ProcessInfo = Object.freeze({
   name: data.name,
   pid: threadId,
   daemon: data.daemon,
-  identity: Object.freeze([...data.identity]),
 });
 Object.defineProperty(globalThis, CURRENT_PROCESS, { value: info, enumerable: false, configurable: false, writable: false });
+Object.defineProperty(globalThis, CURRENT_IDENTITY, {
+  value: Object.freeze([...data.identity]),
+  enumerable: false,
+  configurable: false,
+  writable: false,
+});
 
 let ended = false;
 
+/** Reports the error and exits with code 1, whatever was thrown: encoding or posting it can never stop the exit. */
 function fail(error: unknown): void {
   if (ended) return;
   ended = true;
-  const encoded = encodeError(error);
-  parentPort!.postMessage({ type: 'parapool.process.failed', error: encoded.error, shared: encoded.shared } satisfies ProcessFailedMessage);
-  process.exit(1);
+  try {
+    const encoded = encodeThrown(error);
+    try {
+      parentPort!.postMessage({
+        type: 'parapool.process.failed',
+        error: encoded.error,
+        shared: encoded.shared,
+      } satisfies ProcessFailedMessage);
+    } catch {
+      // The encoded error held something that cannot be posted: say so instead.
+      const plain = encodeThrown(new Error('The target threw an error that cannot be sent to the parent thread'));
+      parentPort!.postMessage({ type: 'parapool.process.failed', error: plain.error, shared: false } satisfies ProcessFailedMessage);
+    }
+  } finally {
+    process.exit(1);
+  }
 }
 
 function succeed(): void {
@@ -58,9 +78,11 @@ async function run(): Promise<void> {
 }
 
 run().then(succeed, (error: unknown) => {
-  if (data.target.file === '' && error instanceof ReferenceError && / is not defined$/.test(error.message)) {
-    error.message +=
-      ' (an inline Process target runs in a worker thread and cannot use variables of the caller: pass the value in `args`, or move the function into a task module)';
+  if (data.target.file === '') {
+    withUndefinedNameHint(
+      error,
+      ' (an inline Process target runs in a worker thread and cannot use variables of the caller: pass the value in `args`, or move the function into a task module)',
+    );
   }
   fail(error);
 });

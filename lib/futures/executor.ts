@@ -1,17 +1,21 @@
 /**
  * Executor: Python's `concurrent.futures.ProcessPoolExecutor` on worker threads
- * (API.md §3). A facade over a Pool: the Pool's dispatcher queues the calls,
- * starts them, recycles workers and turns a dead worker into an error for its
- * own calls only; this file turns those calls into Futures.
+ * (API.md §3). A face over a Runtime (lib/runtime/runtime.ts), a peer of Pool:
+ * the runtime's dispatcher queues the calls, starts them, recycles workers and
+ * turns a dead worker into an error for its own calls only; this file turns
+ * those calls into Futures.
  */
-import { CancelledError, PoolClosedError } from '../errors';
-import { FutureController, onFutureDone, type Future } from './future';
-import { wait } from './wait';
-import { Pool } from '../pool/pool';
-import { CallKind } from '../runtime/protocol';
+import * as os from 'node:os';
+import { CancelledError } from '../errors';
 import { isAsyncIterable, isIterable } from '../runtime/chunk-source';
-import type { AnyFunction, Task, TaskRef } from '../tasks/task-ref';
+import { localDispatcher } from '../runtime/piscina-adapter';
+import { CallKind } from '../runtime/protocol';
+import { ResultIterator } from '../runtime/result-iterator';
+import { dispatcherFactoryOf, Runtime } from '../runtime/runtime';
+import { poolWorkerData } from '../runtime/worker-settings';
+import { type AnyFunction, type Task, type TaskRef, taskSpecOf } from '../tasks/task-ref';
 import { checkBoolean, checkInteger, checkOptions, checkSignal, checkTimeout, invalidArg } from '../validate';
+import { type Future, FutureController, onFutureDone } from './future';
 
 /** Options of `new Executor()`. */
 export interface ExecutorOptions {
@@ -75,25 +79,27 @@ type AnyIterable = Iterable<unknown> | AsyncIterable<unknown>;
 export class Executor {
   /** The number of worker threads. */
   readonly maxWorkers: number;
-  readonly #pool: Pool;
+  readonly #runtime: Runtime;
   readonly #pending = new Set<FutureController<unknown>>();
-  readonly #openMaps = new Set<AbortController>();
-  #shutdown = false;
-  #finished: Promise<void> | undefined;
+  #shutdown: Promise<void> | undefined;
 
   /**
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad option, e.g. `maxWorkers < 1`.
+   * @throws UncloneableError (`ERR_UNCLONEABLE`) when `initargs` cannot cross threads.
    */
   constructor(options?: ExecutorOptions) {
     const opts = checkOptions('options', options);
-    const maxWorkers = opts.maxWorkers === undefined ? undefined : checkInteger('maxWorkers', opts.maxWorkers, 1, 1024);
-    this.#pool = new Pool({
-      workers: maxWorkers,
-      initializer: opts.initializer,
-      initargs: opts.initargs,
-      maxTasksPerChild: opts.maxTasksPerChild,
-    });
-    this.maxWorkers = this.#pool.workers;
+    const workers = opts.maxWorkers === undefined ? os.availableParallelism() : checkInteger('maxWorkers', opts.maxWorkers, 1, 1024);
+    const settings = {
+      workers,
+      maxTasksPerChild: opts.maxTasksPerChild === undefined ? undefined : checkInteger('maxTasksPerChild', opts.maxTasksPerChild, 1),
+      idleTimeout: undefined,
+      resourceLimits: undefined,
+      workerData: poolWorkerData(opts.initializer, opts.initargs),
+    };
+    const dispatcher = (dispatcherFactoryOf(opts) ?? localDispatcher)(settings);
+    this.#runtime = new Runtime(dispatcher, 'executor');
+    this.maxWorkers = this.#runtime.workers;
   }
 
   /** Schedules `fn(...args)` on a worker. */
@@ -101,24 +107,30 @@ export class Executor {
   submit<P extends unknown[], R>(fn: (...args: P) => R, ...args: P): Future<Awaited<R>>;
   /**
    * Schedules `fn(...args)` to run in a worker and returns its `Future` at
-   * once. The arguments are checked and encoded right away.
+   * once. The arguments are checked and encoded right away; every failure
+   * (a bad argument, a shut-down executor) is the future's error, never a throw.
    *
-   * @throws PoolClosedError (`ERR_POOL_CLOSED`) after `shutdown()`.
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `fn` is not a TaskRef or a function.
-   * @throws UncloneableError (`ERR_UNCLONEABLE`) when an argument cannot cross threads (its path is named).
+   * @throws PoolClosedError (`ERR_POOL_CLOSED`, as the future's error) after `shutdown()`.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as the future's error) when `fn` is not a TaskRef or a function.
+   * @throws UncloneableError (`ERR_UNCLONEABLE`, as the future's error) when an argument cannot cross threads (its path is named).
    * @example
    * const future = executor.submit(math.sumOfSquares, 5_000_000);
    * const value = await future;            // or: await future.result({ timeout: 10_000 })
    */
   submit(fn: Task<AnyFunction>, ...args: unknown[]): Future<unknown> {
-    const spec = this.#prepare(fn, 'submit');
-    let entry: ReturnType<Pool['submitCall']> | undefined;
-    const controller = new FutureController<unknown>(() => entry !== undefined && this.#pool.cancelCall(entry));
-    entry = this.#pool.submitCall(spec, args, {
-      onStart: () => void controller.markRunning(),
-      onResponse: (value) => controller.resolve(value),
-      onFailure: (error) => controller.reject(error),
-    });
+    let entry: ReturnType<Runtime['submit']> | undefined;
+    const controller = new FutureController<unknown>(() => entry !== undefined && this.#runtime.cancel(entry));
+    try {
+      this.#runtime.checkOpen('submit');
+      const spec = taskSpecOf(fn);
+      entry = this.#runtime.submit(spec, args, {
+        onStart: () => void controller.markRunning(),
+        onResponse: (value) => controller.resolve(value),
+        onFailure: (error) => controller.reject(error),
+      });
+    } catch (error) {
+      controller.reject(error);
+    }
     if (!controller.future.done()) {
       this.#pending.add(controller);
       onFutureDone(controller.future, () => this.#pending.delete(controller));
@@ -139,60 +151,65 @@ export class Executor {
    * Python's `Executor.map`: `fn(a, b, ...)` over the iterables zipped
    * together (stopping at the shortest), yielding results in input order. An
    * options object may follow the iterables. Unlike Python, the inputs are read
-   * lazily with bounded read-ahead (an infinite generator works), so a map you
-   * stop reading must be closed (`break` out of the loop) before `shutdown()`
-   * can finish. A call's error is thrown at its position, after every earlier result.
+   * lazily with bounded read-ahead (an infinite generator works); a map still
+   * open at `shutdown()` is read to the end of its inputs first (as Python ran
+   * every call when `map` returned). A call's error is thrown at its position,
+   * after every earlier result. Bad arguments and a shut-down executor are
+   * reported by the first `next()`.
    *
-   * @throws PoolClosedError (`ERR_POOL_CLOSED`) after `shutdown()`.
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad iterable or option (`chunksize < 1`, ...).
+   * @throws PoolClosedError (`ERR_POOL_CLOSED`, from the first `next()`) after `shutdown()`.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, from the first `next()`) for a bad iterable or option (`chunksize < 1`, ...).
    * @throws TimeoutError (`ERR_TIMEOUT`, from the iteration) when `timeout` ms pass first.
    * @throws CancelledError (`ERR_CANCELLED`, from the iteration) when `signal` aborts or `shutdown({ cancelFutures: true })` runs.
    * @example
    * for await (const power of executor.map(math.pow, [2, 3, 4], [5, 2, 3], { chunksize: 2 })) console.log(power);
    */
   map(fn: Task<AnyFunction>, ...rest: unknown[]): AsyncIterableIterator<unknown> {
-    const spec = this.#prepare(fn, 'map');
-    const last = rest[rest.length - 1];
-    let options: ExecutorMapOptions | undefined;
-    if (
-      rest.length > 0 &&
-      (last === undefined || (typeof last === 'object' && last !== null && !isIterable(last) && !isAsyncIterable(last)))
-    ) {
-      options = checkOptions('options', rest.pop() as ExecutorMapOptions | undefined);
+    try {
+      this.#runtime.checkOpen('map');
+      const spec = taskSpecOf(fn);
+      const last = rest[rest.length - 1];
+      let options: ExecutorMapOptions | undefined;
+      if (
+        rest.length > 0 &&
+        (last === undefined || (typeof last === 'object' && last !== null && !isIterable(last) && !isAsyncIterable(last)))
+      ) {
+        options = checkOptions('options', rest.pop() as ExecutorMapOptions | undefined);
+      }
+      const opts = checkOptions('options', options);
+      const chunksize = opts.chunksize === undefined ? 1 : checkInteger('chunksize', opts.chunksize, 1);
+      const timeout = checkTimeout('timeout', opts.timeout);
+      const signal = checkSignal('signal', opts.signal);
+      if (rest.length === 0) throw invalidArg('iterables', 'at least one Iterable or AsyncIterable after the function', undefined);
+      rest.forEach((iterable, index) => {
+        if (!isIterable(iterable) && !isAsyncIterable(iterable)) {
+          throw invalidArg(`iterables[${index}]`, 'an Iterable or an AsyncIterable', iterable);
+        }
+      });
+      const iterables = rest as AnyIterable[];
+      return this.#runtime.iterate(
+        spec,
+        iterables.length === 1 ? CallKind.Map : CallKind.Starmap,
+        iterables.length === 1 ? iterables[0]! : zip(iterables),
+        { chunksize, timeout, signal, onProgress: undefined },
+        true,
+        iterables.length === 1 ? 'items' : 'tuples',
+        'map',
+      );
+    } catch (error) {
+      return ResultIterator.failed(error);
     }
-    const opts = checkOptions('options', options);
-    const chunksize = opts.chunksize === undefined ? 1 : checkInteger('chunksize', opts.chunksize, 1);
-    const timeout = checkTimeout('timeout', opts.timeout);
-    const signal = checkSignal('signal', opts.signal);
-    if (rest.length === 0) throw invalidArg('iterables', 'at least one Iterable or AsyncIterable after the function', undefined);
-    rest.forEach((iterable, index) => {
-      if (!isIterable(iterable) && !isAsyncIterable(iterable))
-        throw invalidArg(`iterables[${index}]`, 'an Iterable or an AsyncIterable', iterable);
-    });
-    const iterables = rest as AnyIterable[];
-    // shutdown({ cancelFutures: true }) stops open maps through this signal.
-    const stop = new AbortController();
-    this.#openMaps.add(stop);
-    const runSignal = signal === undefined ? stop.signal : AbortSignal.any([signal, stop.signal]);
-    const results = this.#pool.iterateChunks(
-      spec,
-      iterables.length === 1 ? iterables[0]! : zip(iterables),
-      iterables.length === 1 ? CallKind.Map : CallKind.Starmap,
-      { chunksize, timeout, signal: runSignal },
-      true,
-      'map',
-    );
-    return new MapIterator(results, () => this.#openMaps.delete(stop));
   }
 
   /**
    * Stops accepting work, then (with `wait`) resolves once every submitted call
-   * and open map has finished and the workers have exited. With
-   * `cancelFutures`, calls still queued are cancelled first (their futures
-   * report `cancelled()`), and open maps stop with `ERR_CANCELLED`. Calling it
-   * again is harmless.
+   * and open map has finished and the workers have exited; a map nobody
+   * finished reading is run to the end of its inputs. With `cancelFutures`,
+   * calls still queued are cancelled first (their futures report
+   * `cancelled()`), and open maps stop with `ERR_CANCELLED`. Calling it again
+   * is harmless. Every failure is a rejection.
    *
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad option.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for a bad option.
    * @example
    * await executor.shutdown({ cancelFutures: true });
    */
@@ -200,63 +217,19 @@ export class Executor {
     const opts = checkOptions('options', options);
     const waitForWork = checkBoolean('wait', opts.wait) ?? true;
     const cancelFutures = checkBoolean('cancelFutures', opts.cancelFutures) ?? false;
-    this.#shutdown = true;
+    this.#runtime.close();
     if (cancelFutures) {
       for (const controller of [...this.#pending]) controller.future.cancel();
-      for (const stop of this.#openMaps) stop.abort(new CancelledError('The executor was shut down with cancelFutures'));
+      this.#runtime.failRuns(new CancelledError('The executor was shut down with cancelFutures'));
     }
-    this.#finished ??= (async () => {
-      await wait([...this.#pending].map((controller) => controller.future));
-      this.#pool.close();
-      await this.#pool.join();
-    })();
-    if (waitForWork) await this.#finished;
-    else this.#finished.catch(() => undefined);
+    this.#shutdown ??= this.#runtime.join();
+    if (waitForWork) await this.#shutdown;
+    else this.#shutdown.catch(() => undefined);
   }
 
   /** `await using executor = new Executor()`: `shutdown({ wait: true })` at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.shutdown();
-  }
-
-  #prepare(fn: unknown, what: string) {
-    if (this.#shutdown) throw new PoolClosedError(`Cannot call ${what}(): the executor was shut down`);
-    return this.#pool.prepareCall(fn, what);
-  }
-}
-
-/** The map's results; tells the executor when the map is over. */
-class MapIterator implements AsyncIterableIterator<unknown> {
-  #ended = false;
-  constructor(
-    private readonly results: AsyncIterableIterator<unknown>,
-    private readonly onEnd: () => void,
-  ) {}
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async next(): Promise<IteratorResult<unknown>> {
-    try {
-      const step = await this.results.next();
-      if (step.done) this.#end();
-      return step;
-    } catch (error) {
-      this.#end();
-      throw error;
-    }
-  }
-
-  async return(): Promise<IteratorResult<unknown>> {
-    this.#end();
-    return this.results.return!();
-  }
-
-  #end(): void {
-    if (this.#ended) return;
-    this.#ended = true;
-    this.onEnd();
   }
 }
 

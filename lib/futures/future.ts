@@ -9,7 +9,7 @@
  */
 import { inspect } from 'node:util';
 import { CancelledError, TimeoutError } from '../errors';
-import { checkFunction, checkOptions, checkTimeout } from '../validate';
+import { checkFunction, checkInternal, checkOptions, checkTimeout, INTERNAL } from '../validate';
 import { setLongTimeout, type LongTimer } from '../timers';
 
 type FutureState = 'pending' | 'running' | 'cancelled' | 'finished';
@@ -36,7 +36,12 @@ interface FutureInternals {
   readonly transition: (state: FutureState, outcome?: { value?: unknown; error?: unknown }) => void;
 }
 
-let internalsOf: (future: Future<unknown>) => FutureInternals;
+/** Filled by each Future's constructor: the producer's and `wait`'s access to its state. */
+const internals = new WeakMap<Future<unknown>, FutureInternals>();
+
+function internalsOf(future: Future<unknown>): FutureInternals {
+  return internals.get(future)!;
+}
 
 /**
  * The pending result of a call submitted to an `Executor`; Python's
@@ -62,21 +67,22 @@ export class Future<R> implements PromiseLike<R> {
   #promise: Promise<R> | undefined;
   readonly #onCancel: (() => boolean) | undefined;
 
-  static {
-    internalsOf = (future) => ({
-      state: () => future.#state,
-      failed: () => future.#failed,
-      onDone: (listener) => {
-        future.#listeners.add(listener);
-        return () => future.#listeners.delete(listener);
-      },
-      transition: (state, outcome) => future.#transition(state, outcome),
-    });
-  }
-
-  /** @internal Futures are made by an `Executor` (through a `FutureController`), not by users. */
-  protected constructor(onCancel?: () => boolean) {
+  /**
+   * Futures are made by `executor.submit()`, not with `new`.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) when called from outside parapool.
+   */
+  constructor(token: typeof INTERNAL, onCancel?: () => boolean) {
+    checkInternal(token, 'Future', '`executor.submit()`');
     this.#onCancel = onCancel;
+    internals.set(this as Future<unknown>, {
+      state: () => this.#state,
+      failed: () => this.#failed,
+      onDone: (listener) => {
+        this.#listeners.add(listener);
+        return () => this.#listeners.delete(listener);
+      },
+      transition: (state, outcome) => this.#transition(state, outcome),
+    });
   }
 
   /**
@@ -119,12 +125,19 @@ export class Future<R> implements PromiseLike<R> {
    * was cancelled, and with `ERR_TIMEOUT` (`TimeoutError`) if it is still not
    * done after `timeout` (the call itself goes on).
    *
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad `timeout`.
+   * A timeout of 0 or less checks without waiting. Every failure is a rejection.
+   *
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for a bad `timeout`.
    * @example
    * const value = await future.result({ timeout: 1000 });
    */
   result(options?: FutureWaitOptions): Promise<R> {
-    const timeout = this.#checkWaitOptions(options);
+    let timeout: number | undefined;
+    try {
+      timeout = this.#checkWaitOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#waitDone(timeout).then(() => this.#settledValue());
   }
 
@@ -133,13 +146,18 @@ export class Future<R> implements PromiseLike<R> {
    * `result()`. Rejects with `ERR_CANCELLED` if the future was cancelled and
    * with `ERR_TIMEOUT` past `timeout`.
    *
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad `timeout`.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for a bad `timeout`.
    * @example
    * const error = await future.exception();
    * if (error !== undefined) console.error('task failed:', error);
    */
   exception(options?: FutureWaitOptions): Promise<unknown> {
-    const timeout = this.#checkWaitOptions(options);
+    let timeout: number | undefined;
+    try {
+      timeout = this.#checkWaitOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     return this.#waitDone(timeout).then(() => {
       if (this.#state === 'cancelled') throw this.#cancelledError();
       return this.#failed ? this.#error : undefined;
@@ -283,7 +301,7 @@ export class FutureController<R> {
   readonly future: Future<R>;
 
   constructor(onCancel?: () => boolean) {
-    this.future = Reflect.construct(Future, [onCancel]) as Future<R>;
+    this.future = new Future<R>(INTERNAL, onCancel);
   }
 
   /**
@@ -291,10 +309,10 @@ export class FutureController<R> {
    * Returns `false` if it was cancelled meanwhile: then the call must not run.
    */
   markRunning(): boolean {
-    const internals = internalsOf(this.future);
-    const state = internals.state();
+    const access = internalsOf(this.future);
+    const state = access.state();
     if (state === 'cancelled') return false;
-    if (state === 'pending') internals.transition('running');
+    if (state === 'pending') access.transition('running');
     return state !== 'finished';
   }
 
@@ -309,14 +327,6 @@ export class FutureController<R> {
   reject(error: unknown): boolean {
     if (this.future.done()) return false;
     internalsOf(this.future).transition('finished', { error });
-    return true;
-  }
-
-  /** Cancels the future from the producer's side (e.g. `shutdown({ cancelFutures })`), if still pending. */
-  cancel(): boolean {
-    const internals = internalsOf(this.future);
-    if (internals.state() !== 'pending') return internals.state() === 'cancelled';
-    internals.transition('cancelled');
     return true;
   }
 }

@@ -6,6 +6,7 @@
  */
 import { TimeoutError } from '../errors';
 import { futureFailed, isFuture, onFutureDone, type Future } from './future';
+import { ResultIterator } from '../runtime/result-iterator';
 import { checkOptions, checkTimeout, invalidArg } from '../validate';
 import { setLongTimeout } from '../timers';
 
@@ -92,7 +93,10 @@ function distinctFutures<F extends Future<unknown>>(futures: FutureCollection<F>
  * A `Map` keyed by futures is read by its keys, so Python's
  * `{executor.submit(fn, x): x for x in xs}` idiom ports directly.
  *
- * @throws InvalidArgumentError (`ERR_INVALID_ARG`), at the call, for anything that is not a future or a bad `timeout`.
+ * Each future is dropped by the iterator once yielded (as CPython does since
+ * bpo-14406), so a long loop keeps no finished result alive.
+ *
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`, from the first `next()`) for anything that is not a future or a bad `timeout`.
  * @example
  * const inputs = new Map(numbers.map((n) => [executor.submit(math.smallestFactor, n), n]));
  * for await (const future of asCompleted(inputs, { timeout: 60_000 })) {
@@ -111,11 +115,15 @@ export function asCompleted<F extends Future<unknown>>(
   futures: FutureCollection<F>,
   options?: AsCompletedOptions,
 ): AsyncIterableIterator<DoneFuture<F>> {
-  const { timeout: rawTimeout } = checkOptions('options', options);
-  const timeout = checkTimeout('timeout', rawTimeout);
-  const all = distinctFutures(futures);
-  const deadline = timeout === undefined || timeout === Infinity ? undefined : performance.now() + timeout;
-  return new AsCompletedIterator(all, deadline);
+  try {
+    const { timeout: rawTimeout } = checkOptions('options', options);
+    const timeout = checkTimeout('timeout', rawTimeout);
+    const all = distinctFutures(futures);
+    const deadline = timeout === undefined || timeout === Infinity ? undefined : performance.now() + timeout;
+    return new AsCompletedIterator(all, deadline);
+  } catch (error) {
+    return ResultIterator.failed(error);
+  }
 }
 
 /**
@@ -127,7 +135,8 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
   readonly #deadline: number | undefined;
   readonly #finished: F[] = [];
   readonly #pending = new Set<F>();
-  readonly #removers: (() => void)[] = [];
+  /** The done-listeners of the futures not yet done; a future leaves it as it finishes. */
+  readonly #removers = new Map<F, () => void>();
   #wake: (() => void) | undefined;
   #closed = false;
 
@@ -140,8 +149,10 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
         continue;
       }
       this.#pending.add(future);
-      this.#removers.push(
+      this.#removers.set(
+        future,
         onFutureDone(future, () => {
+          this.#removers.delete(future);
           this.#finished.push(future);
           this.#wake?.();
         }),
@@ -158,7 +169,11 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
   /** Calls to `next()` that overlap are answered one after the other, each with its own future. */
   next(): Promise<IteratorResult<DoneFuture<F>, undefined>> {
     const step = this.#queue.then(() => this.#next());
-    this.#queue = step.catch(() => undefined);
+    // Not step itself: the queue must not keep the last yielded future alive.
+    this.#queue = step.then(
+      () => undefined,
+      () => undefined,
+    );
     return step;
   }
 
@@ -201,8 +216,10 @@ class AsCompletedIterator<F extends Future<unknown>> implements AsyncIterableIte
 
   #close(): void {
     this.#closed = true;
-    for (const remove of this.#removers) remove();
-    this.#removers.length = 0;
+    for (const remove of this.#removers.values()) remove();
+    this.#removers.clear();
+    this.#pending.clear();
+    this.#finished.length = 0;
     this.#wake?.();
   }
 }

@@ -2,7 +2,7 @@
  * AsyncResult: Python's `multiprocessing.pool.AsyncResult`, also awaitable.
  */
 import { InvalidStateError, TimeoutError } from '../errors';
-import { checkOptions, checkTimeout } from '../validate';
+import { checkInternal, checkOptions, checkTimeout, type INTERNAL } from '../validate';
 import { setLongTimeout, type LongTimer } from '../timers';
 
 /** Callbacks of `applyAsync`, `mapAsync` and `starmapAsync`: exactly one of them runs, once. */
@@ -27,8 +27,12 @@ export class AsyncResult<R> implements PromiseLike<R> {
   #state: State<R> = { status: 'pending' };
   readonly #settled: Promise<void>;
 
-  /** @internal Made by the pool. */
-  constructor(promise: Promise<R>, callbacks: AsyncResultCallbacks<R> = {}) {
+  /**
+   * AsyncResults are made by the Pool (`applyAsync`, `mapAsync`, `starmapAsync`), not with `new`.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) when called from outside parapool.
+   */
+  constructor(token: typeof INTERNAL, promise: Promise<R>, callbacks: AsyncResultCallbacks<R> = {}) {
+    checkInternal(token, 'AsyncResult', '`pool.applyAsync()`, `pool.mapAsync()` or `pool.starmapAsync()`');
     this.#settled = promise.then(
       (value) => {
         this.#state = { status: 'fulfilled', value };
@@ -85,6 +89,7 @@ export class AsyncResult<R> implements PromiseLike<R> {
 
   async #waitFor(timeout: number | undefined): Promise<boolean> {
     if (this.#state.status !== 'pending') return true;
+    if (timeout === 0) return false;
     if (timeout === undefined || timeout === Infinity) {
       await this.#settled;
       return true;

@@ -1,23 +1,19 @@
 /**
- * Pool: Python's `multiprocessing.Pool` on worker threads (API.md §2).
+ * Pool: Python's `multiprocessing.Pool` on worker threads (API.md §2). A face
+ * over a Runtime (lib/runtime/runtime.ts): it validates what the user passed,
+ * then hands the runtime a task spec and the items.
  */
 import * as os from 'node:os';
-import * as path from 'node:path';
-import { Piscina } from 'piscina';
 import type { ResourceLimits } from 'node:worker_threads';
-import { AsyncResult, type AsyncResultCallbacks } from './async-result';
-import { callSignal } from '../runtime/call-signal';
-import { ChunkRun } from '../runtime/chunk-run';
-import { adaptiveChunksize, isAsyncIterable, isIterable, openSource } from '../runtime/chunk-source';
-import { decode, encode, type Encoded } from '../codec/codec';
-import { mapCall } from '../runtime/map-call';
-import { Dispatcher, type JobEntry } from '../runtime/dispatcher';
-import { decodeError } from '../codec/error-codec';
-import { CancelledError, InvalidStateError, PoolClosedError } from '../errors';
+import { adaptiveChunksize, isAsyncIterable, isIterable } from '../runtime/chunk-source';
+import { localDispatcher } from '../runtime/piscina-adapter';
+import { CallKind } from '../runtime/protocol';
 import { ResultIterator } from '../runtime/result-iterator';
-import { CallKind, type PoolWorkerData, type TaskResponse, type TaskSpec } from '../runtime/protocol';
-import { taskSpecOf, type AnyFunction, type Task, type TaskRef } from '../tasks/task-ref';
-import { checkInteger, checkOptionalFunction, checkOptions, checkSignal, checkTimeout, invalidArg } from '../validate';
+import { type ChunkedCallOptions, dispatcherFactoryOf, Runtime } from '../runtime/runtime';
+import { checkResourceLimits, poolWorkerData } from '../runtime/worker-settings';
+import { type AnyFunction, type Task, type TaskRef, taskSpecOf } from '../tasks/task-ref';
+import { checkInteger, checkOptionalFunction, checkOptions, checkSignal, checkTimeout, INTERNAL, invalidArg } from '../validate';
+import { AsyncResult, type AsyncResultCallbacks } from './async-result';
 
 /** Options of `new Pool()`. */
 export interface PoolOptions {
@@ -65,9 +61,6 @@ export interface ApplyOptions {
 
 type Items<T> = Iterable<T> | AsyncIterable<T>;
 
-const devEntry = __filename.endsWith('.ts');
-const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker-dev.cjs' : 'pool-worker.js');
-
 /**
  * A pool of worker threads running task functions, with Python's Pool API.
  *
@@ -81,56 +74,25 @@ const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker
 export class Pool {
   /** The number of worker threads. */
   readonly workers: number;
-  readonly #piscina: Piscina;
-  readonly #dispatcher: Dispatcher;
-  #state: 'open' | 'closed' | 'terminated' = 'open';
-  #activeCalls = 0;
-  #idle: (() => void) | undefined;
-  #joined: Promise<void> | undefined;
+  readonly #runtime: Runtime;
 
   /**
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad option.
+   * @throws UncloneableError (`ERR_UNCLONEABLE`) when `initargs` cannot cross threads.
    */
   constructor(options?: PoolOptions) {
     const opts = checkOptions('options', options);
-    this.workers = opts.workers === undefined ? os.availableParallelism() : checkInteger('workers', opts.workers, 1, 1024);
-    const maxTasksPerChild = opts.maxTasksPerChild === undefined ? undefined : checkInteger('maxTasksPerChild', opts.maxTasksPerChild, 1);
-    const idleTimeout = checkTimeout('idleTimeout', opts.idleTimeout);
-    if (opts.initargs !== undefined && !Array.isArray(opts.initargs)) throw invalidArg('initargs', 'an array', opts.initargs);
-    if (opts.resourceLimits !== undefined && (typeof opts.resourceLimits !== 'object' || opts.resourceLimits === null)) {
-      throw invalidArg('resourceLimits', 'an object of worker resource limits', opts.resourceLimits);
-    }
-    let workerData: PoolWorkerData = {};
-    if (opts.initializer !== undefined) {
-      const initargs = encode(opts.initargs ?? [], 'initargs');
-      workerData = {
-        initializer: taskSpecOf(opts.initializer, 'initializer'),
-        initargs: initargs.value as unknown[],
-        initargsShared: initargs.shared,
-      };
-    }
-    let dispatcher: Dispatcher | undefined;
-    this.#piscina = new Piscina({
-      filename: WORKER_ENTRY,
-      minThreads: idleTimeout === undefined ? this.workers : 0,
-      maxThreads: this.workers,
-      idleTimeout: idleTimeout ?? Infinity,
-      concurrentTasksPerWorker: 1,
-      workerData,
-      resourceLimits: opts.resourceLimits,
-      loadBalancer: (task, workers) => dispatcher!.balance(task, workers),
-    });
-    // piscina reports worker failures through the tasks they fail; with none in flight
-    // it emits 'error', which must not crash the program.
-    this.#piscina.on('error', () => undefined);
-    dispatcher = new Dispatcher({
-      piscina: this.#piscina,
-      workers: this.workers,
-      maxTasksPerChild,
-      onBroken: () => void this.#piscina.destroy(),
-    });
-    this.#dispatcher = dispatcher;
-    if (maxTasksPerChild !== undefined) this.#piscina.on('workerDestroy', dispatcher.forgetWorker);
+    const workers = opts.workers === undefined ? os.availableParallelism() : checkInteger('workers', opts.workers, 1, 1024);
+    const settings = {
+      workers,
+      maxTasksPerChild: opts.maxTasksPerChild === undefined ? undefined : checkInteger('maxTasksPerChild', opts.maxTasksPerChild, 1),
+      idleTimeout: checkTimeout('idleTimeout', opts.idleTimeout),
+      resourceLimits: checkResourceLimits(opts.resourceLimits),
+      workerData: poolWorkerData(opts.initializer, opts.initargs),
+    };
+    const dispatcher = (dispatcherFactoryOf(opts) ?? localDispatcher)(settings);
+    this.#runtime = new Runtime(dispatcher, 'pool');
+    this.workers = this.#runtime.workers;
   }
 
   /** Map `fn` over `items`; results in input order. */
@@ -141,9 +103,10 @@ export class Pool {
    * input order. Rejects with a task's error as soon as it arrives (chunks not
    * yet started are not started), with `ERR_CANCELLED`/`ERR_TIMEOUT` on abort/timeout.
    *
+   * Every failure is a rejection, never a synchronous throw (API.md §8):
    * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad argument.
-   * @throws UncloneableError (`ERR_UNCLONEABLE`, as a rejection) for an item that cannot cross, before anything is sent.
+   * @throws UncloneableError (`ERR_UNCLONEABLE`) for an item that cannot cross, before anything is sent.
    * @example
    * const squares = await pool.map((x: number) => x * x, [1, 2, 3]);   // [1, 4, 9]
    */
@@ -156,8 +119,10 @@ export class Pool {
   starmap<P extends unknown[], R>(fn: (...args: P) => R, tuples: Items<P>, options?: MapOptions): Promise<Awaited<R>[]>;
   /**
    * Python's `starmap`: `fn(...tuple)` for each tuple, results in input order.
+   * Rejects (never throws) like `map`.
    *
    * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) naming `tuples[i]` when a tuple is not an array.
    * @example
    * const counts = await pool.starmap(primes.countPrimes, [[0, 1000], [1000, 2000]]);
    */
@@ -171,9 +136,11 @@ export class Pool {
   /**
    * Python's `imap`: reads `items` lazily with bounded read-ahead (an infinite
    * generator works in flat memory) and yields results in input order. A task
-   * error is thrown at its position, after every earlier result.
+   * error is thrown at its position, after every earlier result. A bad
+   * argument or a closed pool is reported by the first `next()`. Overlapping
+   * `next()` calls each get their own result, in order.
    *
-   * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
+   * @throws PoolClosedError (`ERR_POOL_CLOSED`, from the first `next()`) after close()/terminate().
    * @example
    * for await (const flag of pool.imap(primes.isPrime, naturals())) { if (flag) break; }
    */
@@ -187,7 +154,7 @@ export class Pool {
   /**
    * Python's `imap_unordered`: like imap, but yields results as they complete.
    *
-   * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
+   * @throws PoolClosedError (`ERR_POOL_CLOSED`, from the first `next()`) after close()/terminate().
    * @example
    * for await (const size of pool.imapUnordered(files.compress, paths)) total += size;
    */
@@ -201,23 +168,25 @@ export class Pool {
   apply<P extends unknown[], R>(fn: (...args: P) => R, args: P, options?: ApplyOptions): Promise<Awaited<R>>;
   /**
    * Python's `apply`: runs `fn(...args)` in a worker and resolves with its result.
+   * Rejects (never throws) for every failure.
    *
    * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
+   * @throws UncloneableError (`ERR_UNCLONEABLE`) when an argument cannot cross (its path is named).
    * @example
    * const big = await pool.apply(math.factorial, [1000]);   // bigint
    */
   apply(fn: Task<AnyFunction>, args: unknown[] = [], options?: ApplyOptions): Promise<unknown> {
-    const spec = this.#prepare(fn, 'apply');
-    if (!Array.isArray(args)) throw invalidArg('args', 'an array of arguments', args);
-    const opts = checkOptions('options', options);
-    const signal = checkSignal('signal', opts.signal);
-    const timeout = checkTimeout('timeout', opts.timeout);
-    let settle!: { resolve: (value: unknown) => void; reject: (error: unknown) => void };
-    const result = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
-    const encoded = encode(args, 'args');
-    const call = callSignal(signal, timeout, 'apply');
-    this.submitEncoded(spec, encoded, { signal: call.signal, onResponse: settle.resolve, onFailure: settle.reject });
-    return this.#track(result.finally(call.dispose));
+    try {
+      this.#runtime.checkOpen('apply');
+      const spec = taskSpecOf(fn);
+      if (!Array.isArray(args)) throw invalidArg('args', 'an array of arguments', args);
+      const opts = checkOptions('options', options);
+      const signal = checkSignal('signal', opts.signal);
+      const timeout = checkTimeout('timeout', opts.timeout);
+      return this.#runtime.apply(spec, args, signal, timeout, 'apply');
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   /** Like apply, returning an AsyncResult. */
@@ -230,15 +199,21 @@ export class Pool {
   applyAsync<P extends unknown[], R>(fn: (...args: P) => R, args: P, callbacks?: AsyncResultCallbacks<Awaited<R>>): AsyncResult<Awaited<R>>;
   /**
    * Python's `apply_async`: an `AsyncResult`; `callback` or `errorCallback` runs once.
+   * Every failure (a closed pool, a bad argument) rejects the AsyncResult.
    *
-   * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
+   * @throws PoolClosedError (`ERR_POOL_CLOSED`, as the AsyncResult's error) after close()/terminate().
    * @example
    * const r = pool.applyAsync(math.factorial, [50], { callback: (v) => console.log(v) });
    * await r.get({ timeout: 1000 });
    */
   applyAsync(fn: Task<AnyFunction>, args: unknown[] = [], callbacks?: AsyncResultCallbacks<unknown>): AsyncResult<unknown> {
-    const cbs = this.#checkCallbacks(callbacks);
-    return new AsyncResult(this.apply(fn as Task<() => unknown>, args as []), cbs);
+    let cbs: AsyncResultCallbacks<unknown> = {};
+    try {
+      cbs = checkCallbacks(callbacks);
+    } catch (error) {
+      return new AsyncResult(INTERNAL, Promise.reject(error));
+    }
+    return new AsyncResult(INTERNAL, this.apply(fn as Task<() => unknown>, args as []), cbs);
   }
 
   /** Like map, returning an AsyncResult. */
@@ -249,15 +224,20 @@ export class Pool {
   ): AsyncResult<Awaited<R>[]>;
   mapAsync<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
   /**
-   * Python's `map_async`: an `AsyncResult` of the whole list.
+   * Python's `map_async`: an `AsyncResult` of the whole list; every failure rejects it.
    *
-   * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
+   * @throws PoolClosedError (`ERR_POOL_CLOSED`, as the AsyncResult's error) after close()/terminate().
    * @example
    * const r = pool.mapAsync(primes.isPrime, nums, { callback: (flags) => report(flags) });
    */
   mapAsync(fn: Task<AnyFunction>, items: Items<unknown>, options?: MapOptions & AsyncResultCallbacks<unknown[]>): AsyncResult<unknown[]> {
-    const cbs = this.#checkCallbacks(options);
-    return new AsyncResult(this.map(fn as AnyFunction, items, options), cbs);
+    let cbs: AsyncResultCallbacks<unknown[]> = {};
+    try {
+      cbs = checkCallbacks(options);
+    } catch (error) {
+      return new AsyncResult(INTERNAL, Promise.reject(error));
+    }
+    return new AsyncResult(INTERNAL, this.map(fn as AnyFunction, items, options), cbs);
   }
 
   /** Like starmap, returning an AsyncResult. */
@@ -272,9 +252,9 @@ export class Pool {
     options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]>;
   /**
-   * Python's `starmap_async`.
+   * Python's `starmap_async`; every failure rejects the AsyncResult.
    *
-   * @throws PoolClosedError (`ERR_POOL_CLOSED`) after close()/terminate().
+   * @throws PoolClosedError (`ERR_POOL_CLOSED`, as the AsyncResult's error) after close()/terminate().
    * @example
    * const r = pool.starmapAsync(primes.countPrimes, [[0, 10], [10, 20]]);
    */
@@ -283,8 +263,13 @@ export class Pool {
     tuples: Items<unknown[]>,
     options?: MapOptions & AsyncResultCallbacks<unknown[]>,
   ): AsyncResult<unknown[]> {
-    const cbs = this.#checkCallbacks(options);
-    return new AsyncResult(this.starmap(fn as AnyFunction, tuples, options), cbs);
+    let cbs: AsyncResultCallbacks<unknown[]> = {};
+    try {
+      cbs = checkCallbacks(options);
+    } catch (error) {
+      return new AsyncResult(INTERNAL, Promise.reject(error));
+    }
+    return new AsyncResult(INTERNAL, this.starmap(fn as AnyFunction, tuples, options), cbs);
   }
 
   /**
@@ -293,168 +278,37 @@ export class Pool {
    * pool.close(); await pool.join();
    */
   close(): void {
-    if (this.#state === 'open') this.#state = 'closed';
+    this.#runtime.close();
   }
 
   /**
-   * Resolves when every accepted call has finished and the workers have exited.
+   * Resolves when every accepted call has finished and the workers have
+   * exited. An `imap`/`imapUnordered` nobody finished reading is run to the
+   * end of its input (as Python runs every accepted task); its results stay
+   * readable. Every worker's initializer finishes first.
    *
-   * @throws InvalidStateError (`ERR_INVALID_STATE`) before close() or terminate().
+   * @throws InvalidStateError (`ERR_INVALID_STATE`, as a rejection) before close() or terminate().
+   * @example
+   * pool.close(); await pool.join();
    */
   join(): Promise<void> {
-    if (this.#state === 'open') throw new InvalidStateError('join() needs close() or terminate() first');
-    this.#joined ??= (async () => {
-      if (this.#activeCalls > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
-      await this.#piscina.destroy();
-    })();
-    return this.#joined;
+    return this.#runtime.join();
   }
 
   /**
-   * Stops the workers now; every pending call rejects with `ERR_CANCELLED`.
+   * Stops the workers now; every pending call rejects with `ERR_CANCELLED`,
+   * including a map still reading its input.
    * @example
    * await pool.terminate();
    */
-  async terminate(): Promise<void> {
-    if (this.#state === 'terminated') return this.#joined;
-    this.#state = 'terminated';
-    this.#dispatcher.markTerminating();
-    this.#dispatcher.failQueued(new CancelledError('The pool was terminated before the task finished'));
-    this.#joined = this.#piscina.destroy();
-    await this.#joined;
+  terminate(): Promise<void> {
+    return this.#runtime.terminate();
   }
 
   /** `await using pool = new Pool()`: close() then join(). */
   async [Symbol.asyncDispose](): Promise<void> {
     this.close();
     await this.join();
-  }
-
-  // ---- machinery shared with Executor ----
-
-  /**
-   * @internal Runs `fn(...args)` once, through the pool's queue. Executor builds
-   * Futures on it: `onStart` marks them running, and `cancelCall` succeeds while queued.
-   */
-  submitCall(
-    spec: TaskSpec,
-    args: unknown[],
-    hooks: {
-      signal?: AbortSignal | undefined;
-      onStart?: () => void;
-      onResponse: (value: unknown) => void;
-      onFailure: (error: unknown) => void;
-    },
-  ): JobEntry {
-    return this.submitEncoded(spec, encode(args, 'args'), hooks);
-  }
-
-  /** @internal submitCall with arguments already encoded (so that encoding errors throw in the caller first). */
-  submitEncoded(
-    spec: TaskSpec,
-    encoded: Encoded<unknown[]>,
-    hooks: {
-      signal?: AbortSignal | undefined;
-      onStart?: () => void;
-      onResponse: (value: unknown) => void;
-      onFailure: (error: unknown) => void;
-    },
-  ): JobEntry {
-    return this.#dispatcher.submit({
-      request: { file: spec.file, name: spec.name, kind: CallKind.Apply, args: encoded.value, shared: encoded.shared },
-      transferList: encoded.transferList,
-      signal: hooks.signal,
-      onStart: hooks.onStart,
-      onResponse: (response: TaskResponse) => {
-        if (response.shared) decode(response);
-        if (response.error !== undefined) hooks.onFailure(decodeError(response.error, false));
-        else hooks.onResponse(response.result);
-      },
-      onFailure: hooks.onFailure,
-    });
-  }
-
-  /** @internal Removes a queued call; false once it runs. */
-  cancelCall(entry: JobEntry): boolean {
-    return this.#dispatcher.cancel(entry);
-  }
-
-  /** @internal A lazy chunked iteration (Executor.map zips into starmap tuples). */
-  iterateChunks(
-    spec: TaskSpec,
-    items: Items<unknown>,
-    kind: CallKind,
-    opts: Partial<MapOptions>,
-    ordered: boolean,
-    what: string,
-  ): AsyncIterableIterator<unknown> {
-    const chunksize = opts.chunksize === undefined ? adaptiveChunksize() : checkInteger('chunksize', opts.chunksize, 1);
-    const signal = checkSignal('signal', opts.signal);
-    const timeout = checkTimeout('timeout', opts.timeout);
-    checkOptionalFunction('onProgress', opts.onProgress);
-    const rootName = kind === CallKind.Starmap ? 'tuples' : 'items';
-    const source = openSource(items, chunksize, rootName, kind === CallKind.Map);
-    // Everything is validated: only now start the clock and count the call.
-    const call = callSignal(signal, timeout, what);
-    this.#activeCalls++;
-    return new ResultIterator(
-      (consumer) => {
-        const run = new ChunkRun(
-          this.#dispatcher,
-          {
-            spec,
-            kind,
-            source,
-            ordered,
-            readAhead: this.workers * 4,
-            rootName,
-            signal: call.signal,
-            onProgress: opts.onProgress,
-            release: 'manual',
-          },
-          consumer,
-        );
-        return run;
-      },
-      () => {
-        call.dispose();
-        this.#callEnded();
-      },
-    );
-  }
-
-  /** @internal Throws ERR_POOL_CLOSED unless open, and resolves the task. */
-  prepareCall(fn: unknown, what: string): TaskSpec {
-    return this.#prepare(fn, what);
-  }
-
-  // ---- internals ----
-
-  #prepare(fn: unknown, what: string): TaskSpec {
-    if (this.#state !== 'open') {
-      throw new PoolClosedError(`Cannot call ${what}(): the pool is ${this.#state === 'closed' ? 'closed' : 'terminated'}`);
-    }
-    return taskSpecOf(fn);
-  }
-
-  #checkCallbacks<R>(callbacks: AsyncResultCallbacks<R> | undefined): AsyncResultCallbacks<R> {
-    const cbs = checkOptions('callbacks', callbacks);
-    checkOptionalFunction('callback', cbs.callback);
-    checkOptionalFunction('errorCallback', cbs.errorCallback);
-    return { callback: cbs.callback, errorCallback: cbs.errorCallback };
-  }
-
-  #track<T>(promise: Promise<T>): Promise<T> {
-    this.#activeCalls++;
-    return promise.finally(() => this.#callEnded());
-  }
-
-  #callEnded(): void {
-    if (--this.#activeCalls === 0 && this.#idle !== undefined) {
-      const idle = this.#idle;
-      this.#idle = undefined;
-      idle();
-    }
   }
 
   #mapAll(
@@ -465,26 +319,22 @@ export class Pool {
     rootName: string,
     what: string,
   ): Promise<unknown[]> {
-    const spec = this.#prepare(fn, what);
-    const opts = checkOptions('options', options);
-    const chunksize = opts.chunksize === undefined ? undefined : checkInteger('chunksize', opts.chunksize, 1);
-    checkOptionalFunction('onProgress', opts.onProgress);
-    const signal = checkSignal('signal', opts.signal);
-    const timeout = checkTimeout('timeout', opts.timeout);
-    if (!isIterable(items) && !isAsyncIterable(items)) throw invalidArg(rootName, 'an Iterable or an AsyncIterable', items);
-    const call = callSignal(signal, timeout, what);
-    const run = mapCall({
-      dispatcher: this.#dispatcher,
-      workers: this.workers,
-      spec,
-      kind,
-      items,
-      rootName,
-      chunksize,
-      signal: call.signal,
-      onProgress: opts.onProgress,
-    });
-    return this.#track(run.finally(call.dispose));
+    try {
+      this.#runtime.checkOpen(what);
+      const spec = taskSpecOf(fn);
+      const opts = checkOptions('options', options);
+      const chunksize = opts.chunksize === undefined ? undefined : checkInteger('chunksize', opts.chunksize, 1);
+      const call: ChunkedCallOptions = {
+        chunksize,
+        signal: checkSignal('signal', opts.signal),
+        timeout: checkTimeout('timeout', opts.timeout),
+        onProgress: checkProgress(opts.onProgress),
+      };
+      if (!isIterable(items) && !isAsyncIterable(items)) throw invalidArg(rootName, 'an Iterable or an AsyncIterable', items);
+      return this.#runtime.map(spec, kind, items, call, rootName, what);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #iterate(
@@ -494,7 +344,31 @@ export class Pool {
     ordered: boolean,
     what: string,
   ): AsyncIterableIterator<unknown> {
-    const spec = this.#prepare(fn, what);
-    return this.iterateChunks(spec, items, CallKind.Map, checkOptions('options', options), ordered, what);
+    try {
+      this.#runtime.checkOpen(what);
+      const spec = taskSpecOf(fn);
+      const opts = checkOptions('options', options);
+      const call: ChunkedCallOptions = {
+        chunksize: opts.chunksize === undefined ? adaptiveChunksize() : checkInteger('chunksize', opts.chunksize, 1),
+        signal: checkSignal('signal', opts.signal),
+        timeout: checkTimeout('timeout', opts.timeout),
+        onProgress: checkProgress(opts.onProgress),
+      };
+      return this.#runtime.iterate(spec, CallKind.Map, items, call, ordered, 'items', what);
+    } catch (error) {
+      return ResultIterator.failed(error);
+    }
   }
+}
+
+function checkProgress(onProgress: unknown): ((done: number, total?: number) => void) | undefined {
+  checkOptionalFunction('onProgress', onProgress);
+  return onProgress as ((done: number, total?: number) => void) | undefined;
+}
+
+function checkCallbacks<R>(callbacks: AsyncResultCallbacks<R> | undefined): AsyncResultCallbacks<R> {
+  const cbs = checkOptions('callbacks', callbacks);
+  checkOptionalFunction('callback', cbs.callback);
+  checkOptionalFunction('errorCallback', cbs.errorCallback);
+  return { callback: cbs.callback, errorCallback: cbs.errorCallback };
 }

@@ -4,7 +4,7 @@
  */
 import * as os from 'node:os';
 import { isMainThread, threadId } from 'node:worker_threads';
-import { CURRENT_PROCESS, type ProcessInfo } from './protocol';
+import { CURRENT_IDENTITY, CURRENT_PROCESS, type ProcessInfo } from './protocol';
 
 export type { ProcessInfo } from './protocol';
 
@@ -35,7 +35,12 @@ export function currentProcess(): ProcessInfo {
   const recorded = (globalThis as Record<symbol, ProcessInfo | undefined>)[CURRENT_PROCESS];
   if (recorded !== undefined) return recorded;
   if (isMainThread) return MAIN_PROCESS;
-  return { name: `PoolWorker-${threadId}`, pid: threadId, daemon: true, identity: [] };
+  return { name: `PoolWorker-${threadId}`, pid: threadId, daemon: true };
 }
 
-const MAIN_PROCESS: ProcessInfo = Object.freeze({ name: 'MainProcess', pid: 0, daemon: false, identity: Object.freeze([]) });
+/** Python's `_identity` of the calling thread: `[]` outside a Process worker. */
+export function currentIdentity(): readonly number[] {
+  return (globalThis as Record<symbol, readonly number[] | undefined>)[CURRENT_IDENTITY] ?? [];
+}
+
+const MAIN_PROCESS: ProcessInfo = Object.freeze({ name: 'MainProcess', pid: 0, daemon: false });

@@ -9,7 +9,7 @@ import { Worker } from 'node:worker_threads';
 import { encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { InvalidStateError } from '../errors';
-import { currentProcess } from './process-info';
+import { currentIdentity, currentProcess } from './process-info';
 import type { ProcessMessage, ProcessWorkerData } from './protocol';
 import { taskSpecOf, type TaskRef } from '../tasks/task-ref';
 import { checkBoolean, checkOptions, checkTimeout, invalidArg } from '../validate';
@@ -103,7 +103,7 @@ export class Process<P extends unknown[] = unknown[]> {
     if (opts.args !== undefined && !Array.isArray(opts.args)) throw invalidArg('args', 'an array of arguments', opts.args);
     this.#args = opts.args === undefined ? [] : [...opts.args];
     const parent = currentProcess();
-    this.#identity = [...parent.identity, ++childCounter];
+    this.#identity = [...currentIdentity(), ++childCounter];
     this.#name = opts.name === undefined ? `Process-${this.#identity.join(':')}` : checkName(opts.name);
     // Python: a daemon's children inherit its daemon flag by default.
     this.#daemon = checkBoolean('daemon', opts.daemon) ?? parent.daemon;

@@ -40,8 +40,6 @@ export interface ProcessInfo {
   readonly pid: number;
   /** True in a daemon Process's worker. */
   readonly daemon: boolean;
-  /** @internal Python's `_identity`, to name this thread's own children. */
-  readonly identity: readonly number[];
 }
 
 /**
@@ -50,3 +48,6 @@ export interface ProcessInfo {
  * build, ESM or CommonJS) reads the same one.
  */
 export const CURRENT_PROCESS = Symbol.for('parapool.currentProcess');
+
+/** Where a Process worker records its Python `_identity` (to name its own children), beside CURRENT_PROCESS. */
+export const CURRENT_IDENTITY = Symbol.for('parapool.currentProcessIdentity');

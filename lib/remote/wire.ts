@@ -38,15 +38,18 @@ const SENT_AWAY = 'cannot be sent to another machine';
 /** A request's arguments as plain values; refuses shared objects and transfers before anything is sent. */
 export function plainArgs(request: TaskRequest, hasTransfers: boolean, rootName: string): unknown[] {
   if (hasTransfers) throw new UncloneableError(`${rootName} holds a transfer()-marked buffer, which ${SENT_AWAY}`);
-  if (request.shared) {
-    throw new UncloneableError(`${rootName} holds a parapool shared object (shared memory, a lock or a queue), which ${SENT_AWAY}`);
+  const { input } = request;
+  switch (input.kind) {
+    case 'encoded':
+      if (input.shared) {
+        throw new UncloneableError(`${rootName} holds a parapool shared object (shared memory, a lock or a queue), which ${SENT_AWAY}`);
+      }
+      return input.args;
+    case 'packed':
+      return Array.from(input.packed);
+    case 'packed-range':
+      return Array.from(input.packed.subarray(input.from, input.to));
   }
-  if (request.packed === true) {
-    const packed = request.args as unknown as Int32Array | Float64Array;
-    const [from, to] = request.range ?? [0, packed.length];
-    return Array.from(packed.subarray(from, to));
-  }
-  return request.args;
 }
 
 /** devalue JSON of `value`; a value that is not plain data → ERR_UNCLONEABLE naming where. */

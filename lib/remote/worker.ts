@@ -289,18 +289,12 @@ export class RemoteWorker {
       }
     }
     const results: unknown[] = [];
+    const options = { chunksize: Math.max(1, args.length), signal };
     try {
-      const spec = this.#pool.prepareCall(ref, 'remote');
-      const kind = data.kind === CallKind.Starmap ? CallKind.Starmap : CallKind.Map;
-      for await (const value of this.#pool.iterateChunks(
-        spec,
-        args,
-        kind,
-        { chunksize: Math.max(1, args.length), signal },
-        true,
-        'remote',
-      )) {
-        results.push(value);
+      if (data.kind === CallKind.Starmap) {
+        results.push(...(await this.#pool.starmap(ref, args as unknown[][], options)));
+      } else {
+        for await (const value of this.#pool.imap(ref, args, options)) results.push(value);
       }
       return { result: results, shared: false };
     } catch (error) {

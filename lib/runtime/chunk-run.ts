@@ -4,19 +4,33 @@
  * the consumer (so an infinite generator runs in flat memory), and delivers
  * results in input order or in completion order.
  *
- * Failure rules (API.md §2): a task error is delivered at its position (ordered:
- * after every earlier result; unordered: when it arrives), and no chunk is
- * started after it; an input error takes the position of the chunk that was
- * being read (its partial chunk is dropped, as CPython does); an abort fails
- * the run at once with the signal's reason.
+ * Ordering: ordered runs deliver chunk k only after chunks 0..k-1; unordered
+ * runs deliver each chunk as it completes. `offset` is always the input
+ * position of a chunk's first item.
+ *
+ * Failure (API.md §2): a task error is delivered at its position (ordered:
+ * after every earlier result; unordered: when it arrives). From the moment it
+ * arrives nothing more is read and chunks not yet started after it are
+ * withdrawn, but chunks already running finish (as in Python): the run counts
+ * as settled only when they have. An input error takes the position of the
+ * chunk that was being read (its partial chunk is dropped, as CPython does,
+ * unless the sizer flushes partial chunks). An abort fails the run at once
+ * with the signal's reason; its running jobs are stopped by the same signal.
+ *
+ * Re-entrancy: the dispatcher may call a job's callbacks synchronously inside
+ * `submit()` (a broken or terminated pool fails the job at once), and the
+ * consumer may call `release()`, `stop()` or `drain()` from inside `results()`.
+ * Every entry point therefore re-checks `finished`, the in-flight count is
+ * kept per job callback (never by looking at the entry after `submit()`), and
+ * `pump()` is guarded against running inside itself.
  */
-import { decode, encode, type Encoded } from '../codec/codec';
-import { chunkLength, type Chunk, type ChunkSource } from './chunk-source';
-import type { Dispatcher, JobEntry } from './dispatcher';
+import { decode, encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
-import { UncloneableError } from '../errors';
 import { packNumbers, unpackResults } from '../codec/packing';
-import { CallKind, type TaskRequest, type TaskResponse, type TaskSpec } from './protocol';
+import { checkNoProxy } from './cloneable';
+import { type Chunk, type ChunkSource, chunkLength } from './chunk-source';
+import type { Dispatcher, JobEntry } from './dispatch';
+import { CallKind, type TaskInput, type TaskResponse, type TaskSpec } from './protocol';
 
 export interface ChunkConsumer {
   /** Results of one chunk (in input order when ordered); `offset` is the input position of its first item. */
@@ -39,6 +53,8 @@ export interface ChunkRunOptions {
   readonly onProgress: ((done: number, total?: number) => void) | undefined;
   /** With `release: 'manual'`, the consumer calls `release()` as it takes each chunk. */
   readonly release: 'auto' | 'manual';
+  /** Called once when the run is over and none of its jobs is running any more. */
+  readonly onSettled?: () => void;
 }
 
 interface Outcome {
@@ -49,218 +65,285 @@ interface Outcome {
 }
 
 export class ChunkRun {
-  private dispatched = 0;
-  private delivered = 0;
-  private released = 0;
-  private itemsDone = 0;
-  private offset = 0;
-  private reading = false;
-  private inputEnded = false;
-  private inputError: { error: unknown } | undefined;
-  private finished = false;
-  private readonly completed = new Map<number, Outcome>();
-  private readonly entries = new Map<number, JobEntry>();
+  #dispatched = 0;
+  #delivered = 0;
+  #released = 0;
+  #itemsDone = 0;
+  #offset = 0;
+  #reading = false;
+  #pumping = false;
+  #inputEnded = false;
+  #inputError: { error: unknown } | undefined;
+  /** The index of the first chunk that failed: nothing after it is read or started. */
+  #haltAt = Infinity;
+  #finished = false;
+  #settled = false;
+  #inFlight = 0;
+  #releaseMode: 'auto' | 'manual';
+  readonly #completed = new Map<number, Outcome>();
+  readonly #entries = new Map<number, JobEntry>();
+  readonly #dispatcher: Dispatcher;
+  readonly #options: ChunkRunOptions;
+  readonly #consumer: ChunkConsumer;
+  #unsubscribe: (() => void) | undefined;
 
-  constructor(
-    private readonly dispatcher: Dispatcher,
-    private readonly options: ChunkRunOptions,
-    private readonly consumer: ChunkConsumer,
-  ) {}
+  constructor(dispatcher: Dispatcher, options: ChunkRunOptions, consumer: ChunkConsumer) {
+    this.#dispatcher = dispatcher;
+    this.#options = options;
+    this.#consumer = consumer;
+    this.#releaseMode = options.release;
+  }
 
   start(): void {
-    const { signal } = this.options;
+    const { signal } = this.#options;
     if (signal !== undefined) {
       if (signal.aborted) {
         this.fail(signal.reason);
         return;
       }
-      signal.addEventListener('abort', () => this.fail(signal.reason), { once: true });
+      const onAbort = (): void => this.fail(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.#unsubscribe = () => signal.removeEventListener('abort', onAbort);
     }
-    this.pump();
+    this.#pump();
   }
 
   /** The consumer took a chunk's results (manual release only). */
   release(): void {
-    this.released++;
-    this.pump();
+    this.#released++;
+    this.#pump();
   }
 
-  /** Stops the run without an error: nothing more is read, queued chunks are dropped. */
+  /**
+   * Reads the input to the end without waiting for the consumer (pool.join()
+   * with an imap nobody finished reading: the accepted work runs, as Python's does).
+   */
+  drain(): void {
+    this.#releaseMode = 'auto';
+    this.#pump();
+  }
+
+  /** Stops the run without an error: nothing more is read, queued chunks are dropped, running ones finish. */
   stop(): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cleanup();
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cleanup();
+    this.#maybeSettle();
   }
 
-  private cleanup(): void {
-    this.options.source.close();
-    for (const entry of this.entries.values()) this.dispatcher.cancel(entry);
-    this.entries.clear();
-    this.completed.clear();
+  /** Fails the run now with `error` (abort, timeout, terminate): nothing more is delivered. */
+  fail(error: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    this.#cleanup();
+    this.#consumer.failed(error);
+    this.#maybeSettle();
   }
 
-  private fail(error: unknown): void {
-    if (this.finished) return;
-    this.finished = true;
-    this.cleanup();
-    this.consumer.failed(error);
-  }
-
-  private pump(): void {
-    while (!this.finished && !this.reading && !this.inputEnded) {
-      const outstanding = this.dispatched - (this.options.release === 'auto' ? this.delivered : this.released);
-      if (outstanding >= this.options.readAhead) return;
-      let next: Chunk | undefined | Promise<Chunk | undefined>;
-      try {
-        next = this.options.source.next();
-      } catch (error) {
-        this.endInput({ error });
-        return;
+  #cleanup(): void {
+    this.#unsubscribe?.();
+    this.#options.source.close();
+    for (const [index, entry] of this.#entries) {
+      if (this.#dispatcher.cancel(entry)) {
+        this.#entries.delete(index);
+        this.#inFlight--;
       }
-      if (next instanceof Promise) {
-        this.reading = true;
-        next.then(
-          (chunk: Chunk | undefined) => {
-            this.reading = false;
-            if (chunk === undefined) this.endInput(undefined);
-            else this.dispatch(chunk);
-            this.pump();
-          },
-          (error: unknown) => {
-            this.reading = false;
-            this.endInput({ error });
-          },
-        );
-        return;
-      }
-      if (next === undefined) {
-        this.endInput(undefined);
-        return;
-      }
-      this.dispatch(next);
     }
+    this.#completed.clear();
   }
 
-  private endInput(inputError: { error: unknown } | undefined): void {
-    if (this.finished) return;
-    this.inputEnded = true;
-    this.inputError = inputError;
-    this.deliver();
+  #maybeSettle(): void {
+    if (this.#settled || !this.#finished || this.#inFlight > 0) return;
+    this.#settled = true;
+    this.#options.onSettled?.();
   }
 
-  private dispatch(chunk: Chunk): void {
-    if (this.finished) return;
-    const index = this.dispatched++;
-    const offset = this.offset;
-    const length = chunkLength(chunk);
-    this.offset += length;
-    const { spec, kind } = this.options;
-    let request: TaskRequest;
-    let transferList: Encoded<unknown>['transferList'];
-    if (!Array.isArray(chunk)) {
-      // A range of an input packed in shared memory: nothing to copy.
-      request = {
-        file: spec.file,
-        name: spec.name,
-        kind,
-        args: chunk.packed as unknown as unknown[],
-        shared: false,
-        packed: true,
-        range: [chunk.from, chunk.to],
-      };
-    } else {
-      const packed = kind === CallKind.Map ? packNumbers(chunk) : undefined;
-      if (packed !== undefined) {
-        request = { file: spec.file, name: spec.name, kind, args: packed as unknown as unknown[], shared: false, packed: true };
-      } else {
-        let encoded: Encoded<unknown[]>;
+  #pump(): void {
+    if (this.#pumping) return;
+    this.#pumping = true;
+    try {
+      while (!this.#finished && !this.#reading && !this.#inputEnded && this.#haltAt === Infinity) {
+        const taken = this.#releaseMode === 'auto' ? this.#delivered : this.#released;
+        if (this.#dispatched - taken >= this.#options.readAhead) return;
+        let next: Chunk | undefined | Promise<Chunk | undefined>;
         try {
-          encoded = encode(chunk, this.options.rootName);
+          next = this.#options.source.next();
         } catch (error) {
-          this.fail(error instanceof UncloneableError ? shiftPath(error, this.options.rootName, offset) : error);
+          this.#endInput({ error });
           return;
         }
-        request = { file: spec.file, name: spec.name, kind, args: encoded.value, shared: encoded.shared };
-        transferList = encoded.transferList;
+        if (next instanceof Promise) {
+          this.#reading = true;
+          next.then(
+            (chunk) => {
+              this.#reading = false;
+              if (this.#finished) return;
+              if (chunk === undefined) this.#endInput(undefined);
+              else this.#dispatch(chunk);
+              this.#pump();
+            },
+            (error: unknown) => {
+              this.#reading = false;
+              this.#endInput({ error });
+            },
+          );
+          return;
+        }
+        if (next === undefined) {
+          this.#endInput(undefined);
+          return;
+        }
+        this.#dispatch(next);
       }
+    } finally {
+      this.#pumping = false;
     }
-    let startedAt = 0;
-    const entry = this.dispatcher.submit({
-      request,
-      transferList,
-      signal: this.options.signal,
-      onStart: () => (startedAt = performance.now()),
-      onResponse: (response) => {
-        this.options.source.sizer.observe(length, performance.now() - startedAt);
-        this.complete(index, offset, response);
-      },
-      onFailure: (error) => this.fail(error),
-    });
-    if (!this.finished) this.entries.set(index, entry);
   }
 
-  private complete(index: number, offset: number, response: TaskResponse): void {
-    this.entries.delete(index);
-    if (this.finished) return;
-    if (response.shared) decode(response);
-    const values =
-      response.packed === undefined
-        ? ((response.result as unknown[] | undefined) ?? [])
-        : unpackResults(response.result as Float64Array | Int32Array | Uint8Array, response.packed);
-    const outcome: Outcome =
-      response.error === undefined
-        ? { values, offset, failed: false }
-        : { values, offset, failed: true, error: decodeError(response.error, false) };
-    this.itemsDone += values.length;
-    if (this.options.onProgress !== undefined && !outcome.failed) {
+  #endInput(inputError: { error: unknown } | undefined): void {
+    if (this.#finished) return;
+    this.#inputEnded = true;
+    this.#inputError = inputError;
+    this.#deliver();
+  }
+
+  /** The chunk as the worker receives it; undefined (and the run failed) when it cannot cross. */
+  #inputOf(chunk: Chunk, offset: number): { input: TaskInput; transferList: ReturnType<typeof encode>['transferList'] } | undefined {
+    if (!Array.isArray(chunk)) {
+      if (chunk.kind === 'packed-range') {
+        // A range of an input packed once in shared memory: nothing to copy.
+        return { input: { kind: 'packed-range', packed: chunk.packed, from: chunk.from, to: chunk.to }, transferList: undefined };
+      }
+      return { input: { kind: 'encoded', args: chunk.items, shared: chunk.shared }, transferList: undefined };
+    }
+    const packed = this.#options.kind === CallKind.Map ? packNumbers(chunk) : undefined;
+    if (packed !== undefined) return { input: { kind: 'packed', packed }, transferList: undefined };
+    try {
+      checkNoProxy(chunk, this.#options.rootName, offset);
+      const encoded = encode(chunk, this.#options.rootName, offset);
+      return { input: { kind: 'encoded', args: encoded.value, shared: encoded.shared }, transferList: encoded.transferList };
+    } catch (error) {
+      this.fail(error);
+      return undefined;
+    }
+  }
+
+  #dispatch(chunk: Chunk): void {
+    if (this.#finished) return;
+    const index = this.#dispatched++;
+    const offset = this.#offset;
+    const length = chunkLength(chunk);
+    this.#offset += length;
+    const prepared = this.#inputOf(chunk, offset);
+    if (prepared === undefined) return;
+    const { spec, kind } = this.#options;
+    let startedAt = 0;
+    let ended = false;
+    const end = (): boolean => {
+      if (ended) return false;
+      ended = true;
+      this.#inFlight--;
+      this.#entries.delete(index);
+      return true;
+    };
+    this.#inFlight++;
+    const entry = this.#dispatcher.submit({
+      request: { file: spec.file, name: spec.name, kind, input: prepared.input },
+      transferList: prepared.transferList,
+      signal: this.#options.signal,
+      onStart: () => {
+        startedAt = performance.now();
+      },
+      onResponse: (response) => {
+        if (!end()) return;
+        this.#options.source.sizer.observe(length, performance.now() - startedAt);
+        this.#complete(index, offset, response);
+        this.#maybeSettle();
+      },
+      onFailure: (error) => {
+        if (!end()) return;
+        this.fail(error);
+        this.#maybeSettle();
+      },
+    });
+    if (!ended) this.#entries.set(index, entry);
+  }
+
+  #complete(index: number, offset: number, response: TaskResponse): void {
+    if (this.#finished) return;
+    let outcome: Outcome;
+    try {
+      if (response.shared) decode(response);
+      const values =
+        response.packed === undefined
+          ? ((response.result as unknown[] | undefined) ?? [])
+          : unpackResults(response.result as Float64Array | Int32Array | Uint8Array, response.packed);
+      outcome =
+        response.error === undefined
+          ? { values, offset, failed: false }
+          : { values, offset, failed: true, error: decodeError(response.error, false) };
+    } catch (error) {
+      outcome = { values: [], offset, failed: true, error };
+    }
+    this.#itemsDone += outcome.values.length;
+    if (this.#options.onProgress !== undefined && !outcome.failed) {
       try {
-        this.options.onProgress(this.itemsDone, this.options.source.total);
+        this.#options.onProgress(this.#itemsDone, this.#options.source.total);
       } catch (error) {
         this.fail(error);
         return;
       }
     }
-    if (this.options.ordered) {
-      this.completed.set(index, outcome);
-      this.deliver();
+    if (outcome.failed) this.#halt(index);
+    if (this.#options.ordered) {
+      this.#completed.set(index, outcome);
     } else {
-      this.deliverOutcome(outcome);
-      this.deliver();
+      this.#deliverOutcome(outcome);
+    }
+    this.#deliver();
+  }
+
+  /** A chunk failed: read nothing more, withdraw the queued chunks after it; running ones finish. */
+  #halt(index: number): void {
+    if (index >= this.#haltAt) return;
+    this.#haltAt = index;
+    this.#options.source.close();
+    for (const [other, entry] of this.#entries) {
+      if (other > index && this.#dispatcher.cancel(entry)) {
+        this.#entries.delete(other);
+        this.#inFlight--;
+      }
     }
   }
 
   /** Hands over what can be handed over, in order when ordered, then checks for the end. */
-  private deliver(): void {
-    if (this.options.ordered) {
-      let outcome = this.completed.get(this.delivered);
-      while (!this.finished && outcome !== undefined) {
-        this.completed.delete(this.delivered);
-        this.deliverOutcome(outcome);
-        outcome = this.completed.get(this.delivered);
+  #deliver(): void {
+    if (this.#options.ordered) {
+      let outcome = this.#completed.get(this.#delivered);
+      while (!this.#finished && outcome !== undefined) {
+        this.#completed.delete(this.#delivered);
+        this.#deliverOutcome(outcome);
+        outcome = this.#completed.get(this.#delivered);
       }
     }
-    if (this.finished || !this.inputEnded || this.delivered < this.dispatched) {
-      if (!this.finished) this.pump();
+    if (this.#finished) return;
+    if (!this.#inputEnded || this.#delivered < this.#dispatched) {
+      this.#pump();
       return;
     }
-    if (this.inputError !== undefined) {
-      this.fail(this.inputError.error);
+    if (this.#inputError !== undefined) {
+      this.fail(this.#inputError.error);
       return;
     }
-    this.finished = true;
-    this.consumer.done();
+    this.#finished = true;
+    this.#unsubscribe?.();
+    this.#consumer.done();
+    this.#maybeSettle();
   }
 
-  private deliverOutcome(outcome: Outcome): void {
-    this.delivered++;
-    if (outcome.values.length > 0 || !outcome.failed) this.consumer.results(outcome.values, outcome.offset);
+  #deliverOutcome(outcome: Outcome): void {
+    this.#delivered++;
+    if (outcome.values.length > 0 || !outcome.failed) this.#consumer.results(outcome.values, outcome.offset);
     if (outcome.failed) this.fail(outcome.error);
   }
-}
-
-/** A chunk's ERR_UNCLONEABLE path counts from the chunk; make it count from the input. */
-function shiftPath(error: UncloneableError, rootName: string, offset: number): UncloneableError {
-  const prefix = new RegExp(`^${rootName}\\[(\\d+)\\]`);
-  const message = error.message.replace(prefix, (_all, index: string) => `${rootName}[${Number(index) + offset}]`);
-  return message === error.message ? error : new UncloneableError(message);
 }

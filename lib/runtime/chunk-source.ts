@@ -7,17 +7,33 @@ import { invalidArg } from '../validate';
 
 /** A chunk of an array of numbers packed in shared memory: items [from, to) of `packed`. */
 export interface PackedRange {
+  readonly kind: 'packed-range';
   readonly packed: Int32Array | Float64Array;
   readonly from: number;
   readonly to: number;
 }
 
-/** What a source hands out: the items, or a range of a packed input. */
-export type Chunk = unknown[] | PackedRange;
+/** A chunk of an input that was codec-encoded once for the whole call. */
+export interface EncodedSlice {
+  readonly kind: 'encoded';
+  readonly items: unknown[];
+  /** True when the items hold shared-object descriptors. */
+  readonly shared: boolean;
+}
+
+/** What a source hands out: the items as read (the runner encodes them), a range of a packed input, or encoded items. */
+export type Chunk = unknown[] | PackedRange | EncodedSlice;
 
 export function chunkLength(chunk: Chunk): number {
-  return Array.isArray(chunk) ? chunk.length : chunk.to - chunk.from;
+  if (Array.isArray(chunk)) return chunk.length;
+  return chunk.kind === 'encoded' ? chunk.items.length : chunk.to - chunk.from;
 }
+
+/** How a whole-list input was prepared, once, before its first chunk: see map-call.ts. */
+export type PreparedInput =
+  | { readonly kind: 'raw' }
+  | { readonly kind: 'packed'; readonly packed: Int32Array | Float64Array }
+  | { readonly kind: 'encoded'; readonly shared: boolean };
 
 /** How many items the next chunk takes. */
 export interface ChunkSizer {
@@ -76,21 +92,17 @@ export interface ChunkSource {
 
 class ArraySource implements ChunkSource {
   private offset = 0;
-  /** Set when the items are all numbers and were packed once for the whole call. */
-  private readonly packed: Int32Array | Float64Array | undefined;
   constructor(
     private readonly items: readonly unknown[],
     readonly sizer: ChunkSizer,
-    packable: boolean,
-  ) {
-    this.packed = packable ? packNumbersShared(items) : undefined;
-  }
+    private readonly prepared: PreparedInput,
+  ) {}
   get total(): number {
     return this.items.length;
   }
-  /** True when every item is a number (so nothing needs validating before sending). */
+  /** True when every item is a number (packed once for the whole call), so nothing needs validating before sending. */
   get allNumbers(): boolean {
-    return this.packed !== undefined;
+    return this.prepared.kind === 'packed';
   }
   next(): Chunk | undefined {
     const length = this.items.length;
@@ -98,11 +110,23 @@ class ArraySource implements ChunkSource {
     const from = this.offset;
     const to = Math.min(length, from + this.sizer.size);
     this.offset = to;
-    return this.packed === undefined ? this.items.slice(from, to) : { packed: this.packed, from, to };
+    switch (this.prepared.kind) {
+      case 'packed':
+        return { kind: 'packed-range', packed: this.prepared.packed, from, to };
+      case 'encoded':
+        return { kind: 'encoded', items: this.items.slice(from, to), shared: this.prepared.shared };
+      case 'raw':
+        return this.items.slice(from, to);
+    }
   }
   close(): void {
     this.offset = this.items.length;
   }
+}
+
+/** A source over an array prepared once (packed, encoded, or raw). */
+export function arraySource(items: readonly unknown[], chunksize: number | ChunkSizer, prepared: PreparedInput): ChunkSource {
+  return new ArraySource(items, typeof chunksize === 'number' ? fixedChunksize(chunksize) : chunksize, prepared);
 }
 
 /** What reading a sync or async iterator chunk by chunk has in common: the end, and input errors. */
@@ -154,7 +178,12 @@ class IteratorSource extends StreamSource implements ChunkSource {
   close(): void {
     if (this.finished) return;
     this.finished = true;
-    this.iterator.return?.();
+    // The run is over (ended, failed or stopped): an input whose return() throws must not crash the host.
+    try {
+      this.iterator.return?.();
+    } catch {
+      // Nothing is left to tell: the caller already has its outcome.
+    }
   }
 }
 
@@ -186,7 +215,10 @@ class AsyncIteratorSource extends StreamSource implements ChunkSource {
   close(): void {
     if (this.finished) return;
     this.finished = true;
-    void Promise.resolve(this.iterator.return?.()).catch(() => undefined);
+    // A return() that throws or rejects must not crash the host (see IteratorSource.close).
+    void Promise.resolve()
+      .then(() => this.iterator.return?.())
+      .catch(() => undefined);
   }
 }
 
@@ -206,7 +238,10 @@ export function isIterable(value: unknown): value is Iterable<unknown> {
  */
 export function openSource(items: unknown, chunksize: number | ChunkSizer, argName = 'items', packable = false): ChunkSource {
   const sizer = typeof chunksize === 'number' ? fixedChunksize(chunksize) : chunksize;
-  if (Array.isArray(items)) return new ArraySource(items, sizer, packable);
+  if (Array.isArray(items)) {
+    const packed = packable ? packNumbersShared(items) : undefined;
+    return new ArraySource(items, sizer, packed === undefined ? { kind: 'raw' } : { kind: 'packed', packed });
+  }
   if (isAsyncIterable(items)) return new AsyncIteratorSource(items[Symbol.asyncIterator](), sizer);
   if (isIterable(items)) return new IteratorSource(items[Symbol.iterator](), sizer);
   throw invalidArg(argName, 'an Iterable or an AsyncIterable', items);

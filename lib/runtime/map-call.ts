@@ -1,55 +1,103 @@
 /**
  * A whole-list map (Pool.map, Pool.starmap): the input is read to the end and
- * validated before the first chunk is sent, then chunks run in completion
- * order and their results are written at their positions.
+ * prepared ONCE before the first chunk is sent: an array of numbers (map) is
+ * packed in shared memory, anything else is checked and codec-encoded in one
+ * walk (so an uncloneable item fails the call before anything runs, with its
+ * path counted from the input). Chunks then run in completion order and their
+ * results are written at their positions.
  */
-import { ChunkRun } from './chunk-run';
-import { materialize, openSource } from './chunk-source';
 import { encode } from '../codec/codec';
-import type { Dispatcher } from './dispatcher';
+import { packNumbersShared } from '../codec/packing';
+import { invalidArg } from '../validate';
+import { ChunkRun } from './chunk-run';
+import { arraySource, type PreparedInput } from './chunk-source';
+import { checkNoProxy } from './cloneable';
+import type { Dispatcher } from './dispatch';
 import { CallKind, type TaskSpec } from './protocol';
 
-/** Python's default chunksize for map: ceil(n / (4 × workers)). */
+/**
+ * Python's default chunksize for `map`: `ceil(itemCount / (4 × workers))`, at least 1.
+ *
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `itemCount` is not an integer ≥ 0 or `workers` not an integer ≥ 1.
+ * @example
+ * defaultChunksize(1000, 4);   // 63
+ */
 export function defaultChunksize(itemCount: number, workers: number): number {
+  if (typeof itemCount !== 'number' || !Number.isSafeInteger(itemCount) || itemCount < 0) {
+    throw invalidArg('itemCount', 'an integer from 0 and up', itemCount);
+  }
+  if (typeof workers !== 'number' || !Number.isSafeInteger(workers) || workers < 1) {
+    throw invalidArg('workers', 'an integer from 1 and up', workers);
+  }
   return Math.max(1, Math.ceil(itemCount / (4 * workers)));
 }
 
 export interface MapCall {
   readonly dispatcher: Dispatcher;
-  readonly workers: number;
   readonly spec: TaskSpec;
   readonly kind: CallKind;
-  readonly items: Iterable<unknown> | AsyncIterable<unknown>;
-  /** How the input is named in ERR_UNCLONEABLE paths. */
+  /** The whole input, already read (see `materialize` in chunk-source.ts). */
+  readonly items: readonly unknown[];
+  /** How the input is named in ERR_UNCLONEABLE and ERR_INVALID_ARG messages. */
   readonly rootName: string;
   readonly chunksize: number | undefined;
   readonly signal: AbortSignal | undefined;
   readonly onProgress: ((done: number, total?: number) => void) | undefined;
+  /** Called once the call is over and none of its chunks runs any more. */
+  readonly onSettled: () => void;
+  /** Receives the run, so that it can be failed from outside (terminate). */
+  readonly onRun?: (run: ChunkRun) => void;
 }
 
-export async function mapCall(call: MapCall): Promise<unknown[]> {
-  const all = await materialize(call.items, call.rootName);
-  const results: unknown[] = new Array(all.length);
-  if (all.length === 0) return results;
-  const chunksize = call.chunksize ?? defaultChunksize(all.length, call.workers);
-  const source = openSource(all, chunksize, call.rootName, call.kind === CallKind.Map);
-  // Every item is checked before anything is sent (an input of numbers needs no walk).
-  if (!source.allNumbers && all.some((item) => typeof item === 'object' || typeof item === 'function' || typeof item === 'symbol')) {
-    encode(all, call.rootName);
+/** Packs or encodes a whole input once. Throws ERR_UNCLONEABLE / ERR_INVALID_ARG (starmap: a tuple that is not an array). */
+export function prepareInput(
+  items: readonly unknown[],
+  kind: CallKind,
+  rootName: string,
+): { items: readonly unknown[]; prepared: PreparedInput } {
+  if (kind === CallKind.Map) {
+    const packed = packNumbersShared(items);
+    if (packed !== undefined) return { items, prepared: { kind: 'packed', packed } };
+  } else if (kind === CallKind.Starmap) {
+    const bad = items.findIndex((tuple) => !Array.isArray(tuple));
+    if (bad !== -1) throw invalidArg(`${rootName}[${bad}]`, 'an array of arguments', items[bad]);
   }
+  checkNoProxy(items, rootName);
+  const encoded = encode(items, rootName);
+  // Buffers marked with transfer() move with the chunk that holds them: those inputs are encoded chunk by chunk.
+  if (encoded.transferList !== undefined) return { items, prepared: { kind: 'raw' } };
+  return { items: encoded.value, prepared: { kind: 'encoded', shared: encoded.shared } };
+}
+
+export function mapCall(call: MapCall): Promise<unknown[]> {
+  const results: unknown[] = new Array(call.items.length);
+  if (call.items.length === 0) {
+    call.onSettled();
+    return Promise.resolve(results);
+  }
+  let input: ReturnType<typeof prepareInput>;
+  try {
+    input = prepareInput(call.items, call.kind, call.rootName);
+  } catch (error) {
+    call.onSettled();
+    return Promise.reject(error);
+  }
+  const chunksize = call.chunksize ?? defaultChunksize(call.items.length, call.dispatcher.workers);
+  const source = arraySource(input.items, chunksize, input.prepared);
   return new Promise<unknown[]>((resolve, reject) => {
-    new ChunkRun(
+    const run = new ChunkRun(
       call.dispatcher,
       {
         spec: call.spec,
         kind: call.kind,
         source,
         ordered: false,
-        readAhead: call.workers * 4,
+        readAhead: call.dispatcher.workers * 4,
         rootName: call.rootName,
         signal: call.signal,
         onProgress: call.onProgress,
         release: 'auto',
+        onSettled: call.onSettled,
       },
       {
         results(values, offset) {
@@ -58,6 +106,8 @@ export async function mapCall(call: MapCall): Promise<unknown[]> {
         failed: reject,
         done: () => resolve(results),
       },
-    ).start();
+    );
+    call.onRun?.(run);
+    run.start();
   });
 }

@@ -23,18 +23,28 @@ export const CallKind = {
 } as const;
 export type CallKind = (typeof CallKind)[keyof typeof CallKind];
 
-/** Main → worker: one piscina task. */
+/**
+ * What a request carries as its arguments, decided once per call: codec-encoded
+ * values, a chunk of numbers packed in a typed array, or a range of a whole
+ * input packed once in shared memory (see lib/codec/packing.ts).
+ */
+export type TaskInput =
+  | {
+      readonly kind: 'encoded';
+      /** Apply: one argument list. Map/Starmap: the chunk's items (or argument tuples). */
+      readonly args: unknown[];
+      /** True when `args` holds shared-object descriptors that the worker must decode. */
+      readonly shared: boolean;
+    }
+  | { readonly kind: 'packed'; readonly packed: Int32Array | Float64Array }
+  | { readonly kind: 'packed-range'; readonly packed: Int32Array | Float64Array; readonly from: number; readonly to: number };
+
+/** Main → worker: one job (piscina task, or remote job). Structured-cloneable. */
 export interface TaskRequest {
   readonly file: string;
   readonly name: string;
   readonly kind: CallKind;
-  readonly args: unknown[];
-  /** True when `args` holds shared-object descriptors that the worker must decode. */
-  readonly shared: boolean;
-  /** Map chunks of numbers only: `args` is an Int32Array or Float64Array of the items (see packing.ts). */
-  readonly packed?: boolean;
-  /** With `packed`: the chunk is items [from, to) of `args`, an input packed once in shared memory. */
-  readonly range?: readonly [from: number, to: number];
+  readonly input: TaskInput;
 }
 
 /** Worker → main: the outcome of one piscina task. */
@@ -69,6 +79,12 @@ export interface EncodedError {
   readonly hasCause?: boolean;
   /** AggregateError's errors. */
   readonly errors?: EncodedError[];
+}
+
+/** Pool worker → main, through piscina's `'message'` event: this worker's initializer has settled. */
+export interface WorkerInitializedMessage {
+  readonly type: 'parapool.pool.initialized';
+  readonly threadId: number;
 }
 
 /** `workerData` of every pool worker. */

@@ -3,55 +3,79 @@
  * finished chunks between a ChunkRun and the consumer. It releases a chunk to
  * the run (letting it read further) only as the consumer takes it, so the
  * read-ahead bounds memory however slow the consumer is.
+ *
+ * Calls to `next()` that overlap are queued: each gets its own result, in the
+ * order the calls were made. A failure is handed to the first waiting call
+ * after the results before it; later calls then see the end.
  */
 import type { ChunkConsumer } from './chunk-run';
 
-interface Run {
+/** What the iterator drives: a ChunkRun, or (for a call that failed before it began) nothing. */
+export interface IteratedRun {
   start(): void;
   release(): void;
   stop(): void;
 }
 
-export class ResultIterator<T> implements AsyncIterableIterator<T> {
-  private readonly chunks: unknown[][] = [];
-  private position = 0;
-  private error: { error: unknown } | undefined;
-  private ended = false;
-  private waiter: { resolve: (result: IteratorResult<T>) => void; reject: (error: unknown) => void } | undefined;
-  private readonly run: Run;
+interface Waiter<T> {
+  resolve(result: IteratorResult<T>): void;
+  reject(error: unknown): void;
+}
 
-  constructor(
-    makeRun: (consumer: ChunkConsumer) => Run,
-    private readonly onEnd: () => void,
-  ) {
-    this.run = makeRun({
+export class ResultIterator<T> implements AsyncIterableIterator<T> {
+  readonly #chunks: unknown[][] = [];
+  #position = 0;
+  #error: { error: unknown } | undefined;
+  #ended = false;
+  readonly #waiters: Waiter<T>[] = [];
+  readonly #run: IteratedRun;
+  #delivering = false;
+
+  /** `makeRun` gets the consumer to feed; the run starts at once. */
+  constructor(makeRun: (consumer: ChunkConsumer) => IteratedRun) {
+    this.#run = makeRun({
       results: (values) => {
-        this.chunks.push(values);
-        this.wake();
+        if (this.#ended) return;
+        this.#chunks.push(values);
+        this.#wake();
       },
       failed: (error) => {
-        this.error = { error };
-        this.finish();
+        if (this.#ended) return;
+        this.#error = { error };
+        this.#ended = true;
+        this.#wake();
       },
-      done: () => this.finish(),
+      done: () => {
+        this.#ended = true;
+        this.#wake();
+      },
     });
-    this.run.start();
+    this.#run.start();
+  }
+
+  /** An iterator whose first `next()` rejects with `error` (API.md §8: iterators report bad arguments there). */
+  static failed<T>(error: unknown): ResultIterator<T> {
+    return new ResultIterator<T>((consumer) => ({
+      start: () => consumer.failed(error),
+      release: () => undefined,
+      stop: () => undefined,
+    }));
   }
 
   next(): Promise<IteratorResult<T>> {
-    const ready = this.take();
-    if (ready !== undefined) return ready;
     return new Promise((resolve, reject) => {
-      this.waiter = { resolve, reject };
+      this.#waiters.push({ resolve, reject });
+      this.#wake();
     });
   }
 
-  /** `break` out of `for await`: stop reading, drop queued work. */
+  /** `break` out of `for await`: stop reading, drop queued work; waiting calls see the end. */
   return(): Promise<IteratorResult<T>> {
-    this.run.stop();
-    this.chunks.length = 0;
-    this.error = undefined;
-    this.finish();
+    this.#run.stop();
+    this.#chunks.length = 0;
+    this.#error = undefined;
+    this.#ended = true;
+    this.#wake();
     return Promise.resolve({ value: undefined, done: true });
   }
 
@@ -59,50 +83,47 @@ export class ResultIterator<T> implements AsyncIterableIterator<T> {
     return this;
   }
 
-  private take(): Promise<IteratorResult<T>> | undefined {
-    while (this.chunks.length > 0) {
-      const chunk = this.chunks[0]!;
-      if (this.position < chunk.length) {
-        const value = chunk[this.position++] as T;
-        if (this.position === chunk.length) this.nextChunk();
-        return Promise.resolve({ value, done: false });
+  /** Answers waiting calls, oldest first, while there is something to answer with. */
+  #wake(): void {
+    // take() can release a chunk, which can deliver more results synchronously
+    // and re-enter here: the outer loop answers them.
+    if (this.#delivering) return;
+    this.#delivering = true;
+    try {
+      while (this.#waiters.length > 0) {
+        const answer = this.#take();
+        if (answer === undefined) return;
+        const waiter = this.#waiters.shift()!;
+        if ('error' in answer) waiter.reject(answer.error);
+        else waiter.resolve(answer.result);
       }
-      this.nextChunk();
+    } finally {
+      this.#delivering = false;
     }
-    if (this.error !== undefined) {
-      const { error } = this.error;
-      this.error = undefined;
-      return Promise.reject(error);
+  }
+
+  #take(): { result: IteratorResult<T> } | { error: unknown } | undefined {
+    while (this.#chunks.length > 0) {
+      const chunk = this.#chunks[0]!;
+      if (this.#position < chunk.length) {
+        const value = chunk[this.#position++] as T;
+        if (this.#position === chunk.length) this.#nextChunk();
+        return { result: { value, done: false } };
+      }
+      this.#nextChunk();
     }
-    if (this.ended) return Promise.resolve({ value: undefined, done: true });
+    if (this.#error !== undefined) {
+      const { error } = this.#error;
+      this.#error = undefined;
+      return { error };
+    }
+    if (this.#ended) return { result: { value: undefined, done: true } };
     return undefined;
   }
 
-  private nextChunk(): void {
-    this.chunks.shift();
-    this.position = 0;
-    if (!this.ended) this.run.release();
-  }
-
-  private wake(): void {
-    const waiter = this.waiter;
-    if (waiter === undefined) return;
-    // Cleared before take(): take() can release a chunk, which can deliver more
-    // results synchronously and re-enter wake() for the same waiter.
-    this.waiter = undefined;
-    const ready = this.take();
-    if (ready === undefined) {
-      this.waiter = waiter;
-      return;
-    }
-    ready.then(waiter.resolve, waiter.reject);
-  }
-
-  private finish(): void {
-    if (!this.ended) {
-      this.ended = true;
-      this.onEnd();
-    }
-    this.wake();
+  #nextChunk(): void {
+    this.#chunks.shift();
+    this.#position = 0;
+    if (!this.#ended) this.#run.release();
   }
 }

@@ -138,11 +138,11 @@ describe('Executor.submit', () => {
     expect(await executor.submit(fx.pow, 2, 10)).toBe(1024);
   });
 
-  test('an argument that cannot cross fails submit at once, naming its path', () => {
+  test('an argument that cannot cross rejects the future at once, naming its path (never a throw)', async () => {
     const executor = makeExecutor({ maxWorkers: 1 });
-    expect(() => executor.submit((o: unknown) => o, { cb: () => 1 })).toThrow(UncloneableError);
-    expect(() => executor.submit((o: unknown) => o, { cb: () => 1 })).toThrow('args[0].cb is a function');
-    expect(() => executor.submit(42 as never)).toThrow(InvalidArgumentError);
+    await expect(executor.submit((o: unknown) => o, { cb: () => 1 })).rejects.toThrow(UncloneableError);
+    await expect(executor.submit((o: unknown) => o, { cb: () => 1 })).rejects.toThrow('args[0].cb is a function');
+    await expect(executor.submit(42 as never)).rejects.toThrow(InvalidArgumentError);
   });
 
   test('tasks in executor workers see themselves as PoolWorker-<threadId>', async () => {
@@ -250,17 +250,17 @@ describe('Executor.map', () => {
     expect(await executor.submit(fx.pow, 3, 2)).toBe(9);
   });
 
-  test('bad arguments are ERR_INVALID_ARG', () => {
+  test('bad arguments are ERR_INVALID_ARG', async () => {
     const executor = makeExecutor({ maxWorkers: 1 });
-    expect(() => executor.map(fx.pow, [1], [1], { chunksize: 0 })).toThrow(
+    await expect(executor.map(fx.pow, [1], [1], { chunksize: 0 }).next()).rejects.toThrow(
       'Expected `chunksize` to be an integer from 1 and up, got `0` (number)',
     );
-    expect(() => executor.map(fx.pow, [1], 5 as never)).toThrow(
+    await expect(executor.map(fx.pow, [1], 5 as never).next()).rejects.toThrow(
       'Expected `iterables[1]` to be an Iterable or an AsyncIterable, got `5` (number)',
     );
-    expect(() => executor.map(fx.pow as never)).toThrow(InvalidArgumentError);
-    expect(() => executor.map(fx.pow, [1], [1], { timeout: NaN })).toThrow(InvalidArgumentError);
-    expect(() => executor.map(fx.pow, [1], [1], { signal: 'stop' as never })).toThrow(InvalidArgumentError);
+    await expect(executor.map(fx.pow as never).next()).rejects.toThrow(InvalidArgumentError);
+    await expect(executor.map(fx.pow, [1], [1], { timeout: NaN }).next()).rejects.toThrow(InvalidArgumentError);
+    await expect(executor.map(fx.pow, [1], [1], { signal: 'stop' as never }).next()).rejects.toThrow(InvalidArgumentError);
   });
 });
 
@@ -285,9 +285,9 @@ describe('Executor.shutdown', () => {
     const futures = range(20).map((n) => executor.submit(fx.pow, n, 2));
     await executor.shutdown();
     expect(futures.every((future) => future.done() && !future.cancelled())).toBe(true);
-    expect(() => executor.submit(fx.pow, 1, 1)).toThrow(PoolClosedError);
-    expect(() => executor.submit(fx.pow, 1, 1)).toThrow('Cannot call submit(): the executor was shut down');
-    expect(() => executor.map(fx.pow, [1], [1])).toThrow(PoolClosedError);
+    await expect(executor.submit(fx.pow, 1, 1)).rejects.toThrow(PoolClosedError);
+    await expect(executor.submit(fx.pow, 1, 1)).rejects.toThrow('Cannot call submit(): the executor was shut down');
+    await expect(executor.map(fx.pow, [1], [1]).next()).rejects.toThrow(PoolClosedError);
     await executor.shutdown();
   });
 
@@ -320,7 +320,7 @@ describe('Executor.shutdown', () => {
       kept = executor;
       expect(await executor.submit(fx.pow, 2, 3)).toBe(8);
     }
-    expect(() => kept!.submit(fx.pow, 1, 1)).toThrow(PoolClosedError);
+    await expect(kept!.submit(fx.pow, 1, 1)).rejects.toThrow(PoolClosedError);
   });
 
   test('bad shutdown options are ERR_INVALID_ARG', async () => {
@@ -380,5 +380,51 @@ describe('Executor options', () => {
     expect(await future).toBe(4);
     expect(await collect(pairs)).toEqual([[3, 1]]);
     expect(await collect(withOptions)).toEqual([1]);
+  });
+});
+
+describe('Executor: nothing left pending (issue 9)', () => {
+  test('a map not read to the end, then shutdown(): shutdown resolves and the results stay readable', async () => {
+    const executor = makeExecutor({ maxWorkers: 2 });
+    const results = executor.map(
+      fx.pow,
+      range(30),
+      range(30).map(() => 2),
+    );
+    expect((await results.next()).value).toBe(0);
+    await executor.shutdown();
+    const rest: number[] = [];
+    for await (const value of results) rest.push(value);
+    expect(rest).toEqual(
+      range(30)
+        .slice(1)
+        .map((x) => x * x),
+    );
+  });
+
+  test('overlapping next() calls on Executor.map each get their own result, in order', async () => {
+    const executor = makeExecutor({ maxWorkers: 2 });
+    for (let round = 0; round < 10; round++) {
+      const results = executor.map(
+        fx.pow,
+        range(8),
+        range(8).map(() => 2),
+        { chunksize: 3 },
+      );
+      const steps = await Promise.all(range(9).map(() => results.next()));
+      expect(steps.map((step) => step.value)).toEqual([...range(8).map((x) => x * x), undefined]);
+    }
+  });
+
+  test('submit and map after shutdown report ERR_POOL_CLOSED without throwing', async () => {
+    const executor = makeExecutor({ maxWorkers: 1 });
+    await executor.shutdown();
+    let future: Future<number> | undefined;
+    expect(() => {
+      future = executor.submit(fx.pow, 2, 2);
+    }).not.toThrow();
+    await expect(future!.result()).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(executor.map(fx.pow, [1], [1]).next()).rejects.toMatchObject({ code: 'ERR_POOL_CLOSED' });
+    await expect(executor.shutdown({ wait: 'yes' as never })).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
   });
 });

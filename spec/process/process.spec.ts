@@ -106,15 +106,13 @@ describe('Process exit codes', () => {
   });
 
   test('n after process.exit(n), and the exit code the target set with process.exitCode', async () => {
-    for (const code of [0, 3, 42]) {
-      const p = startProcess(new Process({ target: targets.exitsWith, args: [code] }));
-      await p.join();
-      expect(p.exitCode).toBe(code);
-      expect(p.error).toBeUndefined();
-    }
-    const p = startProcess(new Process({ target: targets.setsExitCode, args: [5] }));
-    await p.join();
-    expect(p.exitCode).toBe(5);
+    const codes = [0, 3, 42];
+    const exiting = codes.map((code) => startProcess(new Process({ target: targets.exitsWith, args: [code] })));
+    const setting = startProcess(new Process({ target: targets.setsExitCode, args: [5] }));
+    await Promise.all([...exiting, setting].map((p) => p.join()));
+    expect(exiting.map((p) => p.exitCode)).toEqual(codes);
+    for (const p of exiting) expect(p.error).toBeUndefined();
+    expect(setting.exitCode).toBe(5);
   });
 
   test('-15 after terminate(), -9 after kill(), of a blocked target', async () => {
@@ -333,5 +331,34 @@ describe('from the built package (dist/, made by npm run build)', () => {
     expect(result.status).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ ok: 4, bad: 1, error: 'bad 7', names: [42], same: true });
     expect(result.stderr).toContain('Error: bad 7');
+  });
+});
+
+describe('Process: hostile errors and negative timeouts (issue 9)', () => {
+  test('a target that throws a hostile value ends with exitCode 1 and an error that says so', async () => {
+    const kinds = ['getter', 'symbol-name', 'revoked-proxy'] as const;
+    const processes = kinds.map((kind) => startProcess(new Process({ target: targets.throwsHostile, args: [kind] })));
+    await Promise.all(processes.map((p) => p.join()));
+    for (const p of processes) {
+      expect(p.exitCode).toBe(1);
+      expect(p.error).toBeInstanceOf(Error);
+      expect(typeof (p.error as Error).message).toBe('string');
+    }
+    expect((processes[2]!.error as Error).message).toMatch(/Proxy/);
+  });
+
+  test('join({ timeout: -1 }) returns at once; join before start rejects (never throws)', async () => {
+    const flags = new Int32Array(new SharedArrayBuffer(8));
+    const p = startProcess(new Process({ target: targets.waitForFlag, args: [flags] }));
+    await p.join({ timeout: -1 });
+    expect(p.isAlive()).toBe(true);
+    p.terminate();
+    await p.join();
+    const unstarted = new Process({ target: targets.returns });
+    let joined: Promise<void> | undefined;
+    expect(() => {
+      joined = unstarted.join();
+    }).not.toThrow();
+    await expect(joined).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
   });
 });

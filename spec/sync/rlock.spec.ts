@@ -43,18 +43,24 @@ describe('RLock', () => {
     rlock.release();
     const taken = await callInWorker(rlock, 'acquireSync', [{ blocking: false }]);
     expect(taken.value).toBe(true);
-    // The worker exited holding it: the lock stays held by that thread id.
+    // The worker exited holding it: it stays its owner until the next acquirer takes it over.
     expect(rlock.ownerThreadId).toBe(taken.threadId);
     expect(() => rlock.release()).toThrow(invalidState);
   });
 
   it('returns false when the timeout passes', async () => {
     const rlock = new RLock();
-    await callInWorker(rlock, 'acquireSync');
-    expect(rlock.acquireSync({ timeout: 0 })).toBe(false);
-    expect(rlock.acquireSync({ timeout: 20 })).toBe(false);
-    expect(await rlock.acquire({ timeout: 20 })).toBe(false);
-    expect(await rlock.acquire({ blocking: false })).toBe(false);
+    // A live holder: a holder that exited would hand the lock on (robust locks, below).
+    const holder = startTsWorker(`${__dirname}/../fixtures/sync-hold.ts`, encode({ lock: rlock }).value);
+    try {
+      expect(await new Promise((resolve) => holder.once('message', resolve))).toBe('held');
+      expect(rlock.acquireSync({ timeout: 0 })).toBe(false);
+      expect(rlock.acquireSync({ timeout: 20 })).toBe(false);
+      expect(await rlock.acquire({ timeout: 20 })).toBe(false);
+      expect(await rlock.acquire({ blocking: false })).toBe(false);
+    } finally {
+      await holder.terminate();
+    }
   });
 
   it('treats async callers on one thread as one owner (per-thread ownership, as in Python)', async () => {

@@ -1,0 +1,180 @@
+/**
+ * The one place that knows piscina. It builds the Piscina instance, supplies
+ * its load balancer (which also implements `maxTasksPerChild` recycling),
+ * waits for every worker's initializer before the workers stop, and turns
+ * piscina's failures into parapool errors. What it relies on in piscina is
+ * pinned by spec/runtime/piscina-contract.spec.ts: the exit-code message it
+ * parses, a worker's `id` being its thread id, and the balancer being called
+ * synchronously inside `run()` and whenever a worker becomes free.
+ */
+import * as path from 'node:path';
+import type { TransferListItem } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { WorkerExitedError } from '../errors';
+import type { Dispatcher } from './dispatch';
+import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
+import type { TaskRequest, TaskResponse, WorkerInitializedMessage } from './protocol';
+import type { RuntimeSettings } from './runtime';
+
+/** piscina's view of one worker, as its load balancer sees it. */
+export type PiscinaWorker = Parameters<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'] & {}>[1][number];
+
+export interface PiscinaAdapterOptions extends RuntimeSettings {
+  /** The worker entry module (lib/entry/pool-worker). */
+  readonly filename: string;
+}
+
+/** The message piscina rejects a dead worker's task with (piscina's `onWorkerExit`). */
+export const EXIT_CODE_MESSAGE = /^worker exited with code: (-?\d+)$/;
+
+/**
+ * A piscina failure as the WorkerExitedError of the task it failed: an exit
+ * code from the message piscina builds on 'exit', else an uncaught error in the
+ * worker (its exit code is 1).
+ */
+export function workerExitedError(failure: unknown): WorkerExitedError {
+  const message = failure instanceof Error ? failure.message : String(failure);
+  const exit = EXIT_CODE_MESSAGE.exec(message);
+  const exitCode = exit === null ? 1 : Number(exit[1]);
+  const reason = exit === null ? `an uncaught error: ${message}` : `exit code ${exitCode}`;
+  return new WorkerExitedError(`The worker running this task exited (${reason})`, { exitCode, cause: failure });
+}
+
+export class PiscinaAdapter implements WorkerEngine {
+  readonly workers: number;
+  readonly #piscina: Piscina;
+  readonly #maxTasksPerChild: number | undefined;
+  readonly #hasInitializer: boolean;
+  /** Threads whose initializer has settled. */
+  readonly #initialized = new Set<number>();
+  #initWaiter: (() => void) | undefined;
+  /** Tasks assigned to each worker (recycling only). */
+  readonly #assigned = new Map<number, number>();
+  /** Had their share, still finishing their last task. */
+  readonly #retiring = new Map<number, PiscinaWorker>();
+  /** Told to exit; piscina still lists them until their 'exit' event. */
+  readonly #retired = new Set<number>();
+
+  constructor(options: PiscinaAdapterOptions) {
+    this.workers = options.workers;
+    this.#maxTasksPerChild = options.maxTasksPerChild;
+    this.#hasInitializer = options.workerData.initializer !== undefined;
+    this.#piscina = new Piscina({
+      filename: options.filename,
+      minThreads: options.idleTimeout === undefined ? options.workers : 0,
+      maxThreads: options.workers,
+      idleTimeout: options.idleTimeout ?? Infinity,
+      concurrentTasksPerWorker: 1,
+      workerData: options.workerData,
+      resourceLimits: options.resourceLimits,
+      loadBalancer: (_task, workers) => this.#balance(workers),
+    });
+    // piscina reports worker failures through the tasks they fail; with none in
+    // flight it emits 'error', which must not crash the program.
+    this.#piscina.on('error', () => undefined);
+    this.#piscina.on('workerDestroy', (worker: { id: number }) => this.#forget(worker.id));
+    if (this.#hasInitializer) {
+      this.#piscina.on('message', (message: WorkerInitializedMessage) => {
+        if (message?.type !== 'parapool.pool.initialized') return;
+        this.#initialized.add(message.threadId);
+        this.#initWaiter?.();
+      });
+    }
+  }
+
+  /** Runs one request; a worker's death rejects it with WorkerExitedError, an abort with piscina's AbortError. */
+  run(request: TaskRequest, transferList: TransferListItem[] | undefined, signal: AbortSignal | undefined): Promise<TaskResponse> {
+    const options =
+      transferList === undefined && signal === undefined ? undefined : { transferList: transferList as never, signal: signal ?? null };
+    return this.#piscina.run(request, options).then(
+      (response: TaskResponse) => {
+        if (this.#retiring.size > 0) this.#retireIdleWorkers();
+        return response;
+      },
+      (failure: unknown) => {
+        if (this.#retiring.size > 0) this.#retireIdleWorkers();
+        throw workerExitedError(failure);
+      },
+    );
+  }
+
+  /** Lets every live worker's initializer settle (Python runs it in each worker), then stops the workers. */
+  async close(): Promise<void> {
+    if (this.#hasInitializer) {
+      // piscina unrefs idle workers: without a handle of our own the program could end while we wait.
+      const keepAlive = setInterval(() => undefined, 2 ** 30);
+      try {
+        await this.#untilInitialized();
+      } finally {
+        clearInterval(keepAlive);
+      }
+    }
+    await this.#piscina.destroy();
+  }
+
+  async #untilInitialized(): Promise<void> {
+    while (this.#piscina.threads.some((thread) => !this.#initialized.has(thread.threadId))) {
+      let onDestroy: (() => void) | undefined;
+      await new Promise<void>((resolve) => {
+        this.#initWaiter = resolve;
+        // A worker that dies before it reports leaves piscina's list: look again then too.
+        onDestroy = resolve;
+        this.#piscina.on('workerDestroy', onDestroy);
+      });
+      this.#initWaiter = undefined;
+      this.#piscina.off('workerDestroy', onDestroy!);
+    }
+  }
+
+  /** Stops every worker now. */
+  destroy(): Promise<void> {
+    return this.#piscina.destroy();
+  }
+
+  /**
+   * piscina's load balancer: an idle worker that has not had its share of
+   * tasks. piscina calls it synchronously when it distributes, so a worker's
+   * count can never be overtaken by a dispatch we did not see.
+   */
+  #balance(workers: PiscinaWorker[]): PiscinaWorker | null {
+    const limit = this.#maxTasksPerChild;
+    for (const worker of workers) {
+      if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
+      if (limit === undefined) return worker;
+      if (this.#retiring.has(worker.id) || this.#retired.has(worker.id)) continue;
+      const count = (this.#assigned.get(worker.id) ?? 0) + 1;
+      this.#assigned.set(worker.id, count);
+      if (count >= limit) this.#retiring.set(worker.id, worker);
+      return worker;
+    }
+    return null;
+  }
+
+  /** Ends workers that had their share once they are idle; piscina starts their replacements. */
+  #retireIdleWorkers(): void {
+    for (const [id, worker] of this.#retiring) {
+      if (worker.currentUsage !== 0) continue;
+      this.#retiring.delete(id);
+      this.#assigned.delete(id);
+      this.#retired.add(id);
+      const thread = this.#piscina.threads.find((candidate) => candidate.threadId === id);
+      void thread?.terminate();
+    }
+  }
+
+  #forget(id: number): void {
+    this.#retired.delete(id);
+    this.#retiring.delete(id);
+    this.#assigned.delete(id);
+    this.#initialized.delete(id);
+  }
+}
+
+const devEntry = __filename.endsWith('.ts');
+/** The pool worker entry: its TypeScript source through tsx under jest/tsx, the built file otherwise. */
+const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker-dev.cjs' : 'pool-worker.js');
+
+/** The local dispatcher over piscina: what `new Pool()` and `new Executor()` run on unless given another. */
+export function localDispatcher(settings: RuntimeSettings): Dispatcher {
+  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }));
+}

@@ -1,0 +1,138 @@
+import type { TransferListItem } from 'node:worker_threads';
+import { encodeError } from '../../lib/codec/error-codec';
+import { CancelledError, PoolBrokenError } from '../../lib/errors';
+import type { Job } from '../../lib/runtime/dispatch';
+import { LocalDispatcher, type WorkerEngine } from '../../lib/runtime/local-dispatcher';
+import { CallKind, type TaskRequest, type TaskResponse } from '../../lib/runtime/protocol';
+
+/** An engine without threads: each run() waits until the test settles it. */
+class FakeEngine implements WorkerEngine {
+  readonly runs: Array<{ request: TaskRequest; resolve: (response: TaskResponse) => void; reject: (error: unknown) => void }> = [];
+  closed = 0;
+  destroyed = 0;
+  constructor(readonly workers: number) {}
+  run(request: TaskRequest, _transferList: TransferListItem[] | undefined, _signal: AbortSignal | undefined): Promise<TaskResponse> {
+    return new Promise((resolve, reject) => this.runs.push({ request, resolve, reject }));
+  }
+  async close(): Promise<void> {
+    this.closed++;
+  }
+  async destroy(): Promise<void> {
+    this.destroyed++;
+    for (const run of this.runs.splice(0)) run.reject(new Error('worker stopped'));
+  }
+}
+
+const flush = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+function job(name: string, log: string[]): Job {
+  return {
+    request: { file: '', name, kind: CallKind.Apply, input: { kind: 'encoded', args: [], shared: false } },
+    onStart: () => log.push(`start ${name}`),
+    onResponse: (response) => log.push(`done ${name} ${String(response.result)}`),
+    onFailure: (error) => log.push(`failed ${name} ${(error as Error).message}`),
+  };
+}
+
+describe('LocalDispatcher (against a fake engine)', () => {
+  it('runs FIFO with at most one job per worker', async () => {
+    const engine = new FakeEngine(2);
+    const dispatcher = new LocalDispatcher(engine);
+    const log: string[] = [];
+    for (const name of ['a', 'b', 'c', 'd', 'e']) dispatcher.submit(job(name, log));
+    expect(engine.runs.map((run) => run.request.name)).toEqual(['a', 'b']);
+    engine.runs[1]!.resolve({ result: 1, shared: false });
+    await flush();
+    expect(engine.runs.map((run) => run.request.name)).toEqual(['a', 'b', 'c']);
+    engine.runs[0]!.resolve({ result: 2, shared: false });
+    await flush();
+    expect(engine.runs.map((run) => run.request.name)).toEqual(['a', 'b', 'c', 'd']);
+    expect(log).toEqual(['start a', 'start b', 'done b 1', 'start c', 'done a 2', 'start d']);
+  });
+
+  it('cancels a queued job exactly (never started, no callback); a running one cannot be', async () => {
+    const engine = new FakeEngine(1);
+    const dispatcher = new LocalDispatcher(engine);
+    const log: string[] = [];
+    const a = dispatcher.submit(job('a', log));
+    const b = dispatcher.submit(job('b', log));
+    dispatcher.submit(job('c', log));
+    expect(dispatcher.cancel(a)).toBe(false);
+    expect(dispatcher.cancel(b)).toBe(true);
+    expect(b.state).toBe('cancelled');
+    engine.runs[0]!.resolve({ result: 0, shared: false });
+    await flush();
+    expect(engine.runs.map((run) => run.request.name)).toEqual(['a', 'c']);
+    expect(log).toEqual(['start a', 'done a 0', 'start c']);
+  });
+
+  it('failQueued fails queued jobs only; running ones go on', async () => {
+    const engine = new FakeEngine(1);
+    const dispatcher = new LocalDispatcher(engine);
+    const log: string[] = [];
+    for (const name of ['a', 'b', 'c']) dispatcher.submit(job(name, log));
+    dispatcher.failQueued(new Error('no'));
+    expect(log).toEqual(['start a', 'failed b no', 'failed c no']);
+    engine.runs[0]!.resolve({ result: 5, shared: false });
+    await flush();
+    expect(log.at(-1)).toBe('done a 5');
+  });
+
+  it('close() waits for accepted jobs, then closes the engine', async () => {
+    const engine = new FakeEngine(1);
+    const dispatcher = new LocalDispatcher(engine);
+    const log: string[] = [];
+    dispatcher.submit(job('a', log));
+    dispatcher.submit(job('b', log));
+    const closing = dispatcher.close();
+    await flush();
+    expect(engine.closed).toBe(0);
+    engine.runs[0]!.resolve({ result: 1, shared: false });
+    await flush();
+    expect(engine.closed).toBe(0);
+    engine.runs[1]!.resolve({ result: 2, shared: false });
+    await closing;
+    expect(engine.closed).toBe(1);
+  });
+
+  it('terminate(error) fails queued and running jobs with that error, and refuses later jobs', async () => {
+    const engine = new FakeEngine(1);
+    const dispatcher = new LocalDispatcher(engine);
+    const log: string[] = [];
+    dispatcher.submit(job('a', log));
+    dispatcher.submit(job('b', log));
+    await dispatcher.terminate(new CancelledError('terminated'));
+    await flush();
+    dispatcher.submit(job('c', log));
+    expect(log).toEqual(['start a', 'failed b terminated', 'failed a terminated', 'failed c terminated']);
+    expect(engine.destroyed).toBe(1);
+  });
+
+  it('an initializer failure breaks the pool: that job, queued and later ones fail with PoolBrokenError', async () => {
+    const engine = new FakeEngine(1);
+    const dispatcher = new LocalDispatcher(engine);
+    const failures: unknown[] = [];
+    const record = (name: string): Job => ({ ...job(name, []), onFailure: (error) => failures.push(error) });
+    dispatcher.submit(record('a'));
+    dispatcher.submit(record('b'));
+    engine.runs[0]!.resolve({ result: undefined, shared: false, broken: encodeError(new Error('init failed')).error });
+    await flush();
+    dispatcher.submit(record('c'));
+    expect(failures).toHaveLength(3);
+    for (const failure of failures) expect(failure).toBeInstanceOf(PoolBrokenError);
+    expect((failures[0] as PoolBrokenError).message).toContain('init failed');
+  });
+
+  it('a job whose signal aborted while queued fails with the reason and never starts', async () => {
+    const engine = new FakeEngine(1);
+    const dispatcher = new LocalDispatcher(engine);
+    const log: string[] = [];
+    dispatcher.submit(job('a', log));
+    const controller = new AbortController();
+    dispatcher.submit({ ...job('b', log), signal: controller.signal });
+    controller.abort(new Error('aborted'));
+    engine.runs[0]!.resolve({ result: 1, shared: false });
+    await flush();
+    expect(log).toEqual(['start a', 'done a 1', 'failed b aborted']);
+  });
+});
