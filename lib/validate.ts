@@ -1,7 +1,10 @@
+import { types } from 'node:util';
 import { InvalidArgumentError, InvalidStateError } from './errors';
 
 /** Shows a value the way validation messages quote it: `0` (number), `'x'` (string). */
 export function describeValue(value: unknown): string {
+  // A Proxy (perhaps revoked) is never inspected: its traps could throw or lie.
+  if (types.isProxy(value)) return 'a Proxy';
   if (value === null) return '`null`';
   if (value === undefined) return '`undefined`';
   switch (typeof value) {

@@ -17,11 +17,13 @@
  * then closing the parent's copy. The end keeps working from whichever thread
  * holds it, and can be passed on again from there.
  */
+import { types } from 'node:util';
 import { isMainThread, receiveMessageOnPort, type MessagePort, type Transferable } from 'node:worker_threads';
 import { decode, encode, registerSharedType } from '../codec/codec';
-import { EOFError, InvalidStateError, TimeoutError, UncloneableError } from '../errors';
-import { checkInteger, invalidArg } from '../validate';
-import { deadlineAfter, park, runAsync, runSync, waitTimeout, wake, type ParkResult, type Steps, type WaitOptions } from '../atomics/futex';
+import { EOFError, InvalidStateError, ParapoolError, TimeoutError, UncloneableError } from '../errors';
+import { readOptions } from '../shared/read-options';
+import { INTERNAL, checkInteger, checkInternal, checkTimeout, invalidArg } from '../validate';
+import { deadlineAfter, park, runAsync, runSync, wake, type ParkResult, type Steps, type WaitOptions } from '../atomics/futex';
 import { encodingSideItem } from './side-channel';
 
 export const PIPE_TAG = 0x50495045; // 'PIPE'
@@ -52,20 +54,24 @@ export interface ConnectionDescriptor {
   writable: boolean;
 }
 
-/** An end this thread holds open: what `markClosed` needs. */
+/** An end this thread holds open: what `markClosed` needs, and its port. */
 interface OpenEnd {
   words: Int32Array;
   end: number;
+  port: MessagePort | undefined;
 }
 
 // The peer must see EOF when the holder of an end is gone without `close()`,
 // as a Python child's pipe closes when the process exits: an end that is
 // garbage-collected, or whose worker thread exits (naturally or by
 // `process.exit()`; `worker.terminate()` runs no JavaScript), is marked closed.
+// A collected end also closes its port, so pipes nobody closed give their
+// channels back.
 const openEnds = new Set<OpenEnd>();
 const unclosed = new FinalizationRegistry<OpenEnd>((open) => {
   openEnds.delete(open);
   markClosed(open.words, open.end);
+  open.port?.close();
 });
 let exitHooked = false;
 
@@ -92,17 +98,18 @@ function markClosed(words: Int32Array, end: number): void {
   wake(words, peer + BELL);
 }
 
-let creating = false;
-
 /** Builds an end (for `Pipe()` and the codec only). */
 export function connectionEnd<T>(descriptor: ConnectionDescriptor): Connection<T> {
-  creating = true;
-  try {
-    return new Connection<T>(descriptor);
-  } finally {
-    creating = false;
-  }
+  return new Connection<T>(INTERNAL, descriptor);
 }
+
+/** A `{ timeout }` wait option: the timeout in ms (`undefined`: none). */
+function recvTimeout(options: WaitOptions | undefined): number | undefined {
+  return checkTimeout('timeout', readOptions('options', options, ['timeout']).timeout);
+}
+
+/** The codec's view of an end (set by the class, which alone reaches its private state). */
+let describeEnd: (connection: Connection<unknown>) => ConnectionDescriptor;
 
 /**
  * One end of a Pipe: `send` objects to the other end and `recv` what it sent,
@@ -126,9 +133,12 @@ export class Connection<T = unknown> {
   readonly #peeked: Wire[] = [];
   readonly #open: OpenEnd;
 
-  /** @internal Ends are made by `Pipe()`. */
-  constructor(descriptor: ConnectionDescriptor) {
-    if (!creating) throw new InvalidStateError('Connections are made by Pipe()');
+  /**
+   * Ends are made by `Pipe()` (the token is lib/validate.ts's INTERNAL).
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) when called with `new`.
+   */
+  constructor(token: typeof INTERNAL, descriptor: ConnectionDescriptor) {
+    checkInternal(token, 'Connection', '`Pipe()`');
     this.#buffer = descriptor.buffer;
     this.#words = new Int32Array(descriptor.buffer);
     if (Atomics.load(this.#words, TAG) !== PIPE_TAG) throw invalidArg('buffer', 'the SharedArrayBuffer of a Pipe', descriptor.buffer);
@@ -136,7 +146,7 @@ export class Connection<T = unknown> {
     this.#port = descriptor.port;
     this.#readable = descriptor.readable;
     this.#writable = descriptor.writable;
-    this.#open = { words: this.#words, end: this.#end };
+    this.#open = { words: this.#words, end: this.#end, port: this.#port };
     holdOpen(this, this.#open);
   }
 
@@ -167,7 +177,11 @@ export class Connection<T = unknown> {
     const peer = endBase(1 - this.#end);
     const words = this.#words;
     if (Atomics.load(words, peer + CLOSED) === 1) throw new InvalidStateError('The other end of the pipe is closed');
-    port.postMessage(wire, transferList);
+    try {
+      port.postMessage(wire, transferList);
+    } catch (error) {
+      throw new UncloneableError(`obj cannot be sent to another thread: ${(error as Error).message}`);
+    }
     Atomics.add(words, peer + SENT, 1);
     Atomics.add(words, peer + BELL, 1);
     if (Atomics.load(words, peer + WAITERS) > 0) wake(words, peer + BELL);
@@ -182,7 +196,13 @@ export class Connection<T = unknown> {
    * conn.send({ op: 'square', n: 12 });
    */
   send(obj: T): void {
-    const encoded = encode(obj, 'obj');
+    let encoded: ReturnType<typeof encode>;
+    try {
+      encoded = encode(obj, 'obj');
+    } catch (error) {
+      if (error instanceof ParapoolError) throw error;
+      throw new UncloneableError(`obj cannot be sent to another thread: ${(error as Error).message}`);
+    }
     this.#post([encoded.shared ? SHARED : PLAIN, encoded.value], encoded.transferList);
   }
 
@@ -197,7 +217,10 @@ export class Connection<T = unknown> {
    */
   sendBytes(buffer: ArrayBuffer | ArrayBufferView, offset = 0, size?: number): void {
     let bytes: Uint8Array;
-    if (buffer instanceof ArrayBuffer || Object.prototype.toString.call(buffer) === '[object SharedArrayBuffer]') {
+    if (types.isProxy(buffer)) {
+      throw invalidArg('buffer', 'an ArrayBuffer, a typed array, a DataView or a Buffer', buffer);
+    }
+    if (types.isArrayBuffer(buffer) || types.isSharedArrayBuffer(buffer)) {
       bytes = new Uint8Array(buffer as ArrayBuffer);
     } else if (ArrayBuffer.isView(buffer)) {
       bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
@@ -265,7 +288,7 @@ export class Connection<T = unknown> {
    * const reply = await conn.recv({ timeout: 1000 });
    */
   async recv(options?: WaitOptions): Promise<T> {
-    const deadline = deadlineAfter(waitTimeout(options));
+    const deadline = deadlineAfter(recvTimeout(options));
     return (await runAsync(this.#receiveSteps(deadline, false))) as T;
   }
 
@@ -277,7 +300,7 @@ export class Connection<T = unknown> {
    * for (;;) { const n = conn.recvSync(); if (n === null) break; conn.send(n * n); }
    */
   recvSync(options?: WaitOptions): T {
-    const deadline = deadlineAfter(waitTimeout(options));
+    const deadline = deadlineAfter(recvTimeout(options));
     return runSync(this.#receiveSteps(deadline, false)) as T;
   }
 
@@ -290,7 +313,7 @@ export class Connection<T = unknown> {
    * const frame = await conn.recvBytes();
    */
   async recvBytes(options?: WaitOptions): Promise<Buffer> {
-    const deadline = deadlineAfter(waitTimeout(options));
+    const deadline = deadlineAfter(recvTimeout(options));
     return (await runAsync(this.#receiveSteps(deadline, true))) as Buffer;
   }
 
@@ -302,7 +325,7 @@ export class Connection<T = unknown> {
    * const frame = conn.recvBytesSync({ timeout: 100 });
    */
   recvBytesSync(options?: WaitOptions): Buffer {
-    const deadline = deadlineAfter(waitTimeout(options));
+    const deadline = deadlineAfter(recvTimeout(options));
     return runSync(this.#receiveSteps(deadline, true)) as Buffer;
   }
 
@@ -328,7 +351,7 @@ export class Connection<T = unknown> {
    * if (await conn.poll(100)) handle(await conn.recv());
    */
   async poll(timeout?: number | null): Promise<boolean> {
-    const ms = timeout === null ? Infinity : timeout === undefined ? 0 : waitTimeout({ timeout });
+    const ms = timeout === null ? Infinity : timeout === undefined ? 0 : checkTimeout('timeout', timeout)!;
     const deadline = deadlineAfter(ms);
     const words = this.#words;
     const bell = endBase(this.#end) + BELL;
@@ -367,23 +390,28 @@ export class Connection<T = unknown> {
     this.#peeked.length = 0;
   }
 
-  /** @internal Detaches this end for the codec: the port and everything queued on it move. */
-  static describe(connection: Connection<unknown>): ConnectionDescriptor {
+  /** Detaches this end for the codec: the port and everything queued on it move. */
+  #describe(): ConnectionDescriptor {
     if (encodingSideItem()) {
       // Checked before anything moves: the connection stays usable here.
       throw new UncloneableError('A Connection cannot be put in a queue: pass it as a task or Process argument, or send it through a Pipe');
     }
-    const port = connection.#usablePort();
-    if (connection.#peeked.length > 0) {
+    const port = this.#usablePort();
+    if (this.#peeked.length > 0) {
       throw new InvalidStateError('A connection holding a message that recvBytes() refused cannot move: recv() it first');
     }
-    connection.#port = undefined;
-    letGo(connection, connection.#open);
-    return { buffer: connection.#buffer, end: connection.#end, port, readable: connection.#readable, writable: connection.#writable };
+    this.#port = undefined;
+    this.#open.port = undefined;
+    letGo(this, this.#open);
+    return { buffer: this.#buffer, end: this.#end, port, readable: this.#readable, writable: this.#writable };
+  }
+
+  static {
+    describeEnd = (connection) => connection.#describe();
   }
 }
 
 registerSharedType<Connection, ConnectionDescriptor>(Connection, 'parapool.Connection', {
-  encode: (connection) => Connection.describe(connection),
+  encode: (connection) => describeEnd(connection),
   decode: (descriptor) => connectionEnd(descriptor),
 });

@@ -79,15 +79,6 @@ export class IndexRing {
     this.#shift = Math.log2(cells);
   }
 
-  /**
-   * Fills fresh (zeroed) ring memory with `first … first + count - 1`, as if
-   * pushed in order. Only for memory no other thread sees yet.
-   */
-  static fillFresh(words: Int32Array, tail: number, firstCell: number, cells: number, first: number, count: number): void {
-    for (let k = 0; k < count; k++) words[firstCell + cellOf(k, cells - 1, Math.log2(cells))] = FULL | (first + k);
-    words[tail] = count;
-  }
-
   /** Appends `block` (< 2^17). The ring must have room (the caller's invariant). */
   push(block: number): void {
     const words = this.#words;

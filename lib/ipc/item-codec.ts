@@ -4,13 +4,14 @@
  * arrays of them), written straight into a reusable buffer and read straight
  * out of shared memory.
  *
- * Why not `v8.serialize`: measured on Node 20 (2 cores), `v8.serialize` of
- * `{ id, value, name }` takes ~9.6 µs and `v8.deserialize` ~1.2 µs, more than a
- * whole `MessagePort.postMessage` round; this format writes and reads the same
- * object in well under 1 µs. Everything it does not cover (Map, Set, Date,
- * typed arrays, BigInt, class instances, repeated or cyclic references, holes)
- * falls back to `v8.serialize`, so values arrive exactly as structured clone
- * would deliver them.
+ * Why not `v8.serialize`: it costs more per small object than a whole
+ * `MessagePort.postMessage` round, and this format writes and reads the same
+ * object several times faster (docs/design/queue.md has the figures and the
+ * command behind them). Everything it does not cover (Map, Set, Date, typed
+ * arrays, BigInt, class instances, repeated or cyclic references, holes,
+ * arrays with named properties, strings with lone surrogates, Proxies) falls
+ * back to `v8.serialize`, so values arrive exactly as structured clone would
+ * deliver them.
  *
  * Format: one tag byte per value, little-endian.
  *   UNDEFINED | NULL | TRUE | FALSE
@@ -18,6 +19,8 @@
  *   ASCII u32 n, n bytes (strings ≤ 64 chars, all < 0x80) | UTF8 u32 n, n bytes
  *   ARRAY u32 n, n values | OBJECT u32 n, n × (key string, value)
  */
+import { types } from 'node:util';
+
 const UNDEFINED = 0;
 const NULL = 1;
 const TRUE = 2;
@@ -120,7 +123,8 @@ function writeValue(value: unknown): void {
 }
 
 function writeContainer(value: object): void {
-  if (containers.has(value)) throw UNSUPPORTED;
+  // A Proxy's contents are not its own: structured clone refuses it, and so does the fallback.
+  if (containers.has(value) || types.isProxy(value)) throw UNSUPPORTED;
   containers.add(value);
   const proto = Object.getPrototypeOf(value);
   if (proto === Array.prototype) {
@@ -135,6 +139,8 @@ function writeContainer(value: object): void {
       if (item === undefined && !(i in array)) throw UNSUPPORTED;
       writeValue(item);
     }
+    // Named properties (`Object.assign([1], { tag: 'x' })`): structured clone keeps them, this format has no room.
+    if (Object.keys(array).length !== length) throw UNSUPPORTED;
     return;
   }
   if (proto !== Object.prototype && proto !== null) throw UNSUPPORTED;

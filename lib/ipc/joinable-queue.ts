@@ -5,10 +5,12 @@
  * memory, so producers, consumers and joiners may sit in any threads.
  */
 import { registerSharedType } from '../codec/codec';
-import { InvalidStateError, TimeoutError } from '../errors';
-import { deadlineAfter, runAsync, runSync, waitTimeout, type WaitOptions } from '../atomics/futex';
+import { InvalidStateError, QueueClosedError, TimeoutError } from '../errors';
+import { readOptions } from '../shared/read-options';
+import { checkTimeout } from '../validate';
+import { deadlineAfter, runAsync, runSync, type WaitOptions } from '../atomics/futex';
 import { QueueCore, type QueueDescriptor } from './queue-core';
-import { Queue, attachQueue, describeQueue } from './queue';
+import { Queue, attachQueue, coreOf, describeQueue, joinableKinds } from './queue';
 
 /**
  * A Queue whose consumers report each item done with `taskDone()`, so that
@@ -24,55 +26,67 @@ import { Queue, attachQueue, describeQueue } from './queue';
  * await jobs.join();                       // every url handled
  */
 export class JoinableQueue<T = unknown> extends Queue<T> {
-  /** @internal */
-  protected override get joinable(): boolean {
-    return true;
-  }
-
   /**
    * How many items were put and not yet reported done (a snapshot).
+   * @throws QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * console.log(`${jobs.unfinishedTasks} to go`);
    */
   get unfinishedTasks(): number {
-    return this.core.unfinished();
+    return this.#core().unfinished();
+  }
+
+  #core(): QueueCore {
+    if (this.closed) throw new QueueClosedError('The queue is closed');
+    return coreOf(this);
   }
 
   /**
    * Reports one item taken from the queue as processed.
-   * @throws InvalidStateError (`ERR_INVALID_STATE`) when called more times than items were put.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) when called more times than items were put;
+   *   QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * const job = jobs.getSync();
    * try { run(job); } finally { jobs.taskDone(); }
    */
   taskDone(): void {
-    if (!this.core.taskDone()) throw new InvalidStateError('taskDone() called more times than there were items in the queue');
+    if (!this.#core().taskDone()) throw new InvalidStateError('taskDone() called more times than there were items in the queue');
   }
 
   /**
    * Waits (without blocking the event loop) until every item put so far has
    * been reported done with `taskDone()`.
    * @default options `{ timeout: undefined }` (wait forever)
-   * @throws TimeoutError (`ERR_TIMEOUT`) when tasks are still unfinished after `timeout` ms.
+   * @throws TimeoutError (`ERR_TIMEOUT`) when tasks are still unfinished after `timeout` ms;
+   *   QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * await jobs.join();
    */
   async join(options?: WaitOptions): Promise<void> {
-    const timeout = waitTimeout(options);
-    if (!(await runAsync(this.core.joinSteps(deadlineAfter(timeout))))) throw joinTimeout(this.core);
+    const timeout = joinTimeoutOption(options);
+    const core = this.#core();
+    if (!(await runAsync(core.joinSteps(deadlineAfter(timeout))))) throw joinTimeout(core);
   }
 
   /**
    * `join`, blocking the calling thread.
    * @default options `{ timeout: undefined }` (wait forever)
-   * @throws TimeoutError (`ERR_TIMEOUT`) when tasks are still unfinished after `timeout` ms.
+   * @throws TimeoutError (`ERR_TIMEOUT`) when tasks are still unfinished after `timeout` ms;
+   *   QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * jobs.joinSync({ timeout: 5000 });
    */
   joinSync(options?: WaitOptions): void {
-    const timeout = waitTimeout(options);
-    if (!runSync(this.core.joinSteps(deadlineAfter(timeout)))) throw joinTimeout(this.core);
+    const timeout = joinTimeoutOption(options);
+    const core = this.#core();
+    if (!runSync(core.joinSteps(deadlineAfter(timeout)))) throw joinTimeout(core);
   }
+}
+
+joinableKinds.add(JoinableQueue);
+
+function joinTimeoutOption(options: WaitOptions | undefined): number | undefined {
+  return checkTimeout('timeout', readOptions('options', options, ['timeout']).timeout);
 }
 
 function joinTimeout(core: QueueCore): TimeoutError {

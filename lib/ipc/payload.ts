@@ -3,7 +3,8 @@
  *
  * - `FAST`: the item codec (./item-codec), for plain data: the common case.
  * - `V8`: `v8.serialize`, for the other structured-cloneable types (Map, Set,
- *   Date, typed arrays, BigInt, cycles, ...): exact, but ~10× slower.
+ *   Date, typed arrays, BigInt, cycles, ...): exact, but several times slower
+ *   (docs/design/queue.md).
  * - `SIDE`: a side-item number; the item itself travels on the side channel
  *   (./side-channel), either as the codec's value (it holds SharedArrayBuffers:
  *   parapool's shared objects) or as a SharedArrayBuffer of `FAST`/`V8` bytes
@@ -11,7 +12,7 @@
  */
 import * as v8 from 'node:v8';
 import { decode, encode } from '../codec/codec';
-import { InvalidStateError } from '../errors';
+import { InvalidStateError, ParapoolError, UncloneableError } from '../errors';
 import { readItem, writeItem } from './item-codec';
 import { describingSideItem, type SideMessage } from './side-channel';
 
@@ -34,7 +35,14 @@ export interface Payload {
 export function prepare(item: unknown): Payload {
   const fast = writeItem(item);
   if (fast !== undefined) return { format: FAST, bytes: fast };
-  const encoded = describingSideItem(() => encode(item, 'item'));
+  let encoded: ReturnType<typeof encode>;
+  try {
+    encoded = describingSideItem(() => encode(item, 'item'));
+  } catch (error) {
+    if (error instanceof ParapoolError) throw error;
+    // A revoked Proxy and the like: what structured clone would refuse, said with a code.
+    throw new UncloneableError(`item cannot be sent to another thread: ${error instanceof Error ? error.message : String(error)}`);
+  }
   if (!encoded.shared) {
     try {
       return { format: V8, bytes: v8.serialize(encoded.value) };

@@ -2,7 +2,8 @@
  * Pipe(): Python's `multiprocessing.Pipe`, two connected Connection ends.
  */
 import { MessageChannel } from 'node:worker_threads';
-import { checkBoolean, checkOptions } from '../validate';
+import { readOptions } from '../shared/read-options';
+import { checkBoolean } from '../validate';
 import { type Connection, PIPE_TAG, PIPE_WORDS, connectionEnd } from './connection';
 
 /** Options of `Pipe()`. */
@@ -29,7 +30,7 @@ export interface PipeOptions {
  * await reader.recv();                          // 'hello'
  */
 export function Pipe<T = unknown>(options?: PipeOptions): [Connection<T>, Connection<T>] {
-  const duplex = checkBoolean('duplex', checkOptions('options', options).duplex) ?? true;
+  const duplex = checkBoolean('duplex', readOptions('options', options, ['duplex']).duplex) ?? true;
   const buffer = new SharedArrayBuffer(PIPE_WORDS * 4);
   Atomics.store(new Int32Array(buffer), 0, PIPE_TAG);
   const { port1, port2 } = new MessageChannel();

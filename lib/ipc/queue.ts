@@ -1,32 +1,14 @@
 /**
  * Queue: Python's `multiprocessing.Queue` for worker threads.
  *
- * DESIGN (chosen by measurement; see the numbers below and ./queue-core).
  * Items live in one SharedArrayBuffer: a lock-free ring of 64-byte blocks
- * (./index-ring), written with a small binary format (./item-codec) and read
- * in place. Measured on this project's machine (Node 20.20, 2 cores shared
- * with other jobs, load average 2–5, so ranges over 3 runs each), 100,000
- * `{ id, value, name }` objects between the main thread and one worker:
+ * (./index-ring, ./queue-core), written with a small binary format
+ * (./item-codec) and read in place. docs/design/queue.md has the measurements
+ * behind each choice, and the commands that reproduce them. The reasons:
  *
- *                                        one way               round trips
- *   raw MessageChannel (message events)  440k–880k/s           14k–60k/s
- *   Queue, unbounded: putSync → getSync  670k–1.01M/s          sync 63k–81k/s, await put/get 42k–66k/s
- *   Queue, maxsize 1000                  680k/s (was 440k–620k/s with a shared free-slot counter)
- *   Python multiprocessing.Queue         45k–148k/s            10k–26k/s
- *   one thread, put + get of one item    0.65–1.1 µs           (MessageChannel post + receiveMessageOnPort: 1.0–1.4 µs)
- *
- * So: on a par with a raw MessageChannel one way (0.9–1.2× its rate side by
- * side), ~1.3× it for round trips; against Python ~5× one way and ~3× for
- * round trips when the box is quiet (Python: 137k–148k/s), more under load.
- * Spinning before parking was measured too: 1,000–4,000 spins win ~10% one
- * way but cut round trips to 17k–52k/s on these shared cores, so it is short.
- * (With a core to spare, 5,000 spins on both sides reach 220k–450k round
- * trips/s; a budget that adapted to spin successes never got there, because
- * two threads that both park never see a spin succeed.)
- *
- * - `v8.serialize` costs ~9.6 µs per small object (and `deserialize` ~1.2 µs):
- *   a ring fed by it could not get near a MessageChannel, hence the hand-rolled
- *   format, with `v8.serialize` only as the fallback for other types.
+ * - `v8.serialize` costs more per small object than a whole MessagePort round
+ *   trip: a ring fed by it could not keep up with a MessageChannel, hence the
+ *   hand-rolled format, with `v8.serialize` only as the fallback for other types.
  * - MessagePorts with a shared doorbell cannot serve many consumers: a port
  *   lives in one thread, and a BroadcastChannel copies every item to every
  *   listener. Items that hold SharedArrayBuffers (parapool's shared objects)
@@ -38,10 +20,13 @@
  * - A blocking `getSync` only needs `Atomics.wait`, so it works in a worker
  *   whose event loop is parked (piscina's idle workers) or busy; `get` uses
  *   `Atomics.waitAsync` and never blocks the event loop.
+ * - Spinning before parking helps one way but starves the thread it waits for
+ *   on a machine with few cores, so `getSync` spins only briefly.
  */
 import { registerSharedType } from '../codec/codec';
 import { QueueClosedError } from '../errors';
-import { checkBoolean, checkInteger, checkOptions, checkTimeout, invalidArg } from '../validate';
+import { readOptions } from '../shared/read-options';
+import { INTERNAL, checkBoolean, checkTimeout, invalidArg } from '../validate';
 import { deadlineAfter, runAsync, runSync } from '../atomics/futex';
 import { prepare, stable } from './payload';
 import { MAX_QUEUE_ITEMS, NONE, QueueCore, type QueueDescriptor } from './queue-core';
@@ -51,7 +36,9 @@ export interface QueueOptions {
   /**
    * The most items the queue holds; `put` waits (or fails with `ERR_QUEUE_FULL`)
    * while it is full. `0` or `Infinity` means no limit of your own: the queue
-   * then holds up to 131,071 items at once, as does any larger `maxsize`.
+   * then holds up to 131,071 items at once (a put past that fails at once with
+   * `ERR_QUEUE_FULL`), as does any larger `maxsize`. Memory grows with the
+   * items held, not with `maxsize`.
    * @default 0
    */
   readonly maxsize?: number;
@@ -75,32 +62,35 @@ export interface QueueWaitOptions {
 /** Reads `{ blocking, timeout }`: the deadline, or `undefined` for "do not wait". */
 export function waitDeadline(options: QueueWaitOptions | undefined): number | undefined {
   if (options === undefined) return Infinity;
-  const { blocking, timeout } = checkOptions('options', options);
+  const { blocking, timeout } = readOptions('options', options, ['blocking', 'timeout']);
   const wait = checkBoolean('blocking', blocking) ?? true;
   const ms = checkTimeout('timeout', timeout);
   return wait ? deadlineAfter(ms) : undefined;
 }
 
 function checkMaxsize(options: QueueOptions | undefined): number {
-  const { maxsize } = checkOptions('options', options);
+  const { maxsize } = readOptions('options', options, ['maxsize']);
   if (maxsize === undefined || maxsize === Infinity) return 0;
   if (typeof maxsize !== 'number' || !Number.isInteger(maxsize) || maxsize < 0) {
     throw invalidArg('maxsize', 'an integer from 0 and up, or Infinity', maxsize);
   }
-  return Math.min(checkInteger('maxsize', maxsize, 0), MAX_QUEUE_ITEMS);
+  return Math.min(maxsize, MAX_QUEUE_ITEMS);
 }
 
-/** Set while the codec revives a queue, so the constructor attaches instead of creating. */
-let attaching: QueueCore | undefined;
+/** The shared engine of each handle (for JoinableQueue and the codec; never on the public object). */
+const cores = new WeakMap<object, QueueCore>();
+
+/** The engine under `queue`. */
+export function coreOf(queue: Queue<unknown>): QueueCore {
+  return cores.get(queue)!;
+}
+
+/** Classes whose puts count unfinished tasks (JoinableQueue adds itself). */
+export const joinableKinds = new WeakSet<object>();
 
 /** Builds a handle of class `Kind` over an existing core (for the codec's `decode`). */
 export function attachQueue<Q>(Kind: new () => Q, core: QueueCore): Q {
-  attaching = core;
-  try {
-    return new Kind();
-  } finally {
-    attaching = undefined;
-  }
+  return new (Kind as unknown as new (token: typeof INTERNAL, core: QueueCore) => Q)(INTERNAL, core);
 }
 
 const handles = new FinalizationRegistry<QueueCore>((core) => core.release());
@@ -117,7 +107,8 @@ const handles = new FinalizationRegistry<QueueCore>((core) => core.release());
  * queue. `close()` closes only the handle it is called on (as in Python, where
  * it closes the calling process's end).
  *
- * Limits: it holds at most 131,071 items at once. Items holding shared objects
+ * Limits: it holds at most 131,071 items at once (an unbounded queue then
+ * fails a put with `ERR_QUEUE_FULL` at once). Items holding shared objects
  * (and items bigger than the free shared memory) travel on a side channel; one
  * put by a third thread exactly while a handle is on its way to a new thread
  * can miss that thread. A `Connection` cannot be an item (pass it as an argument).
@@ -130,32 +121,31 @@ const handles = new FinalizationRegistry<QueueCore>((core) => core.release());
  * await q.put(null);                                      // the sentinel
  */
 export class Queue<T = unknown> {
-  /** @internal The shared engine; not part of the API. */
-  protected readonly core: QueueCore;
+  readonly #core: QueueCore;
+  readonly #joinable: boolean;
   #closed = false;
 
   /**
    * @param options `maxsize` (default 0: no limit of your own).
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad `maxsize`.
    */
-  constructor(options?: QueueOptions) {
-    this.core = attaching ?? QueueCore.create(checkMaxsize(options));
-    handles.register(this, this.core, this);
+  constructor(options?: QueueOptions);
+  constructor(options?: QueueOptions | typeof INTERNAL, core?: QueueCore) {
+    // The codec revives a handle with the INTERNAL token (lib/validate.ts) and the core it attached to.
+    this.#core = options === INTERNAL ? core! : QueueCore.create(checkMaxsize(options));
+    this.#joinable = joinableKinds.has(new.target);
+    cores.set(this, this.#core);
+    handles.register(this, this.#core, this);
   }
 
   /** The `maxsize` the queue was made with (0: no limit of your own). */
   get maxsize(): number {
-    return this.core.maxsize;
+    return this.#core.maxsize;
   }
 
   /** True after `close()` on this handle. */
   get closed(): boolean {
     return this.#closed;
-  }
-
-  /** @internal Joinable queues count unfinished tasks on put. */
-  protected get joinable(): boolean {
-    return false;
   }
 
   #checkOpen(): void {
@@ -176,8 +166,8 @@ export class Queue<T = unknown> {
     const deadline = waitDeadline(options);
     this.#checkOpen();
     const payload = prepare(item);
-    if (this.core.putNow(payload, this.joinable)) return;
-    await runAsync(this.core.putSteps(stable(payload), deadline, this.joinable));
+    if (this.#core.putNow(payload, this.#joinable)) return;
+    await runAsync(this.#core.putSteps(stable(payload), deadline, this.#joinable));
   }
 
   /**
@@ -191,8 +181,8 @@ export class Queue<T = unknown> {
     const deadline = waitDeadline(options);
     this.#checkOpen();
     const payload = prepare(item);
-    if (this.core.putNow(payload, this.joinable)) return;
-    runSync(this.core.putSteps(stable(payload), deadline, this.joinable));
+    if (this.#core.putNow(payload, this.#joinable)) return;
+    runSync(this.#core.putSteps(stable(payload), deadline, this.#joinable));
   }
 
   /**
@@ -217,9 +207,9 @@ export class Queue<T = unknown> {
   async get(options?: QueueWaitOptions): Promise<T> {
     const deadline = waitDeadline(options);
     this.#checkOpen();
-    const item = this.core.tryGet();
+    const item = this.#core.tryGet();
     if (item !== NONE) return item as T;
-    return (await runAsync(this.core.getSteps(deadline, false))) as T;
+    return (await runAsync(this.#core.getSteps(deadline, false))) as T;
   }
 
   /**
@@ -233,9 +223,9 @@ export class Queue<T = unknown> {
   getSync(options?: QueueWaitOptions): T {
     const deadline = waitDeadline(options);
     this.#checkOpen();
-    const item = this.core.tryGet();
+    const item = this.#core.tryGet();
     if (item !== NONE) return item as T;
-    return runSync(this.core.getSteps(deadline, true)) as T;
+    return runSync(this.#core.getSteps(deadline, true)) as T;
   }
 
   /**
@@ -250,29 +240,35 @@ export class Queue<T = unknown> {
 
   /**
    * How many items the queue holds (a snapshot: other threads may change it at once).
+   * @throws QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * if (q.qsize() > 100) await sleep(10);
    */
   qsize(): number {
-    return this.core.qsize();
+    this.#checkOpen();
+    return this.#core.qsize();
   }
 
   /**
    * True when the queue holds no items (a snapshot).
+   * @throws QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * while (!q.empty()) results.push(q.getNowait());
    */
   empty(): boolean {
-    return this.core.qsize() === 0;
+    this.#checkOpen();
+    return this.#core.qsize() === 0;
   }
 
   /**
    * True when a put would have to wait (a snapshot).
+   * @throws QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * if (!q.full()) q.putNowait(x);
    */
   full(): boolean {
-    return this.core.full();
+    this.#checkOpen();
+    return this.#core.full();
   }
 
   /**
@@ -286,14 +282,14 @@ export class Queue<T = unknown> {
     if (this.#closed) return;
     this.#closed = true;
     handles.unregister(this);
-    this.core.release();
+    this.#core.release();
   }
 }
 
 /** The descriptor of a queue handle, for the codec; a closed handle cannot be sent. */
 export function describeQueue(queue: Queue<unknown>): QueueDescriptor {
   if (queue.closed) throw new QueueClosedError('A closed queue cannot be sent to another thread');
-  return (queue as unknown as { core: QueueCore }).core.describe();
+  return coreOf(queue).describe();
 }
 
 registerSharedType<Queue, QueueDescriptor>(Queue, 'parapool.Queue', {

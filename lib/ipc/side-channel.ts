@@ -15,7 +15,13 @@
  * One channel per queue per thread, shared by every handle of that queue in
  * the thread and closed when the last one is closed or collected. Entries
  * that another thread took are dropped: the taker writes the number into the
- * queue's `taken` ring, which every listener checks.
+ * queue's `taken` ring, which every listener checks: from its oldest entry on
+ * at every post (items leave in FIFO order), all of them whenever its entries
+ * have doubled since the last full sweep, and when it drains. So a producer
+ * that never gets does not keep every item it sent. A cell of the ring that holds
+ * a *later* number than an entry's means that entry's number was passed long
+ * ago (the ring has a cell per number modulo its size, and items are taken in
+ * FIFO order), so it is dropped as taken too.
  *
  * Handles in flight. A BroadcastChannel only reaches listeners that exist when
  * a message is posted, and a handle sent to another thread starts listening
@@ -55,6 +61,8 @@ const RETIRED = 1;
  * otherwise collect every later side item on its port: give up after this many.
  */
 const COURIER_LIMIT = 65_536;
+/** Entries a side channel keeps before its first sweep of taken ones. */
+const SWEEP_MIN = 64;
 
 interface Outbound extends Courier {
   forwarded: number;
@@ -97,10 +105,14 @@ export class SideChannel {
   /** Couriers this thread receives from (handles that arrived here), until their sender retires them. */
   #inbound: Courier[] = [];
   #users = 0;
+  /** Sweep taken entries once `#pending` holds this many. */
+  #sweepAt = SWEEP_MIN;
   readonly #onClose: () => void;
   readonly #store = (message: SideMessage): void => {
     if (this.#isTaken(message.id)) return;
     this.#pending.set(message.id, message);
+    this.#sweepOldest();
+    if (this.#pending.size >= this.#sweepAt) this.#sweep();
     for (const courier of this.#outbound) if (Atomics.load(courier.state, BORN) === 0) this.#forward(courier, message);
   };
 
@@ -131,8 +143,24 @@ export class SideChannel {
     this.#onClose();
   }
 
+  /** Taken for sure (its number is in the ring), or passed long ago (a later number with its cell was taken). */
   #isTaken(id: number): boolean {
-    return Atomics.load(this.#taken, this.#takenBase + (id & this.#takenMask)) === id;
+    const seen = Atomics.load(this.#taken, this.#takenBase + (id & this.#takenMask));
+    return seen === id || (seen !== 0 && seen - id > 0);
+  }
+
+  /** Drops the oldest entries while they are taken: items leave in FIFO order, so this keeps up at O(1) per item. */
+  #sweepOldest(): void {
+    for (const id of this.#pending.keys()) {
+      if (!this.#isTaken(id)) return;
+      this.#pending.delete(id);
+    }
+  }
+
+  /** Drops every taken entry (for when an old one is stuck: a handle that never arrived took it elsewhere). */
+  #sweep(): void {
+    for (const id of this.#pending.keys()) if (this.#isTaken(id)) this.#pending.delete(id);
+    this.#sweepAt = Math.max(SWEEP_MIN, 2 * this.#pending.size);
   }
 
   #forward(courier: Outbound, message: SideMessage): void {
@@ -163,9 +191,7 @@ export class SideChannel {
   #drain(): void {
     drainPort(this.#channel, this.#store);
     this.#drainInbound();
-    if (this.#pending.size > 0) {
-      for (const id of this.#pending.keys()) if (this.#isTaken(id)) this.#pending.delete(id);
-    }
+    if (this.#pending.size > 0) this.#sweep();
   }
 
   /** Publishes a side item; this thread keeps its own copy (a channel does not deliver to itself). */
@@ -177,6 +203,8 @@ export class SideChannel {
     this.#retireBorn();
     // Keep a copy, not the producer's own objects: a consumer in this thread must get a clone too.
     this.#pending.set(message.id, message.bytes === undefined ? structuredClone(message) : message);
+    this.#sweepOldest();
+    if (this.#pending.size >= this.#sweepAt) this.#sweep();
   }
 
   /** Takes side item `id` for this thread's consumer and marks it taken for every other listener. */

@@ -4,15 +4,14 @@
  */
 import { registerSharedType } from '../codec/codec';
 import { QueueClosedError } from '../errors';
+import { INTERNAL } from '../validate';
 import { runAsync, runSync } from '../atomics/futex';
 import { prepare, stable } from './payload';
 import { NONE, QueueCore, type QueueDescriptor } from './queue-core';
 import { waitDeadline, type QueueWaitOptions } from './queue';
 
 const handles = new FinalizationRegistry<QueueCore>((core) => core.release());
-
-/** Set while the codec revives a queue. */
-let attaching: QueueCore | undefined;
+const cores = new WeakMap<object, QueueCore>();
 
 /**
  * An unbounded FIFO queue for any number of producers and consumers in any
@@ -28,9 +27,12 @@ export class SimpleQueue<T = unknown> {
   readonly #core: QueueCore;
   #closed = false;
 
-  /** Creates an empty queue (it holds up to 131,071 items at once). */
-  constructor() {
-    this.#core = attaching ?? QueueCore.create(0);
+  /** Creates an empty queue (it holds up to 131,071 items at once; memory grows with the items held). */
+  constructor();
+  constructor(token?: typeof INTERNAL, core?: QueueCore) {
+    // The codec revives a handle with the INTERNAL token (lib/validate.ts) and the core it attached to.
+    this.#core = token === INTERNAL ? core! : QueueCore.create(0);
+    cores.set(this, this.#core);
     handles.register(this, this.#core, this);
   }
 
@@ -44,8 +46,8 @@ export class SimpleQueue<T = unknown> {
   }
 
   /**
-   * Adds `item` at the end. Synchronous: the queue is unbounded, so it only
-   * waits in the extreme case of 131,071 items already waiting.
+   * Adds `item` at the end. Synchronous and never waits.
+   * @throws QueueFullError (`ERR_QUEUE_FULL`) when 131,071 items are already waiting, the most it holds.
    * @throws QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`; UncloneableError (`ERR_UNCLONEABLE`).
    * @example
    * results.put({ n, square: n * n });
@@ -89,10 +91,12 @@ export class SimpleQueue<T = unknown> {
 
   /**
    * True when the queue holds no items (a snapshot).
+   * @throws QueueClosedError (`ERR_QUEUE_CLOSED`) after `close()`.
    * @example
    * while (!results.empty()) console.log(results.getSync());
    */
   empty(): boolean {
+    this.#checkOpen();
     return this.#core.qsize() === 0;
   }
 
@@ -107,21 +111,13 @@ export class SimpleQueue<T = unknown> {
     handles.unregister(this);
     this.#core.release();
   }
-
-  static {
-    registerSharedType<SimpleQueue, QueueDescriptor>(SimpleQueue, 'parapool.SimpleQueue', {
-      encode: (queue) => {
-        if (queue.#closed) throw new QueueClosedError('A closed queue cannot be sent to another thread');
-        return queue.#core.describe();
-      },
-      decode: (descriptor) => {
-        attaching = QueueCore.attach(descriptor);
-        try {
-          return new SimpleQueue();
-        } finally {
-          attaching = undefined;
-        }
-      },
-    });
-  }
 }
+
+registerSharedType<SimpleQueue, QueueDescriptor>(SimpleQueue, 'parapool.SimpleQueue', {
+  encode: (queue) => {
+    if (queue.closed) throw new QueueClosedError('A closed queue cannot be sent to another thread');
+    return cores.get(queue)!.describe();
+  },
+  decode: (descriptor) =>
+    new (SimpleQueue as unknown as new (token: typeof INTERNAL, core: QueueCore) => SimpleQueue)(INTERNAL, QueueCore.attach(descriptor)),
+});

@@ -6,9 +6,10 @@
  */
 import { registerSharedType } from '../codec/codec';
 import { InvalidArgumentError } from '../errors';
-import { checkInteger, checkOptions, describeValue, invalidArg } from '../validate';
+import { INTERNAL, checkInteger, describeValue, invalidArg } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, loadElement, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, type LockOption, type SharedLock } from './lock-option';
+import { readBounded, readOptions } from './read-options';
 import { sliceRange } from './slice';
 import {
   checkElement,
@@ -30,7 +31,6 @@ export interface ArrayOptions {
   readonly lock?: LockOption;
 }
 
-const REVIVE = Symbol('revive');
 /** 2 GiB: far below V8's SharedArrayBuffer limit on 64-bit, and a clear message above it. */
 const MAX_BYTES = 2 ** 31;
 
@@ -43,7 +43,20 @@ interface ArrayDescriptor {
 }
 
 function isIterable(value: unknown): value is Iterable<unknown> {
-  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+  } catch {
+    return false; // a revoked Proxy, or a throwing getter: not an iterable we can read
+  }
+}
+
+/** The codec's view of an array (set by the class, which alone reaches its private state). */
+let describeArray: (array: SharedArray) => ArrayDescriptor;
+
+/** An array over existing memory (the codec, `getObj()`). */
+function reviveArray<C extends Typecode>(descriptor: ArrayDescriptor): SharedArray<C> {
+  return new (SharedArray as unknown as new (token: typeof INTERNAL, d: ArrayDescriptor) => SharedArray<C>)(INTERNAL, descriptor);
 }
 
 /**
@@ -67,8 +80,9 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
 
   /** Same as `Array(typecode, sizeOrValues, options)`. */
   constructor(typecode: C, sizeOrValues: number | Iterable<ElementOf<C>>, options?: ArrayOptions);
-  constructor(typecode: C | typeof REVIVE, sizeOrValues: number | Iterable<ElementOf<C>> | ArrayDescriptor, options?: ArrayOptions) {
-    if (typecode === REVIVE) {
+  constructor(typecode: C | typeof INTERNAL, sizeOrValues: number | Iterable<ElementOf<C>> | ArrayDescriptor, options?: ArrayOptions) {
+    // The codec revives an array with the INTERNAL token (lib/validate.ts) and its memory.
+    if (typecode === INTERNAL) {
       const descriptor = sizeOrValues as ArrayDescriptor;
       this.typecode = descriptor.typecode as C;
       this.#info = typecodeInfo(descriptor.typecode);
@@ -78,12 +92,14 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
       return;
     }
     const info = typecodeInfo(typecode);
-    const { lock } = checkOptions('options', options);
+    const { lock } = readOptions('options', options, ['lock']);
+    const maxLength = Math.floor(MAX_BYTES / info.size);
     let values: unknown[] | undefined;
     if (typeof sizeOrValues === 'number') {
-      checkInteger('sizeOrValues', sizeOrValues, 0, Math.floor(MAX_BYTES / info.size));
+      checkInteger('sizeOrValues', sizeOrValues, 0, maxLength);
     } else if (isIterable(sizeOrValues) && typeof sizeOrValues !== 'string') {
-      values = [...sizeOrValues];
+      // An Array has a fixed length: read at most what fits, so an endless iterable fails instead of filling the heap.
+      values = readBounded('sizeOrValues', sizeOrValues, maxLength);
       values.forEach((value, index) => {
         checkElement(info, value, `sizeOrValues[${index}]`);
       });
@@ -92,7 +108,7 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
     }
     this.#info = info;
     this.typecode = typecode;
-    this.#lock = resolveLock(lock);
+    this.#lock = resolveLock(lock as LockOption);
     this.length = values?.length ?? (sizeOrValues as number);
     this.#view = new info.ctor(new SharedArrayBuffer(this.length * info.size), 0, this.length);
     if (values !== undefined) this.#view.set(values as never);
@@ -161,7 +177,8 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
   setSlice(start: number | null | undefined, stop: number | null | undefined, values: Iterable<ElementOf<C>>, step?: number | null): void {
     const range = sliceRange(this.length, start, stop, step);
     if (!isIterable(values) || typeof values === 'string') throw invalidArg('values', 'an iterable of values', values);
-    const items = [...values];
+    // One more than the slice holds is enough to tell a length mismatch (and stops an endless iterable).
+    const items = readBounded('values', values, range.count + 1);
     if (items.length !== range.count) {
       throw new InvalidArgumentError(`Expected \`values\` to have the slice's length ${range.count}, got ${describeValue(items)}`);
     }
@@ -204,7 +221,7 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
    * const raw = arr.getObj();
    */
   getObj(): SharedArray<C> {
-    return SharedArray[REVIVE]({ ...this[REVIVE](), lock: null });
+    return reviveArray({ ...describeArray(this), lock: null });
   }
 
   /**
@@ -289,20 +306,16 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
     return at;
   }
 
-  /** For the codec. */
-  static [REVIVE]<C extends Typecode>(descriptor: ArrayDescriptor): SharedArray<C> {
-    return new (SharedArray as unknown as new (tag: typeof REVIVE, d: ArrayDescriptor) => SharedArray<C>)(REVIVE, descriptor);
-  }
-
-  /** For the codec. */
-  [REVIVE](): ArrayDescriptor {
-    const view = this.#view;
-    return {
-      typecode: this.typecode,
-      buffer: view.buffer as SharedArrayBuffer,
-      byteOffset: view.byteOffset,
-      length: this.length,
-      lock: this.#lock ?? null,
+  static {
+    describeArray = (array) => {
+      const view = array.#view;
+      return {
+        typecode: array.typecode,
+        buffer: view.buffer as SharedArrayBuffer,
+        byteOffset: view.byteOffset,
+        length: array.length,
+        lock: array.#lock ?? null,
+      };
     };
   }
 }
@@ -315,7 +328,8 @@ export class SharedArray<C extends Typecode = Typecode> implements Iterable<Elem
  * @param typecode a Python typecode (`'i'`, `'d'`, `'q'`, ...) or a ctypes name (`'c_int'`, `'c_double'`, ...).
  * @param sizeOrValues a length, or the initial values (`bigint`s for 64-bit typecodes, else `number`s).
  * @default options.lock true (a new RLock)
- * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for an unknown typecode, a bad size, values of the wrong type, or a bad `lock`.
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for an unknown typecode, a bad size, values of the wrong type,
+ *   more values than 2 GiB of elements hold or than 2^20 from an iterable of unknown length (an endless one), or a bad `lock`.
  * @example
  * import { Array as SharedArrayOf } from 'parapool';   // or use it as `mp.Array`
  * const arr = SharedArrayOf('d', 10);                  // ten 0.0
@@ -344,6 +358,6 @@ export function RawArray<C extends Typecode>(typecode: C, sizeOrValues: number |
 export { createArray as Array };
 
 registerSharedType(SharedArray, 'parapool.Array', {
-  encode: (array) => array[REVIVE](),
-  decode: (descriptor: ArrayDescriptor) => SharedArray[REVIVE](descriptor),
+  encode: (array) => describeArray(array),
+  decode: (descriptor: ArrayDescriptor) => reviveArray(descriptor),
 });

@@ -13,7 +13,8 @@
  */
 import { registerSharedType } from '../codec/codec';
 import { InvalidArgumentError } from '../errors';
-import { checkOptions, describeValue, invalidArg } from '../validate';
+import { INTERNAL, describeValue, invalidArg } from '../validate';
+import { readBounded, readOptions } from './read-options';
 import { SharedMemory } from './shared-memory';
 
 /** What a ShareableList slot holds. */
@@ -43,7 +44,8 @@ enum Tag {
   String,
 }
 const MIN_SLOT_BYTES = 8;
-const REVIVE = Symbol('revive');
+/** The most items: what 2 GiB of slots hold (an iterable of unknown length gives at most 2^20: ./read-options). */
+const MAX_ITEMS = Math.floor(2 ** 31 / (SLOT_WORDS * 4 + MIN_SLOT_BYTES));
 
 const roundUp8 = (n: number): number => Math.ceil(n / 8) * 8;
 
@@ -51,7 +53,12 @@ function checkItem(value: unknown, name: string): asserts value is ShareableItem
   switch (typeof value) {
     case 'number':
     case 'boolean':
+      return;
     case 'string':
+      // Stored as UTF-8, which has no lone surrogates: refuse rather than read back U+FFFD.
+      if (!(value as string & { isWellFormed(): boolean }).isWellFormed()) {
+        throw invalidArg(name, 'a well-formed string (UTF-8 cannot hold a lone surrogate)', value);
+      }
       return;
     case 'bigint':
       if (BigInt.asIntN(64, value) !== value) throw invalidArg(name, 'a bigint within the signed 64-bit range', value);
@@ -62,7 +69,20 @@ function checkItem(value: unknown, name: string): asserts value is ShareableItem
 }
 
 function isPlainOptions(value: unknown): boolean {
-  return typeof value === 'object' && value !== null && typeof (value as Iterable<unknown>)[Symbol.iterator] !== 'function';
+  if (typeof value !== 'object' || value === null) return false;
+  try {
+    return typeof (value as Iterable<unknown>)[Symbol.iterator] !== 'function';
+  } catch {
+    return true; // a revoked Proxy: let the options check say so
+  }
+}
+
+function isIterable(value: unknown): boolean {
+  try {
+    return typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+  } catch {
+    return false;
+  }
 }
 
 class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iterable<T> {
@@ -75,22 +95,24 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
   readonly #bytes: Buffer;
 
   constructor(values?: Iterable<T> | ShareableListOptions | null, options?: ShareableListOptions);
-  constructor(values?: Iterable<T> | ShareableListOptions | null | typeof REVIVE, options?: ShareableListOptions | SharedMemory) {
-    if (values === REVIVE) {
+  constructor(values?: Iterable<T> | ShareableListOptions | null | typeof INTERNAL, options?: ShareableListOptions | SharedMemory) {
+    // The codec revives a list with the INTERNAL token (lib/validate.ts) and its block.
+    if (values === INTERNAL) {
       this.shm = options as SharedMemory;
     } else {
       if (options === undefined && isPlainOptions(values)) {
         options = values as ShareableListOptions;
         values = undefined;
       }
-      const { name } = checkOptions('options', options as ShareableListOptions | undefined);
+      const { name } = readOptions('options', options, ['name']);
+      if (name !== undefined && typeof name !== 'string') throw invalidArg('name', 'a string', name);
       if (values === undefined || values === null) {
         this.shm = name === undefined ? create([], undefined) : new SharedMemory({ name });
       } else {
-        if (typeof (values as Iterable<T>)[Symbol.iterator] !== 'function' || typeof values === 'string') {
+        if (!isIterable(values) || typeof values === 'string') {
           throw invalidArg('values', 'an iterable of numbers, bigints, booleans, strings or nulls', values);
         }
-        this.shm = create([...(values as Iterable<T>)], name);
+        this.shm = create(readBounded('values', values as Iterable<T>, MAX_ITEMS), name);
       }
     }
     const buffer = this.shm.buf.buffer as SharedArrayBuffer;
@@ -200,11 +222,6 @@ class ShareableListImpl<T extends ShareableItem = ShareableItem> implements Iter
         return null;
     }
   }
-
-  /** For the codec. */
-  static [REVIVE](shm: SharedMemory): ShareableListImpl {
-    return new (ShareableListImpl as unknown as new (tag: typeof REVIVE, shm: SharedMemory) => ShareableListImpl)(REVIVE, shm);
-  }
 }
 Object.defineProperty(ShareableListImpl, 'name', { value: 'ShareableList' });
 
@@ -290,7 +307,9 @@ export interface ShareableListConstructor {
  * Free it with `list.shm.unlink()`.
  *
  * @default values [] (an empty list)
- * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for unsupported items, or a block that holds no ShareableList.
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for unsupported items (a string with a lone surrogate
+ *   included: UTF-8 cannot hold it), more items than 2 GiB of slots hold or than 2^20 from an iterable of unknown length (an endless one), or a block
+ *   that holds no ShareableList.
  * @throws SharedMemoryExistsError (`ERR_SHM_EXISTS`) when `name` is taken (creating).
  * @throws SharedMemoryNotFoundError (`ERR_SHM_NOT_FOUND`) when no block has that name (attaching).
  * @example
@@ -305,5 +324,6 @@ export const ShareableList = new Proxy(ShareableListImpl, {
 
 registerSharedType(ShareableListImpl, 'parapool.ShareableList', {
   encode: (list) => ({ shm: list.shm }),
-  decode: ({ shm }: { shm: SharedMemory }) => ShareableListImpl[REVIVE](shm),
+  decode: ({ shm }: { shm: SharedMemory }) =>
+    new (ShareableListImpl as unknown as new (token: typeof INTERNAL, shm: SharedMemory) => ShareableListImpl)(INTERNAL, shm),
 });

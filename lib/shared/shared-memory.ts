@@ -6,7 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { registerSharedType } from '../codec/codec';
 import { InvalidStateError, SharedMemoryExistsError, SharedMemoryNotFoundError } from '../errors';
-import { checkBoolean, checkInteger, checkOptions, invalidArg } from '../validate';
+import { INTERNAL, checkBoolean, invalidArg } from '../validate';
+import { readOptions } from './read-options';
 import { directory, isLive, type BlockRecord } from './shm-directory';
 
 /** Options of {@link SharedMemory}. */
@@ -29,13 +30,17 @@ export interface SharedMemoryOptions {
   readonly size?: number;
 }
 
-const REVIVE = Symbol('revive');
+/** The longest block name, as POSIX `shm_open` allows (NAME_MAX). */
+const MAX_NAME_LENGTH = 255;
 
 interface SharedMemoryDescriptor {
   name: string;
   data: SharedArrayBuffer;
   header: SharedArrayBuffer;
 }
+
+/** The codec's view of a handle (set by the class, which alone reaches its private state). */
+let describeBlock: (shm: SharedMemory) => SharedMemoryDescriptor;
 
 /**
  * A named block of shared memory, zero-filled when created. `buf` is a
@@ -62,7 +67,8 @@ interface SharedMemoryDescriptor {
  * shm.close();
  * shm.unlink();
  *
- * @throws InvalidArgumentError (`ERR_INVALID_ARG`) on bad options, `size` ≤ 0 when creating, or no `name` when attaching.
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) on bad options, `size` ≤ 0 when creating, a `size` that
+ *   cannot be allocated (`2 ** 40`), a `name` that is not a string of 1 to 255 characters, or no `name` when attaching.
  * @throws SharedMemoryExistsError (`ERR_SHM_EXISTS`) when creating a name that exists.
  * @throws SharedMemoryNotFoundError (`ERR_SHM_NOT_FOUND`) when attaching to a name that does not exist or was unlinked.
  */
@@ -73,14 +79,15 @@ export class SharedMemory {
 
   /** Creates (`{ create: true, size }`) or attaches to (`{ name }`, or just the name) a block. */
   constructor(options: SharedMemoryOptions | string);
-  constructor(options: SharedMemoryOptions | string | typeof REVIVE, revived?: SharedMemoryDescriptor) {
-    if (options === REVIVE) {
+  constructor(options: SharedMemoryOptions | string | typeof INTERNAL, revived?: SharedMemoryDescriptor) {
+    // The codec revives a handle with the INTERNAL token (lib/validate.ts) and the block it names.
+    if (options === INTERNAL) {
       this.#name = revived!.name;
       this.#record = { data: revived!.data, header: revived!.header };
       this.#buf = new Uint8Array(this.#record.data);
       return;
     }
-    const { name, create, size } = readOptions(typeof options === 'string' ? { name: options } : options);
+    const { name, create, size } = readSharedMemoryOptions(typeof options === 'string' ? { name: options } : options);
     if (create) {
       if (size <= 0) throw invalidArg('size', 'an integer from 1 and up when creating', size);
       if (name === undefined) {
@@ -187,31 +194,27 @@ export class SharedMemory {
     this.close();
   }
 
-  /** For the codec. */
-  static [REVIVE](descriptor: SharedMemoryDescriptor): SharedMemory {
-    return new (SharedMemory as unknown as new (tag: typeof REVIVE, d: SharedMemoryDescriptor) => SharedMemory)(REVIVE, descriptor);
-  }
-
-  /** For the codec. */
-  [REVIVE](): SharedMemoryDescriptor {
-    if (this.#buf === undefined) throw new InvalidStateError(`SharedMemory '${this.#name}' is closed and cannot be sent to another thread`);
-    return { name: this.#name, data: this.#record.data, header: this.#record.header };
+  static {
+    describeBlock = (shm) => {
+      if (shm.#buf === undefined) throw new InvalidStateError(`SharedMemory '${shm.#name}' is closed and cannot be sent to another thread`);
+      return { name: shm.#name, data: shm.#record.data, header: shm.#record.header };
+    };
   }
 }
 
-function readOptions(options: SharedMemoryOptions): { name: string | undefined; create: boolean; size: number } {
-  const { name, create, size } = checkOptions('options', options);
-  if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
-    throw invalidArg('name', 'a non-empty string', name);
+function readSharedMemoryOptions(options: unknown): { name: string | undefined; create: boolean; size: number } {
+  const { name, create, size } = readOptions('options', options, ['name', 'create', 'size']);
+  if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH)) {
+    throw invalidArg('name', `a non-empty string of at most ${MAX_NAME_LENGTH} characters`, name);
   }
-  return {
-    name,
-    create: checkBoolean('create', create) ?? false,
-    size: size === undefined ? 0 : checkInteger('size', size, 0),
-  };
+  if (size !== undefined && (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)) {
+    throw invalidArg('size', 'an integer number of bytes from 1 and up', size);
+  }
+  return { name, create: checkBoolean('create', create) ?? false, size: size ?? 0 };
 }
 
 registerSharedType(SharedMemory, 'parapool.SharedMemory', {
-  encode: (shm) => shm[REVIVE](),
-  decode: (descriptor: SharedMemoryDescriptor) => SharedMemory[REVIVE](descriptor),
+  encode: (shm) => describeBlock(shm),
+  decode: (descriptor: SharedMemoryDescriptor) =>
+    new (SharedMemory as unknown as new (token: typeof INTERNAL, descriptor: SharedMemoryDescriptor) => SharedMemory)(INTERNAL, descriptor),
 });

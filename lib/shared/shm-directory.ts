@@ -40,7 +40,7 @@ import {
   threadId,
 } from 'node:worker_threads';
 import { Mutex } from '../atomics/mutex';
-import { TimeoutError } from '../errors';
+import { InvalidArgumentError, TimeoutError } from '../errors';
 
 /** The environment-data key under which each thread publishes its directory snapshot. */
 export const ENV_KEY = 'parapool:shm';
@@ -177,7 +177,16 @@ class ShmDirectory {
   create(name: string, size: number): BlockRecord | undefined {
     // Allocate (and zero-fill) outside the mutex, after a cheap early check.
     if (this.lookup(name) !== undefined) return undefined;
-    const record: BlockRecord = { data: new SharedArrayBuffer(size), header: new SharedArrayBuffer(HEADER_BYTES) };
+    let data: SharedArrayBuffer;
+    try {
+      data = new SharedArrayBuffer(size);
+    } catch (error) {
+      // V8's RangeError ("Array buffer allocation failed", or past its length limit), said with a code.
+      throw new InvalidArgumentError(
+        `Expected \`size\` to be a number of bytes this process can allocate, got ${size}: ${(error as Error).message}`,
+      );
+    }
+    const record: BlockRecord = { data, header: new SharedArrayBuffer(HEADER_BYTES) };
     for (;;) {
       if (!this.isComplete() && Atomics.load(this.words, bucketOf(name)) !== 0) this.syncWithServer();
       this.lock();

@@ -3,9 +3,10 @@
  * element in shared memory that crosses threads as the same memory.
  */
 import { registerSharedType } from '../codec/codec';
-import { checkOptions } from '../validate';
+import { INTERNAL } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, loadElement, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, type LockOption, type SharedLock } from './lock-option';
+import { readOptions } from './read-options';
 import {
   typecodeInfo,
   zeroOf,
@@ -26,13 +27,19 @@ export interface ValueOptions {
   readonly lock?: LockOption;
 }
 
-const REVIVE = Symbol('revive');
-
 interface ValueDescriptor {
   typecode: Typecode;
   buffer: SharedArrayBuffer;
   byteOffset: number;
   lock: SharedLock | null;
+}
+
+/** The codec's view of a value (set by the class, which alone reaches its private state). */
+let describeValueMemory: (value: SharedValue) => ValueDescriptor;
+
+/** A value over existing memory (the codec, `getObj()`). */
+function reviveValue<C extends Typecode>(descriptor: ValueDescriptor): SharedValue<C> {
+  return new (SharedValue as unknown as new (token: typeof INTERNAL, d: ValueDescriptor) => SharedValue<C>)(INTERNAL, descriptor);
 }
 
 /**
@@ -54,8 +61,9 @@ export class SharedValue<C extends Typecode = Typecode> {
 
   /** Same as {@link Value}`(typecode, init, options)`. */
   constructor(typecode: C, init?: ElementOf<C>, options?: ValueOptions);
-  constructor(typecode: C | typeof REVIVE, init?: ElementOf<C> | ValueDescriptor, options?: ValueOptions) {
-    if (typecode === REVIVE) {
+  constructor(typecode: C | typeof INTERNAL, init?: ElementOf<C> | ValueDescriptor, options?: ValueOptions) {
+    // The codec revives a value with the INTERNAL token (lib/validate.ts) and its memory.
+    if (typecode === INTERNAL) {
       const descriptor = init as ValueDescriptor;
       this.typecode = descriptor.typecode as C;
       this.#info = typecodeInfo(descriptor.typecode);
@@ -65,8 +73,8 @@ export class SharedValue<C extends Typecode = Typecode> {
     }
     this.#info = typecodeInfo(typecode);
     this.typecode = typecode;
-    const { lock } = checkOptions('options', options);
-    this.#lock = resolveLock(lock);
+    const { lock } = readOptions('options', options, ['lock']);
+    this.#lock = resolveLock(lock as LockOption);
     this.#view = new this.#info.ctor(new SharedArrayBuffer(this.#info.size), 0, 1);
     storeElement(this.#info, this.#view, 0, init === undefined ? zeroOf(this.#info) : init, 'init');
   }
@@ -115,7 +123,7 @@ export class SharedValue<C extends Typecode = Typecode> {
    * const raw = counter.getObj(); raw.value = 0;
    */
   getObj(): SharedValue<C> {
-    return SharedValue[REVIVE]({
+    return reviveValue({
       typecode: this.typecode,
       buffer: this.#view.buffer as SharedArrayBuffer,
       byteOffset: this.#view.byteOffset,
@@ -197,19 +205,13 @@ export class SharedValue<C extends Typecode = Typecode> {
     return `${this.#lock === undefined ? 'RawValue' : 'Value'}('${this.typecode}', ${typeof value === 'bigint' ? `${value}n` : value})`;
   }
 
-  /** For the codec. */
-  static [REVIVE]<C extends Typecode>(descriptor: ValueDescriptor): SharedValue<C> {
-    return new (SharedValue as unknown as new (tag: typeof REVIVE, d: ValueDescriptor) => SharedValue<C>)(REVIVE, descriptor);
-  }
-
-  /** For the codec. */
-  [REVIVE](): ValueDescriptor {
-    return {
-      typecode: this.typecode,
-      buffer: this.#view.buffer as SharedArrayBuffer,
-      byteOffset: this.#view.byteOffset,
-      lock: this.#lock ?? null,
-    };
+  static {
+    describeValueMemory = (value) => ({
+      typecode: value.typecode,
+      buffer: value.#view.buffer as SharedArrayBuffer,
+      byteOffset: value.#view.byteOffset,
+      lock: value.#lock ?? null,
+    });
   }
 }
 
@@ -246,6 +248,6 @@ export function RawValue<C extends Typecode>(typecode: C, init?: ElementOf<C>): 
 }
 
 registerSharedType(SharedValue, 'parapool.Value', {
-  encode: (value) => value[REVIVE](),
-  decode: (descriptor: ValueDescriptor) => SharedValue[REVIVE](descriptor),
+  encode: (value) => describeValueMemory(value),
+  decode: (descriptor: ValueDescriptor) => reviveValue(descriptor),
 });

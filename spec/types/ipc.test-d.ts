@@ -54,3 +54,18 @@ export async function pipeTypes(): Promise<void> {
   // @ts-expect-error duplex is a boolean
   Pipe({ duplex: 'no' });
 }
+
+export function constructionTypes(): void {
+  // Connections come from Pipe(): the INTERNAL token (not exported by the package) admits no `new`.
+  // @ts-expect-error no public constructor
+  void new (Pipe()[0].constructor as typeof Connection)();
+  // @ts-expect-error Queue's only public constructor takes options, not a token and a core
+  void new Queue(Symbol('parapool.internal'), {});
+  // @ts-expect-error SimpleQueue takes no arguments
+  void new SimpleQueue({ maxsize: 1 });
+  // The revival plumbing is not on the public objects.
+  // @ts-expect-error no `core` member
+  void new Queue().core;
+  // @ts-expect-error no `joinable` member
+  void new JoinableQueue().joinable;
+}
