@@ -8,6 +8,7 @@ import { CancelledError, PoolClosedError } from '../errors';
 import { FutureController, onFutureDone, type Future } from './future';
 import { wait } from './wait';
 import { Pool } from '../pool/pool';
+import type { Backend } from '../runtime/backend';
 import { CallKind } from '../runtime/protocol';
 import { isAsyncIterable, isIterable } from '../runtime/chunk-source';
 import type { AnyFunction, Task, TaskRef } from '../tasks/task-ref';
@@ -26,6 +27,12 @@ export interface ExecutorOptions {
   readonly initargs?: readonly unknown[];
   /** Replace a worker after it ran this many calls (a map chunk counts as one). @default undefined (never) */
   readonly maxTasksPerChild?: number;
+  /**
+   * Run the calls on remote worker processes: a backend made by `redisBackend()`
+   * of `parapool/remote`; `maxWorkers` is then the live remote thread count.
+   * @default undefined (local worker threads)
+   */
+  readonly backend?: Backend;
 }
 
 /** Options of `Executor.map()`, given after the iterables. */
@@ -73,8 +80,6 @@ type AnyIterable = Iterable<unknown> | AsyncIterable<unknown>;
  * for await (const flag of executor.map(primes.isPrime, [2, 3, 4])) console.log(flag);
  */
 export class Executor {
-  /** The number of worker threads. */
-  readonly maxWorkers: number;
   readonly #pool: Pool;
   readonly #pending = new Set<FutureController<unknown>>();
   readonly #openMaps = new Set<AbortController>();
@@ -92,8 +97,13 @@ export class Executor {
       initializer: opts.initializer,
       initargs: opts.initargs,
       maxTasksPerChild: opts.maxTasksPerChild,
+      backend: opts.backend,
     });
-    this.maxWorkers = this.#pool.workers;
+  }
+
+  /** The number of worker threads; with a `backend`, the remote threads serving its queue now. */
+  get maxWorkers(): number {
+    return this.#pool.workers;
   }
 
   /** Schedules `fn(...args)` on a worker. */

@@ -8,10 +8,12 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { AsyncResult, type AsyncResultCallbacks } from './async-result';
 import { callSignal } from '../runtime/call-signal';
 import { ChunkRun } from '../runtime/chunk-run';
-import { adaptiveChunksize, isAsyncIterable, isIterable, openSource } from '../runtime/chunk-source';
+import { adaptiveChunksize, isAsyncIterable, isIterable, openSource, REMOTE_TARGET_CHUNK_MS } from '../runtime/chunk-source';
 import { decode, encode, type Encoded } from '../codec/codec';
 import { mapCall } from '../runtime/map-call';
-import { Dispatcher, type JobEntry } from '../runtime/dispatcher';
+import { Dispatcher as LocalDispatcher } from '../runtime/dispatcher';
+import { type Backend, dispatcherOf, isBackend } from '../runtime/backend';
+import type { Dispatcher, JobEntry } from '../runtime/dispatch';
 import { decodeError } from '../codec/error-codec';
 import { CancelledError, InvalidStateError, PoolClosedError } from '../errors';
 import { ResultIterator } from '../runtime/result-iterator';
@@ -39,6 +41,14 @@ export interface PoolOptions {
    * milliseconds. @default undefined (every worker runs until close)
    */
   readonly idleTimeout?: number;
+  /**
+   * Run the work on remote worker processes instead of local threads: a backend
+   * made by `redisBackend()` of `parapool/remote`. Every call works unchanged;
+   * `workers` is then the live remote thread count, and `initializer`,
+   * `maxTasksPerChild`, `resourceLimits`, `idleTimeout` are the workers' options
+   * (`ERR_INVALID_ARG` here). @default undefined (local worker threads)
+   */
+  readonly backend?: Backend;
 }
 
 /** Options of every call that runs many items. */
@@ -79,10 +89,11 @@ const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker
  * for await (const flag of pool.imap(primes.isPrime, numbers())) {}   // lazy, in input order
  */
 export class Pool {
-  /** The number of worker threads. */
-  readonly workers: number;
-  readonly #piscina: Piscina;
-  readonly #dispatcher: Dispatcher;
+  readonly #workers: number;
+  readonly #piscina: Piscina | undefined;
+  readonly #local: LocalDispatcher | undefined;
+  readonly #remote: Dispatcher | undefined;
+  readonly #dispatcher: Pick<Dispatcher, 'submit' | 'cancel' | 'failQueued'>;
   #state: 'open' | 'closed' | 'terminated' = 'open';
   #activeCalls = 0;
   #idle: (() => void) | undefined;
@@ -93,7 +104,26 @@ export class Pool {
    */
   constructor(options?: PoolOptions) {
     const opts = checkOptions('options', options);
-    this.workers = opts.workers === undefined ? os.availableParallelism() : checkInteger('workers', opts.workers, 1, 1024);
+    if (opts.backend !== undefined) {
+      if (!isBackend(opts.backend)) throw invalidArg('backend', 'a backend made by redisBackend() of parapool/remote', opts.backend);
+      for (const option of ['workers', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits', 'idleTimeout'] as const) {
+        if (opts[option] !== undefined) {
+          throw invalidArg(
+            option,
+            `undefined with a backend (${opts.backend.description}: it is an option of the workers, e.g. --threads, --initializer)`,
+            opts[option],
+          );
+        }
+      }
+      this.#workers = 0;
+      this.#piscina = undefined;
+      this.#local = undefined;
+      this.#remote = dispatcherOf(opts.backend);
+      this.#dispatcher = this.#remote;
+      return;
+    }
+    this.#remote = undefined;
+    this.#workers = opts.workers === undefined ? os.availableParallelism() : checkInteger('workers', opts.workers, 1, 1024);
     const maxTasksPerChild = opts.maxTasksPerChild === undefined ? undefined : checkInteger('maxTasksPerChild', opts.maxTasksPerChild, 1);
     const idleTimeout = checkTimeout('idleTimeout', opts.idleTimeout);
     if (opts.initargs !== undefined && !Array.isArray(opts.initargs)) throw invalidArg('initargs', 'an array', opts.initargs);
@@ -109,11 +139,11 @@ export class Pool {
         initargsShared: initargs.shared,
       };
     }
-    let dispatcher: Dispatcher | undefined;
-    this.#piscina = new Piscina({
+    let dispatcher: LocalDispatcher | undefined;
+    const piscina = new Piscina({
       filename: WORKER_ENTRY,
-      minThreads: idleTimeout === undefined ? this.workers : 0,
-      maxThreads: this.workers,
+      minThreads: idleTimeout === undefined ? this.#workers : 0,
+      maxThreads: this.#workers,
       idleTimeout: idleTimeout ?? Infinity,
       concurrentTasksPerWorker: 1,
       workerData,
@@ -122,15 +152,30 @@ export class Pool {
     });
     // piscina reports worker failures through the tasks they fail; with none in flight
     // it emits 'error', which must not crash the program.
-    this.#piscina.on('error', () => undefined);
-    dispatcher = new Dispatcher({
-      piscina: this.#piscina,
-      workers: this.workers,
+    piscina.on('error', () => undefined);
+    dispatcher = new LocalDispatcher({
+      piscina,
+      workers: this.#workers,
       maxTasksPerChild,
-      onBroken: () => void this.#piscina.destroy(),
+      onBroken: () => void piscina.destroy(),
     });
+    this.#piscina = piscina;
+    this.#local = dispatcher;
     this.#dispatcher = dispatcher;
-    if (maxTasksPerChild !== undefined) this.#piscina.on('workerDestroy', dispatcher.forgetWorker);
+    if (maxTasksPerChild !== undefined) piscina.on('workerDestroy', dispatcher.forgetWorker);
+  }
+
+  /**
+   * The number of worker threads; with a `backend`, the number of remote threads
+   * serving its queue now (0 until workers heartbeat: wait for it to grow).
+   */
+  get workers(): number {
+    return this.#remote === undefined ? this.#workers : this.#remote.workers;
+  }
+
+  /** Chunks in flight per call, and the thread count that sizes a map's chunks: at least one. */
+  get #capacity(): number {
+    return Math.max(1, this.workers);
   }
 
   /** Map `fn` over `items`; results in input order. */
@@ -305,7 +350,8 @@ export class Pool {
     if (this.#state === 'open') throw new InvalidStateError('join() needs close() or terminate() first');
     this.#joined ??= (async () => {
       if (this.#activeCalls > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
-      await this.#piscina.destroy();
+      if (this.#remote !== undefined) await this.#remote.close();
+      else await this.#piscina!.destroy();
     })();
     return this.#joined;
   }
@@ -318,9 +364,14 @@ export class Pool {
   async terminate(): Promise<void> {
     if (this.#state === 'terminated') return this.#joined;
     this.#state = 'terminated';
-    this.#dispatcher.markTerminating();
-    this.#dispatcher.failQueued(new CancelledError('The pool was terminated before the task finished'));
-    this.#joined = this.#piscina.destroy();
+    const cancelled = new CancelledError('The pool was terminated before the task finished');
+    if (this.#remote !== undefined) {
+      this.#joined = this.#remote.terminate(cancelled);
+    } else {
+      this.#local!.markTerminating();
+      this.#local!.failQueued(cancelled);
+      this.#joined = this.#piscina!.destroy();
+    }
     await this.#joined;
   }
 
@@ -388,7 +439,10 @@ export class Pool {
     ordered: boolean,
     what: string,
   ): AsyncIterableIterator<unknown> {
-    const chunksize = opts.chunksize === undefined ? adaptiveChunksize() : checkInteger('chunksize', opts.chunksize, 1);
+    const chunksize =
+      opts.chunksize === undefined
+        ? adaptiveChunksize(this.#remote === undefined ? undefined : REMOTE_TARGET_CHUNK_MS)
+        : checkInteger('chunksize', opts.chunksize, 1);
     const signal = checkSignal('signal', opts.signal);
     const timeout = checkTimeout('timeout', opts.timeout);
     checkOptionalFunction('onProgress', opts.onProgress);
@@ -406,7 +460,7 @@ export class Pool {
             kind,
             source,
             ordered,
-            readAhead: this.workers * 4,
+            readAhead: this.#capacity * 4,
             rootName,
             signal: call.signal,
             onProgress: opts.onProgress,
@@ -475,7 +529,7 @@ export class Pool {
     const call = callSignal(signal, timeout, what);
     const run = mapCall({
       dispatcher: this.#dispatcher,
-      workers: this.workers,
+      workers: this.#capacity,
       spec,
       kind,
       items,

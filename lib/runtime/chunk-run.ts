@@ -12,7 +12,7 @@
  */
 import { decode, encode, type Encoded } from '../codec/codec';
 import { chunkLength, type Chunk, type ChunkSource } from './chunk-source';
-import type { Dispatcher, JobEntry } from './dispatcher';
+import type { Dispatcher, JobEntry } from './dispatch';
 import { decodeError } from '../codec/error-codec';
 import { UncloneableError } from '../errors';
 import { packNumbers, unpackResults } from '../codec/packing';
@@ -62,7 +62,7 @@ export class ChunkRun {
   private readonly entries = new Map<number, JobEntry>();
 
   constructor(
-    private readonly dispatcher: Dispatcher,
+    private readonly dispatcher: Pick<Dispatcher, 'submit' | 'cancel'>,
     private readonly options: ChunkRunOptions,
     private readonly consumer: ChunkConsumer,
   ) {}

@@ -6,7 +6,7 @@
 import { ChunkRun } from './chunk-run';
 import { materialize, openSource } from './chunk-source';
 import { encode } from '../codec/codec';
-import type { Dispatcher } from './dispatcher';
+import type { Dispatcher } from './dispatch';
 import { CallKind, type TaskSpec } from './protocol';
 
 /** Python's default chunksize for map: ceil(n / (4 × workers)). */
@@ -15,7 +15,7 @@ export function defaultChunksize(itemCount: number, workers: number): number {
 }
 
 export interface MapCall {
-  readonly dispatcher: Dispatcher;
+  readonly dispatcher: Pick<Dispatcher, 'submit' | 'cancel'>;
   readonly workers: number;
   readonly spec: TaskSpec;
   readonly kind: CallKind;
