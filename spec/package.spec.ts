@@ -1,14 +1,37 @@
 // The built package (dist/, made by `npm run build`, which `npm test` runs
 // first) imported the ways users import it: ESM `import`, CommonJS `require`,
 // with a TypeScript task module that runs with no build step.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.join(__dirname, '..');
 
 function runNode(args: string[]): string {
   return execFileSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** A temporary project with `files`, whose node_modules/parapool is `parapool` (a path). */
+function project(files: Record<string, string>, parapool: 'link' | 'copy-without-tsx'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'parapool-project-'));
+  for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  const modules = path.join(dir, 'node_modules');
+  fs.mkdirSync(modules);
+  if (parapool === 'link') {
+    fs.symlinkSync(root, path.join(modules, 'parapool'), 'dir');
+  } else {
+    // What a JavaScript-only install has: parapool's files and its runtime dependencies, no tsx.
+    const target = path.join(modules, 'parapool');
+    fs.mkdirSync(target);
+    fs.cpSync(path.join(root, 'dist'), path.join(target, 'dist'), { recursive: true });
+    fs.copyFileSync(path.join(root, 'package.json'), path.join(target, 'package.json'));
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    for (const dependency of Object.keys(manifest.dependencies)) {
+      fs.symlinkSync(path.join(root, 'node_modules', dependency), path.join(modules, dependency), 'dir');
+    }
+  }
+  return dir;
 }
 
 describe('the built package', () => {
@@ -63,5 +86,77 @@ describe('the built package', () => {
     ) as string[];
     expect(esm).toEqual(cjs.filter((name) => name !== '__esModule'));
     for (const name of ['Pool', 'tasks', 'task', 'transfer', 'ParapoolError', 'AsyncResult']) expect(cjs).toContain(name);
+  });
+
+  it('a TypeScript task with no loader installed fails with a coded error that says what to install', () => {
+    if ((process.features as { typescript?: unknown }).typescript) return; // this Node strips types itself
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        'work.ts': 'export function twice(n: number): number { return n * 2; }\n',
+        'main.js': `
+          const { Pool, tasks } = require('parapool');
+          const work = tasks(require.resolve('./work.ts'));
+          const pool = new Pool({ workers: 1 });
+          pool.apply((n) => n + 1, [1]).then(async (two) => {
+            const error = await pool.apply(work.twice, [2]).catch((e) => e);
+            await pool.terminate();
+            console.log(JSON.stringify({ two, code: error.code, name: error.name, message: error.message }));
+          });
+        `,
+      },
+      'copy-without-tsx',
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      const result = JSON.parse(output) as { two: number; code: string; name: string; message: string };
+      expect(result).toMatchObject({ two: 2, code: 'ERR_INVALID_STATE', name: 'InvalidStateError' });
+      expect(result.message).toContain('npm install --save-dev tsx');
+      expect(result.message).toContain(path.join(fs.realpathSync(dir), 'work.ts'));
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('under tsx: ESM TypeScript tasks with top-level await found by their .js name, inline functions with inner functions and classes', () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "module" }',
+        'work.ts': 'const base = await Promise.resolve(10);\nexport function add(n: number): number {\n  return n + base;\n}\n',
+        'main.ts': `
+          import { Pool, tasks } from 'parapool';
+          const work = tasks<typeof import('./work.js')>(new URL('./work.js', import.meta.url));
+          const pool = new Pool({ workers: 1 });
+          try {
+            const added = await pool.map(work.add, [1, 2]);
+            const inline = await pool.map((n: number) => {
+              function inner(k: number): number {
+                return k * 3;
+              }
+              class Box {
+                value = inner(n);
+              }
+              return new Box().value;
+            }, [1, 2]);
+            console.log(JSON.stringify({ added, inline }));
+          } finally {
+            pool.close();
+            await pool.join();
+          }
+        `,
+      },
+      'link',
+    );
+    try {
+      const result = spawnSync(process.execPath, [path.join(root, 'node_modules/tsx/dist/cli.mjs'), 'main.ts'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toEqual({ added: [11, 12], inline: [3, 6] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

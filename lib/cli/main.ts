@@ -1,26 +1,40 @@
 #!/usr/bin/env node
 /**
- * The `parapool` command: `parapool <subcommand> [flags]`. Each subcommand is
- * a module loaded only when it runs (the worker's loads bullmq and ioredis).
+ * The `parapool` command: `parapool <subcommand> [options]`. Each subcommand
+ * is one row of `COMMANDS`, loaded only when it runs (the worker's loads
+ * bullmq and ioredis, the manager's node:tls and devalue).
  */
 
-type Command = () => { main(args: readonly string[]): Promise<number> };
+type Command = { readonly summary: string; run(args: string[]): Promise<number> };
 
-const COMMANDS: Record<string, { readonly load: Command; readonly summary: string }> = {
-  worker: { load: () => require('../remote/cli'), summary: 'serve a remote backend queue (Redis/BullMQ) with a local pool' },
+const COMMANDS: Readonly<Record<string, Command>> = {
+  manager: {
+    summary: 'serve a Manager over TCP: --listen HOST:PORT --register ./types.ts --authkey-file F',
+    run: (args) => (require('../manager/cli') as typeof import('../manager/cli')).main(args),
+  },
+  worker: {
+    summary: 'serve a remote backend queue (Redis/BullMQ) with a local pool: --redis URL --queue Q --root DIR --tasks F',
+    run: (args) => (require('../remote/cli') as typeof import('../remote/cli')).main(args),
+  },
 };
 
-async function run(argv: readonly string[]): Promise<number> {
-  const [name, ...rest] = argv;
-  const command = name === undefined ? undefined : COMMANDS[name];
-  if (command === undefined) {
-    const list = Object.entries(COMMANDS)
-      .map(([key, { summary }]) => `  ${key.padEnd(10)}${summary}`)
-      .join('\n');
-    process.stderr.write(`usage: parapool <command> [flags]\n\ncommands:\n${list}\n`);
-    return name === undefined || name === '--help' || name === '-h' ? 0 : 2;
+function usage(): string {
+  const rows = Object.entries(COMMANDS).map(([name, command]) => `  parapool ${name}  ${command.summary}`);
+  return `usage: parapool <command> [options]\n\ncommands:\n${rows.join('\n')}\n`;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === '--help' || name === '-h') {
+    process.stdout.write(usage());
+    return name === undefined ? 2 : 0;
   }
-  return command.load().main(rest);
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    process.stderr.write(`parapool: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return 2;
+  }
+  return command.run(args);
 }
 
 run(process.argv.slice(2)).then(

@@ -1,18 +1,21 @@
 /**
- * Finds a task function in a worker: loads its module once (TypeScript through
- * tsx, with no build step), or compiles an inline function's source once.
+ * Finds a task function in a worker: loads its module once, or compiles an
+ * inline function's source once. A TypeScript task module (.ts, .mts, .cts)
+ * loads through Node's own type stripping where this Node has it, else through
+ * tsx if the project installed it (an optional peer dependency), as ESM or
+ * CommonJS by Node's own rules, so a `.mts` module may use top-level await.
  */
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { TaskNotFoundError } from '../errors';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { InvalidStateError, TaskNotFoundError } from '../errors';
 import { TYPESCRIPT_EXTENSIONS, type TaskSpec } from '../runtime/protocol';
 
 // biome-ignore lint/suspicious/noExplicitAny: a loaded task takes whatever its caller sends; the types were checked on the caller's side
 export type LoadedTask = (...args: any[]) => unknown;
 
 const loaded = new Map<string, LoadedTask>();
-let typescriptReady = false;
 
 /** The task's function if it is already loaded: the hot path takes no await. */
 export function cachedTask(spec: TaskSpec): LoadedTask | undefined {
@@ -20,6 +23,9 @@ export function cachedTask(spec: TaskSpec): LoadedTask | undefined {
 }
 
 export async function loadTask(spec: TaskSpec): Promise<LoadedTask> {
+  if (typeof spec.file !== 'string' || typeof spec.name !== 'string' || (spec.file !== '' && !spec.file.startsWith('file:'))) {
+    throw new TaskNotFoundError('A task names a module by its file: URL, or is inline source with no file');
+  }
   const key = spec.file === '' ? spec.name : `${spec.file}#${spec.name}`;
   let fn = loaded.get(key);
   if (fn === undefined) {
@@ -29,50 +35,109 @@ export async function loadTask(spec: TaskSpec): Promise<LoadedTask> {
   return fn;
 }
 
+/**
+ * TypeScript loaders that keep function names (tsx, esbuild's keepNames) wrap
+ * named inner functions and classes in calls to a `__name` helper that exists
+ * only in the module they compiled. The inline scope defines the same helper.
+ */
+const INLINE_PRELUDE = 'const __name = (target, value) => Object.defineProperty(target, "name", { value, configurable: true });';
+
 function compileInline(source: string): LoadedTask {
-  // Indirect eval: global scope, so the function sees globals and nothing else.
-  // biome-ignore lint/security/noGlobalEval: an inline task is source text by design (API.md §1); it is the caller's own code
+  // Indirect eval: global scope, so the function sees globals (and the prelude) and nothing else.
+  // biome-ignore lint/security/noGlobalEval: an inline task is source text by design (API.md §1); it is the caller's own code, checked by inlineSource()
   // biome-ignore lint/complexity/noCommaOperator: `(0, eval)` is what makes the eval indirect (global scope)
-  const fn = (0, eval)(source) as unknown;
+  const fn = (0, eval)(`(() => { ${INLINE_PRELUDE} return ${source}; })()`) as unknown;
   if (typeof fn !== 'function') throw new TaskNotFoundError(`Inline task source did not evaluate to a function: ${source.slice(0, 80)}`);
   return fn as LoadedTask;
 }
 
-async function importModule(file: string): Promise<Record<string, unknown>> {
-  const filePath = fileURLToPath(file);
-  try {
-    if (TYPESCRIPT_EXTENSIONS.includes(path.extname(filePath))) {
-      if (!typescriptReady) {
-        // tsx's CommonJS hook loads .ts, .mts and .cts (also ESM syntax) inside worker threads.
-        (require('tsx/cjs/api') as { register(): unknown }).register();
-        typescriptReady = true;
-      }
-      const exports = require(filePath) as Record<string, unknown>;
-      return exports;
+type ModuleExports = Record<string, unknown>;
+let tsxRegistered = false;
+
+type TsxExports = { exports: Record<string, { import?: { default: string }; require?: { default: string } } | undefined> };
+
+/** tsx's package directory and exports map, from the task module's project first, then from parapool's. */
+function findTsx(filePath: string): { dir: string; manifest: TsxExports; require: NodeJS.Require } | undefined {
+  for (const from of [filePath, __filename]) {
+    const require = createRequire(from);
+    try {
+      const manifestPath = require.resolve('tsx/package.json');
+      const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as TsxExports;
+      return { dir: path.dirname(manifestPath), manifest, require };
+    } catch {
+      // not installed there: try the next place
     }
-    return (await import(file)) as Record<string, unknown>;
-  } catch (error) {
-    const code = (error as { code?: unknown }).code;
-    if ((code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') && !fs.existsSync(filePath)) {
-      throw new TaskNotFoundError(`Task module not found: ${filePath}`, { cause: error });
-    }
-    throw error;
   }
+  return undefined;
+}
+
+/**
+ * Registers tsx's CommonJS hook (for `.cts`, and `.ts` in a CommonJS package)
+ * and its ESM hook (for `.mts`, and `.ts` in a `"type": "module"` package) in
+ * this thread, once; false when tsx is not installed.
+ */
+async function registerTsx(filePath: string): Promise<boolean> {
+  if (tsxRegistered) return true;
+  const tsx = findTsx(filePath);
+  if (tsx === undefined) return false;
+  (tsx.require(path.join(tsx.dir, tsx.manifest.exports['./cjs/api']?.require?.default ?? '')) as { register(): unknown }).register();
+  const esmApi = path.join(tsx.dir, tsx.manifest.exports['./esm/api']?.import?.default ?? '');
+  ((await import(pathToFileURL(esmApi).href)) as { register(): unknown }).register();
+  tsxRegistered = true;
+  return true;
+}
+
+function nodeStripsTypes(): boolean {
+  return Boolean((process.features as { typescript?: unknown }).typescript);
+}
+
+async function importTypeScript(file: string, filePath: string): Promise<ModuleExports> {
+  if (!tsxRegistered && nodeStripsTypes()) {
+    try {
+      return (await import(file)) as ModuleExports;
+    } catch (error) {
+      // Syntax that needs a real transform (enums, namespaces, parameter properties), or a
+      // module inside node_modules: tsx handles those, if installed.
+      const code = (error as { code?: unknown }).code;
+      const unsupported = code === 'ERR_UNSUPPORTED_TYPESCRIPT_SYNTAX' || code === 'ERR_UNSUPPORTED_NODE_MODULES_TYPE_STRIPPING';
+      if (!unsupported || !(await registerTsx(filePath))) throw error;
+      return (await import(`${file}?tsx`)) as ModuleExports;
+    }
+  }
+  if (!(await registerTsx(filePath))) {
+    throw new InvalidStateError(
+      `The task module ${filePath} is TypeScript, and this Node.js (${process.version}) cannot load TypeScript by itself. ` +
+        'Install tsx in your project (`npm install --save-dev tsx`), use Node.js >= 22.18 (type stripping on by default), ' +
+        'or point the task at the compiled .js file.',
+    );
+  }
+  return (await import(file)) as ModuleExports;
+}
+
+async function importModule(file: string): Promise<ModuleExports> {
+  const filePath = fileURLToPath(file);
+  if (!fs.existsSync(filePath)) throw new TaskNotFoundError(`Task module not found: ${filePath}`);
+  if (TYPESCRIPT_EXTENSIONS.includes(path.extname(filePath))) return importTypeScript(file, filePath);
+  return (await import(file)) as ModuleExports;
+}
+
+/** An own property that is a function: never one inherited from Object.prototype (`constructor`, `toString`). */
+function ownFunction(exports: unknown, name: string): LoadedTask | undefined {
+  if (typeof exports !== 'object' || exports === null || !Object.hasOwn(exports, name)) return undefined;
+  const value = (exports as ModuleExports)[name];
+  return typeof value === 'function' ? (value as LoadedTask) : undefined;
 }
 
 async function loadExport(file: string, name: string): Promise<LoadedTask> {
   const exports = await importModule(file);
-  let fn = exports[name];
   // A CommonJS module imported as ESM keeps its exports under `default` too.
-  if (fn === undefined && typeof exports.default === 'object' && exports.default !== null) {
-    fn = (exports.default as Record<string, unknown>)[name];
-  }
-  if (typeof fn !== 'function') {
+  const fn = ownFunction(exports, name) ?? (name === 'default' ? undefined : ownFunction(exports.default, name));
+  if (fn === undefined) {
     const available = Object.keys(exports).filter((key) => typeof exports[key] === 'function');
-    const what = fn === undefined ? 'has no export' : 'exports something that is not a function as';
+    const what = Object.hasOwn(exports, name) ? 'exports something that is not a function as' : 'has no export';
     throw new TaskNotFoundError(
       `Task module ${fileURLToPath(file)} ${what} \`${name}\` (its function exports: ${available.join(', ') || 'none'})`,
     );
   }
-  return fn as LoadedTask;
+  return fn;
 }

@@ -1,4 +1,5 @@
-// Process workers load this when parapool itself runs from its TypeScript
-// sources (under jest or tsx): register tsx's hook, then load the real entry.
+// Process workers load this when parapool itself runs from its TypeScript sources
+// (under jest or tsx): register tsx's CommonJS hook,
+// then load the real entry.
 require('tsx/cjs/api').register();
 module.exports = require('./process-worker.ts');

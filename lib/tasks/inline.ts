@@ -27,7 +27,9 @@ export function inlineSource(fn: AnyFunction): string {
   }
   if (/^class[\s{]/.test(text)) throw invalidArg('fn', 'a function, not a class', fn);
   const { source, ast } = parseAsExpression(text, fn);
-  const free = [...freeIdentifiers(ast)].filter((name) => !(name in globalThis));
+  // `__name` is the helper TypeScript loaders (tsx, esbuild's keepNames) insert to keep the names of
+  // inner functions and classes; the worker defines it for inline tasks (lib/entry/load-task.ts).
+  const free = [...freeIdentifiers(ast)].filter((name) => !(name in globalThis) && name !== '__name');
   if (free.length > 0) {
     const names = free.map((name) => `\`${name}\``).join(', ');
     throw new UncloneableError(

@@ -62,23 +62,60 @@ export function isTaskRef(value: unknown): value is TaskRef {
 }
 
 const RESOLVE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
+/** TypeScript's nodenext convention: an import names `x.js` for the source `x.ts`. */
+const TYPESCRIPT_TWIN: Readonly<Record<string, string>> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
 
-/** Resolves a task module like `require` would: as given, then with each extension, then `index.*`. */
-function resolveTaskFile(file: unknown, argName: string): string {
+/**
+ * The directory of the file that called `tasks()`/`task()` (`api`): relative
+ * paths resolve from there, as `require` does. Code with no file of its own
+ * (`node -e`, a REPL) resolves from the current directory.
+ */
+function callerDirectory(api: AnyFunction): string {
+  const holder: { stack?: unknown } = {};
+  const { prepareStackTrace, stackTraceLimit } = Error;
+  let file: string | null | undefined;
+  try {
+    Error.stackTraceLimit = 1;
+    Error.prepareStackTrace = (_error, sites) => sites;
+    Error.captureStackTrace(holder, api);
+    file = (holder.stack as NodeJS.CallSite[] | undefined)?.[0]?.getFileName();
+  } finally {
+    Error.prepareStackTrace = prepareStackTrace;
+    Error.stackTraceLimit = stackTraceLimit;
+  }
+  if (typeof file === 'string' && file.startsWith('file:')) return path.dirname(fileURLToPath(file));
+  if (typeof file === 'string' && path.isAbsolute(file)) return path.dirname(file);
+  return process.cwd();
+}
+
+/**
+ * Resolves a task module: an absolute path or `file:` URL as given; a relative
+ * path from the caller's file (like `require`). Then, like `require`, each
+ * extension and `index.*`; and a `.js`/`.mjs`/`.cjs` path that does not exist
+ * finds its `.ts`/`.mts`/`.cts` source.
+ */
+function resolveTaskFile(file: unknown, argName: string, api: AnyFunction): string {
   let filePath: string;
   if (file instanceof URL) {
     if (file.protocol !== 'file:') throw invalidArg(argName, 'a file path or a file: URL', file.href);
     filePath = fileURLToPath(file);
   } else if (typeof file === 'string' && file.length > 0) {
-    filePath = file.startsWith('file:') ? fileURLToPath(file) : path.resolve(file);
+    if (file.startsWith('file:')) filePath = fileURLToPath(file);
+    else filePath = path.isAbsolute(file) ? file : path.resolve(callerDirectory(api), file);
   } else {
     throw invalidArg(argName, 'a file path or a file: URL', file);
   }
-  const candidates = [
-    filePath,
-    ...RESOLVE_EXTENSIONS.map((ext) => filePath + ext),
-    ...RESOLVE_EXTENSIONS.map((ext) => path.join(filePath, `index${ext}`)),
-  ];
+  const extension = path.extname(filePath);
+  const twin = TYPESCRIPT_TWIN[extension];
+  let candidates = [filePath];
+  if (twin !== undefined) candidates.push(filePath.slice(0, -extension.length) + twin);
+  else if (!RESOLVE_EXTENSIONS.includes(extension)) {
+    candidates = [
+      filePath,
+      ...RESOLVE_EXTENSIONS.map((ext) => filePath + ext),
+      ...RESOLVE_EXTENSIONS.map((ext) => path.join(filePath, `index${ext}`)),
+    ];
+  }
   for (const candidate of candidates) {
     try {
       if (fs.statSync(candidate).isFile()) return pathToFileURL(candidate).href;
@@ -86,23 +123,28 @@ function resolveTaskFile(file: unknown, argName: string): string {
       // try the next candidate
     }
   }
-  throw new TaskNotFoundError(`Task module not found: ${filePath} (also tried the extensions ${RESOLVE_EXTENSIONS.join(' ')})`);
+  throw new TaskNotFoundError(`Task module not found: ${filePath}. Tried: ${candidates.join(', ')}`);
 }
 
 /**
  * A typed proxy over a task module: each property is a `TaskRef` to that
- * export. Nothing is loaded in the main thread; the file must exist (a path
- * without extension is resolved like `require` would). TypeScript modules run
- * in workers without a build step.
+ * export. Nothing is loaded in the main thread; the file must exist. A
+ * relative path resolves from the calling file's directory, like `require`
+ * (from the current directory when the caller has no file, as in `node -e`); a
+ * path without extension tries each extension and `index.*`; a `.js` path that
+ * does not exist finds the `.ts` source next to it (TypeScript's nodenext
+ * convention). TypeScript task modules need Node's type stripping or tsx.
  *
- * @throws TaskNotFoundError (`ERR_TASK_NOT_FOUND`) when the file does not exist.
+ * @throws TaskNotFoundError (`ERR_TASK_NOT_FOUND`) when the file does not exist, naming every path tried.
  * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `file` is not a path or a `file:` URL.
  * @example
- * const primes = tasks<typeof import('./workers/primes')>(require.resolve('./workers/primes'));
+ * // ESM: a URL next to this module (the .js name also finds primes.ts before a build)
+ * const primes = tasks<typeof import('./workers/primes.js')>(new URL('./workers/primes.js', import.meta.url));
+ * // CommonJS: require.resolve('./workers/primes') or path.join(__dirname, 'workers/primes.js')
  * const flags = await pool.map(primes.isPrime, [2, 3, 4]);   // Promise<boolean[]>
  */
 export function tasks<M>(file: string | URL): TaskModule<M> {
-  const href = resolveTaskFile(file, 'file');
+  const href = resolveTaskFile(file, 'file', tasks);
   const refs = new Map<string, TaskRef>();
   return new Proxy(Object.create(null) as TaskModule<M>, {
     get(_target, property) {
@@ -124,18 +166,33 @@ export function tasks<M>(file: string | URL): TaskModule<M> {
 /**
  * One typed reference to the export `name` (default: `'default'`) of a task module.
  *
- * @throws TaskNotFoundError (`ERR_TASK_NOT_FOUND`) when the file does not exist.
+ * Paths resolve as for `tasks()`. The export must be the module's own
+ * function (never an inherited property such as `constructor`), or the call
+ * using it fails with `ERR_TASK_NOT_FOUND`.
+ *
+ * @throws TaskNotFoundError (`ERR_TASK_NOT_FOUND`) when the file does not exist, naming every path tried.
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `name` is not a non-empty string.
  * @example
  * const isPrime = task<(n: number) => boolean>(new URL('./workers/primes.js', import.meta.url), 'isPrime');
  */
 export function task<F extends AnyFunction>(file: string | URL, name = 'default'): TaskRef<F> {
   if (typeof name !== 'string' || name.length === 0) throw invalidArg('name', 'a non-empty export name', name);
-  return new TaskReference(resolveTaskFile(file, 'file'), name) as TaskRef<F>;
+  return new TaskReference(resolveTaskFile(file, 'file', task), name) as TaskRef<F>;
 }
 
-/** What the worker needs to find the function: validated once per call. */
+/**
+ * What the worker needs to find the function: validated once per call. A
+ * TaskRef always names a `file:` URL and an export name, read once: an object
+ * forged to look like one can never smuggle source text into the worker.
+ */
 export function taskSpecOf(fn: unknown, argName = 'fn'): TaskSpec {
-  if (isTaskRef(fn)) return fn;
+  if (isTaskRef(fn)) {
+    const { file, name } = fn as { file: unknown; name: unknown };
+    if (typeof file !== 'string' || !file.startsWith('file:') || typeof name !== 'string' || name.length === 0) {
+      throw invalidArg(argName, 'a TaskRef made by tasks() or task() (a file: URL and an export name)', fn);
+    }
+    return { file, name };
+  }
   if (typeof fn === 'function') return { file: '', name: inlineSource(fn as AnyFunction) };
   throw invalidArg(argName, 'a TaskRef (from tasks() or task()) or a self-contained function', fn);
 }
