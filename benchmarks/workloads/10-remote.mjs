@@ -116,6 +116,15 @@ export async function run(ctx) {
   const backendOf = (queue) => redisBackend({ connection: redis.url, queue, root: ROOT, authkey: KEY });
   const groups = [];
   const notes = [];
+  const report = (group) => {
+    groups.push(group);
+    ctx.log(`${group.title} (${group.unit})`);
+    for (const row of group.rows) {
+      ctx.log(
+        `  ${row.label}: median ${row.median?.toFixed(2)} [${row.min?.toFixed(2)}–${row.max?.toFixed(2)}] ${row.extra ? JSON.stringify(row.extra) : ''}`,
+      );
+    }
+  };
   try {
     // 1. Chunks/s through one Redis.
     {
@@ -132,7 +141,7 @@ export async function run(ctx) {
       }
       await pool.terminate();
       await stopAll(workers);
-      groups.push({
+      report({
         title: `chunks/s through one local Redis: map of ${items.length} no-op chunks (chunksize 1), 2 workers × 2 threads`,
         unit: 'chunks/s',
         better: 'higher',
@@ -168,7 +177,7 @@ export async function run(ctx) {
         await pool.terminate();
         await stopAll(workers);
       }
-      groups.push({
+      report({
         title: 'seconds from SIGKILL of 1 of 3 workers to the end of its map (60 chunks of nap 100 ms, 6 threads)',
         unit: 's',
         better: 'lower',
@@ -200,7 +209,7 @@ export async function run(ctx) {
         row.extra = { scaling: `${(row.median / base).toFixed(2)}×`, efficiency: `${Math.round((row.median / base / processes) * 100)}%` };
         rows.push(row);
       }
-      groups.push({
+      report({
         title: 'throughput of nap(100 ms) chunks over worker processes (ideal: 20 chunks/s per process)',
         unit: 'chunks/s',
         better: 'higher',
@@ -216,14 +225,6 @@ export async function run(ctx) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
-  const result = await run({ quick, log: (line) => process.stderr.write(`${line}\n`) });
-  for (const group of result.groups) {
-    console.log(`\n${group.title} (${group.unit})`);
-    for (const row of group.rows) {
-      console.log(
-        `  ${row.label}: median ${row.median?.toFixed(2)} [${row.min?.toFixed(2)}–${row.max?.toFixed(2)}] ${row.extra ? JSON.stringify(row.extra) : ''}`,
-      );
-    }
-  }
+  await run({ quick, log: (line) => process.stdout.write(`${line}\n`) });
   process.exit(0);
 }
