@@ -11,6 +11,7 @@ import { isAsyncIterable, isIterable } from '../runtime/chunk-source';
 import { localDispatcher } from '../runtime/piscina-adapter';
 import { CallKind } from '../runtime/protocol';
 import { ResultIterator } from '../runtime/result-iterator';
+import { type Backend, backendDispatcher } from '../runtime/backend';
 import { dispatcherFactoryOf, Runtime } from '../runtime/runtime';
 import { poolWorkerData } from '../runtime/worker-settings';
 import { type AnyFunction, type Task, type TaskRef, taskSpecOf } from '../tasks/task-ref';
@@ -30,6 +31,14 @@ export interface ExecutorOptions {
   readonly initargs?: readonly unknown[];
   /** Replace a worker after it ran this many calls (a map chunk counts as one). @default undefined (never) */
   readonly maxTasksPerChild?: number;
+  /**
+   * Run the calls on remote worker processes: a backend made by `redisBackend()`
+   * of `parapool/remote`. Every call works unchanged; `maxWorkers` is then the
+   * live remote thread count, and `maxWorkers`, `initializer`, `initargs`,
+   * `maxTasksPerChild` are the workers' options (`ERR_INVALID_ARG` here).
+   * @default undefined (local worker threads)
+   */
+  readonly backend?: Backend;
 }
 
 /** Options of `Executor.map()`, given after the iterables. */
@@ -77,8 +86,6 @@ type AnyIterable = Iterable<unknown> | AsyncIterable<unknown>;
  * for await (const flag of executor.map(primes.isPrime, [2, 3, 4])) console.log(flag);
  */
 export class Executor {
-  /** The number of worker threads. */
-  readonly maxWorkers: number;
   readonly #runtime: Runtime;
   readonly #pending = new Set<FutureController<unknown>>();
   #shutdown: Promise<void> | undefined;
@@ -89,6 +96,11 @@ export class Executor {
    */
   constructor(options?: ExecutorOptions) {
     const opts = checkOptions('options', options);
+    const remote = backendDispatcher(opts, ['maxWorkers', 'initializer', 'initargs', 'maxTasksPerChild']);
+    if (remote !== undefined) {
+      this.#runtime = new Runtime(remote, 'executor');
+      return;
+    }
     const workers = opts.maxWorkers === undefined ? os.availableParallelism() : checkInteger('maxWorkers', opts.maxWorkers, 1, 1024);
     const settings = {
       workers,
@@ -99,7 +111,11 @@ export class Executor {
     };
     const dispatcher = (dispatcherFactoryOf(opts) ?? localDispatcher)(settings);
     this.#runtime = new Runtime(dispatcher, 'executor');
-    this.maxWorkers = this.#runtime.workers;
+  }
+
+  /** The number of worker threads; with a `backend`, the remote threads serving its queue now. */
+  get maxWorkers(): number {
+    return this.#runtime.workers;
   }
 
   /** Schedules `fn(...args)` on a worker. */

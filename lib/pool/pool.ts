@@ -5,7 +5,8 @@
  */
 import * as os from 'node:os';
 import type { ResourceLimits } from 'node:worker_threads';
-import { adaptiveChunksize, isAsyncIterable, isIterable } from '../runtime/chunk-source';
+import { type Backend, backendDispatcher } from '../runtime/backend';
+import { adaptiveChunksize, isAsyncIterable, isIterable, REMOTE_TARGET_CHUNK_MS } from '../runtime/chunk-source';
 import { localDispatcher } from '../runtime/piscina-adapter';
 import { CallKind } from '../runtime/protocol';
 import { ResultIterator } from '../runtime/result-iterator';
@@ -35,6 +36,14 @@ export interface PoolOptions {
    * milliseconds. @default undefined (every worker runs until close)
    */
   readonly idleTimeout?: number;
+  /**
+   * Run the work on remote worker processes instead of local threads: a backend
+   * made by `redisBackend()` of `parapool/remote`. Every call works unchanged;
+   * `workers` is then the live remote thread count, and `workers`, `initializer`,
+   * `initargs`, `maxTasksPerChild`, `resourceLimits`, `idleTimeout` are the
+   * workers' options (`ERR_INVALID_ARG` here). @default undefined (local worker threads)
+   */
+  readonly backend?: Backend;
 }
 
 /** Options of every call that runs many items. */
@@ -72,9 +81,8 @@ type Items<T> = Iterable<T> | AsyncIterable<T>;
  * for await (const flag of pool.imap(primes.isPrime, numbers())) {}   // lazy, in input order
  */
 export class Pool {
-  /** The number of worker threads. */
-  readonly workers: number;
   readonly #runtime: Runtime;
+  readonly #remote: boolean;
 
   /**
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad option.
@@ -82,6 +90,12 @@ export class Pool {
    */
   constructor(options?: PoolOptions) {
     const opts = checkOptions('options', options);
+    const remote = backendDispatcher(opts, ['workers', 'initializer', 'initargs', 'maxTasksPerChild', 'resourceLimits', 'idleTimeout']);
+    this.#remote = remote !== undefined;
+    if (remote !== undefined) {
+      this.#runtime = new Runtime(remote, 'pool');
+      return;
+    }
     const workers = opts.workers === undefined ? os.availableParallelism() : checkInteger('workers', opts.workers, 1, 1024);
     const settings = {
       workers,
@@ -92,7 +106,14 @@ export class Pool {
     };
     const dispatcher = (dispatcherFactoryOf(opts) ?? localDispatcher)(settings);
     this.#runtime = new Runtime(dispatcher, 'pool');
-    this.workers = this.#runtime.workers;
+  }
+
+  /**
+   * The number of worker threads; with a `backend`, the number of remote threads
+   * serving its queue now (0 until workers heartbeat: wait for it to grow).
+   */
+  get workers(): number {
+    return this.#runtime.workers;
   }
 
   /** Map `fn` over `items`; results in input order. */
@@ -349,7 +370,10 @@ export class Pool {
       const spec = taskSpecOf(fn);
       const opts = checkOptions('options', options);
       const call: ChunkedCallOptions = {
-        chunksize: opts.chunksize === undefined ? adaptiveChunksize() : checkInteger('chunksize', opts.chunksize, 1),
+        chunksize:
+          opts.chunksize === undefined
+            ? adaptiveChunksize(this.#remote ? REMOTE_TARGET_CHUNK_MS : undefined)
+            : checkInteger('chunksize', opts.chunksize, 1),
         signal: checkSignal('signal', opts.signal),
         timeout: checkTimeout('timeout', opts.timeout),
         onProgress: checkProgress(opts.onProgress),

@@ -96,6 +96,7 @@ export class RemoteDispatcher implements Dispatcher {
   #backendFailure: BackendError | undefined;
   #warnedLarge = false;
   #duplicates = 0;
+  readonly #bySignal = new Map<AbortSignal, { entries: Set<RemoteEntry>; onAbort: () => void }>();
   readonly #hashes = new Map<string, { hash: string; mtimeMs: number; size: number; checkedAt: number }>();
   #settledWaiters: (() => void)[] = [];
 
@@ -158,12 +159,7 @@ export class RemoteDispatcher implements Dispatcher {
       return this.#failNow(entry, error);
     }
     this.#entries.set(id, entry);
-    if (job.signal !== undefined) {
-      const signal = job.signal;
-      const onAbort = (): void => this.#abort(entry, signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      entry.detach = () => signal.removeEventListener('abort', onAbort);
-    }
+    if (job.signal !== undefined) this.#watch(entry, job.signal);
     this.#batch.push({ entry, data });
     this.#scheduleFlush();
     return entry;
@@ -290,6 +286,30 @@ export class RemoteDispatcher implements Dispatcher {
   }
 
   // ---- cancelling ----
+
+  /** One abort listener per signal, however many chunks of a call share it. */
+  #watch(entry: RemoteEntry, signal: AbortSignal): void {
+    let watched = this.#bySignal.get(signal);
+    if (watched === undefined) {
+      const entries = new Set<RemoteEntry>();
+      const onAbort = (): void => {
+        this.#bySignal.delete(signal);
+        for (const aborted of [...entries]) this.#abort(aborted, signal.reason);
+      };
+      watched = { entries, onAbort };
+      this.#bySignal.set(signal, watched);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
+    const { entries, onAbort } = watched;
+    entries.add(entry);
+    entry.detach = () => {
+      entries.delete(entry);
+      if (entries.size === 0 && this.#bySignal.get(signal) === watched) {
+        this.#bySignal.delete(signal);
+        signal.removeEventListener('abort', onAbort);
+      }
+    };
+  }
 
   #abort(entry: RemoteEntry, reason: unknown): void {
     if (this.#entries.get(entry.id) !== entry) return;

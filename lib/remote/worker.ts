@@ -68,6 +68,8 @@ interface ServedModule {
 
 const STALLED_REASON = 'job stalled more than allowable limit';
 const CLIENT_ID = /^[0-9a-f]{12}$/;
+/** How long a cancelled id is remembered (well past a job's start check). */
+const CANCEL_MEMORY_MS = 60000;
 
 export class RemoteWorker {
   readonly #settings: WorkerSettings;
@@ -79,6 +81,8 @@ export class RemoteWorker {
   readonly #subscriber: Redis;
   readonly #pool: Pool;
   readonly #active = new Map<string, AbortController>();
+  /** Ids cancelled lately: a cancellation may arrive between a job's start check and its registration here. */
+  readonly #cancelled = new Map<string, number>();
   #worker: Worker<JobData> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -185,7 +189,16 @@ export class RemoteWorker {
       return;
     }
     if (!Array.isArray(ids)) return;
-    for (const id of ids) if (typeof id === 'string') this.#active.get(id)?.abort();
+    const now = Date.now();
+    for (const id of ids) {
+      if (typeof id !== 'string') continue;
+      this.#active.get(id)?.abort();
+      this.#cancelled.set(id, now);
+    }
+    for (const [id, at] of this.#cancelled) {
+      if (now - at < CANCEL_MEMORY_MS) break;
+      this.#cancelled.delete(id);
+    }
   }
 
   async #push(client: string, id: string, message: ResultMessage): Promise<void> {
@@ -254,6 +267,7 @@ export class RemoteWorker {
     }
     const controller = new AbortController();
     this.#active.set(id, controller);
+    if (this.#cancelled.has(id)) controller.abort();
     signal?.addEventListener('abort', () => controller.abort(), { once: true });
     let message: ResultMessage;
     try {

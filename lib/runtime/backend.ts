@@ -4,6 +4,7 @@
  * knows only that it makes dispatchers, so the package root never loads the
  * remote backend's dependencies.
  */
+import { invalidArg } from '../validate';
 import type { Dispatcher } from './dispatch';
 
 const BACKEND = Symbol.for('parapool.backend');
@@ -29,4 +30,26 @@ export function isBackend(value: unknown): value is Backend {
 /** @internal A new dispatcher of `backend`. */
 export function dispatcherOf(backend: Backend): Dispatcher {
   return backend[BACKEND]();
+}
+
+/**
+ * The dispatcher of a Pool's or an Executor's `backend` option, checked once in
+ * the face: a backend's workers are configured on the worker command, so the
+ * options that configure local threads are refused beside it. `undefined` when
+ * no backend was given (local threads).
+ */
+export function backendDispatcher(options: Readonly<Record<string, unknown>>, workerOptions: readonly string[]): Dispatcher | undefined {
+  const backend = options.backend;
+  if (backend === undefined) return undefined;
+  if (!isBackend(backend)) throw invalidArg('backend', 'a backend made by redisBackend() of parapool/remote', backend);
+  for (const option of workerOptions) {
+    if (options[option] !== undefined) {
+      throw invalidArg(
+        option,
+        `undefined with a backend (${backend.description}: it is an option of the workers, e.g. --threads, --initializer)`,
+        options[option],
+      );
+    }
+  }
+  return dispatcherOf(backend);
 }

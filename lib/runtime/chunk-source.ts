@@ -54,6 +54,11 @@ export function fixedChunksize(size: number): ChunkSizer {
 
 /** The time one chunk should take in a worker: long enough to hide the round trip, short enough to stream. */
 const TARGET_CHUNK_MS = 2;
+/**
+ * The same for remote workers (a backend): a round trip through Redis costs about a millisecond,
+ * and one Redis serves a few thousand jobs a second, so remote chunks aim at 100 ms–1 s of work.
+ */
+export const REMOTE_TARGET_CHUNK_MS = 200;
 const MAX_ADAPTIVE_CHUNK = 4096;
 
 /**
@@ -62,7 +67,7 @@ const MAX_ADAPTIVE_CHUNK = 4096;
  * chunks finish faster than TARGET_CHUNK_MS; they shrink at once when items
  * turn out slow. Tiny items end up in chunks of thousands without any tuning.
  */
-export function adaptiveChunksize(): ChunkSizer {
+export function adaptiveChunksize(targetMs = TARGET_CHUNK_MS): ChunkSizer {
   let size = 1;
   return {
     get size() {
@@ -71,7 +76,7 @@ export function adaptiveChunksize(): ChunkSizer {
     flushPartial: true,
     observe(items, ms) {
       const perItem = Math.max(ms, 0.001) / items;
-      const ideal = Math.max(1, Math.min(MAX_ADAPTIVE_CHUNK, Math.floor(TARGET_CHUNK_MS / perItem)));
+      const ideal = Math.max(1, Math.min(MAX_ADAPTIVE_CHUNK, Math.floor(targetMs / perItem)));
       size = ideal > size ? Math.min(ideal, size * 2) : ideal;
     },
   };

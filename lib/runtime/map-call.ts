@@ -82,7 +82,7 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
     call.onSettled();
     return Promise.reject(error);
   }
-  const chunksize = call.chunksize ?? defaultChunksize(call.items.length, call.dispatcher.workers);
+  const chunksize = call.chunksize ?? defaultChunksize(call.items.length, Math.max(1, call.dispatcher.workers));
   const source = arraySource(input.items, chunksize, input.prepared);
   return new Promise<unknown[]>((resolve, reject) => {
     const run = new ChunkRun(
@@ -92,7 +92,7 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
         kind: call.kind,
         source,
         ordered: false,
-        readAhead: call.dispatcher.workers * 4,
+        readAhead: Math.max(1, call.dispatcher.workers) * 4,
         rootName: call.rootName,
         signal: call.signal,
         onProgress: call.onProgress,

@@ -241,7 +241,7 @@ export class Runtime {
           kind,
           source,
           ordered,
-          readAhead: this.#dispatcher.workers * 4,
+          readAhead: Math.max(1, this.#dispatcher.workers) * 4,
           rootName,
           signal: call.signal,
           onProgress: options.onProgress,

@@ -86,7 +86,7 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     keyPath = keyFile(KEY);
     settings = { connection: redis.url, queue: QUEUE, prefix: 'bull', root: ROOT, authkey: Buffer.from(KEY), backendTimeout: 5000 };
     workers = await Promise.all([1, 2, 3].map(() => startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath })));
-  }, 20000);
+  }, 60000);
 
   afterAll(async () => {
     await Promise.all(dispatchers.map((d) => d.terminate(new Error('spec ended')).catch(() => undefined)));
