@@ -38,15 +38,13 @@ const SENT_AWAY = 'cannot be sent to another machine';
 /** A request's arguments as plain values; refuses shared objects and transfers before anything is sent. */
 export function plainArgs(request: TaskRequest, hasTransfers: boolean, rootName: string): unknown[] {
   if (hasTransfers) throw new UncloneableError(`${rootName} holds a transfer()-marked buffer, which ${SENT_AWAY}`);
-  if (request.shared) {
+  const { input } = request;
+  if (input.kind === 'packed') return Array.from(input.packed);
+  if (input.kind === 'packed-range') return Array.from(input.packed.subarray(input.from, input.to));
+  if (input.shared) {
     throw new UncloneableError(`${rootName} holds a parapool shared object (shared memory, a lock or a queue), which ${SENT_AWAY}`);
   }
-  if (request.packed === true) {
-    const packed = request.args as unknown as Int32Array | Float64Array;
-    const [from, to] = request.range ?? [0, packed.length];
-    return Array.from(packed.subarray(from, to));
-  }
-  return request.args;
+  return input.args;
 }
 
 /** devalue JSON of `value`; a value that is not plain data → ERR_UNCLONEABLE naming where. */

@@ -19,7 +19,7 @@ const KEY = 'dispatcher-spec-key';
 const QUEUE = 'dispatch';
 
 function request(name: string, kind: CallKind, args: unknown[], file = FILE): TaskRequest {
-  return { file, name, kind, args, shared: false };
+  return { file, name, kind, input: { kind: 'encoded', args, shared: false } };
 }
 
 interface Run {
@@ -98,9 +98,8 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     await until(() => d.workers === 6, 'three workers of two threads');
     const apply = submit(d, request('add', CallKind.Apply, [2, 3]));
     const packed = submit(d, {
-      ...request('square', CallKind.Map, new Float64Array([1, 2, 3, 4, 5]) as unknown as unknown[]),
-      packed: true,
-      range: [1, 4],
+      ...request('square', CallKind.Map, []),
+      input: { kind: 'packed-range', packed: new Float64Array([1, 2, 3, 4, 5]), from: 1, to: 4 },
     });
     const star = submit(
       d,
@@ -179,7 +178,10 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
       code: 'ERR_INVALID_ARG',
     });
     const shared = encode([Value('i', 1)], 'args');
-    await expect(submit(d, { ...request('describe', CallKind.Apply, shared.value), shared: shared.shared }).promise).rejects.toMatchObject({
+    await expect(
+      submit(d, { ...request('describe', CallKind.Apply, []), input: { kind: 'encoded', args: shared.value, shared: shared.shared } })
+        .promise,
+    ).rejects.toMatchObject({
       code: 'ERR_UNCLONEABLE',
     });
     const moved = encode([transfer(new Uint8Array(4))], 'args');
