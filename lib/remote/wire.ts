@@ -39,17 +39,12 @@ const SENT_AWAY = 'cannot be sent to another machine';
 export function plainArgs(request: TaskRequest, hasTransfers: boolean, rootName: string): unknown[] {
   if (hasTransfers) throw new UncloneableError(`${rootName} holds a transfer()-marked buffer, which ${SENT_AWAY}`);
   const { input } = request;
-  switch (input.kind) {
-    case 'encoded':
-      if (input.shared) {
-        throw new UncloneableError(`${rootName} holds a parapool shared object (shared memory, a lock or a queue), which ${SENT_AWAY}`);
-      }
-      return input.args;
-    case 'packed':
-      return Array.from(input.packed);
-    case 'packed-range':
-      return Array.from(input.packed.subarray(input.from, input.to));
+  if (input.kind === 'packed') return Array.from(input.packed);
+  if (input.kind === 'packed-range') return Array.from(input.packed.subarray(input.from, input.to));
+  if (input.shared) {
+    throw new UncloneableError(`${rootName} holds a parapool shared object (shared memory, a lock or a queue), which ${SENT_AWAY}`);
   }
+  return input.args;
 }
 
 /** devalue JSON of `value`; a value that is not plain data → ERR_UNCLONEABLE naming where. */

@@ -25,9 +25,11 @@ import {
   TaskVersionError,
   WorkerExitedError,
 } from '../errors';
-import { Pool } from '../pool/pool';
+import { localDispatcher } from '../runtime/piscina-adapter';
 import { CallKind, type TaskResponse } from '../runtime/protocol';
-import { task } from '../tasks/task-ref';
+import { Runtime } from '../runtime/runtime';
+import { poolWorkerData } from '../runtime/worker-settings';
+import { task, taskSpecOf } from '../tasks/task-ref';
 import {
   BEGIN_SCRIPT,
   clientKeys,
@@ -79,7 +81,8 @@ export class RemoteWorker {
   readonly #runner: string;
   readonly #redis: Redis;
   readonly #subscriber: Redis;
-  readonly #pool: Pool;
+  /** The local runtime (what Pool and Executor compose) that runs this worker's jobs on its threads. */
+  readonly #pool: Runtime;
   readonly #active = new Map<string, AbortController>();
   /** Ids cancelled lately: a cancellation may arrive between a job's start check and its registration here. */
   readonly #cancelled = new Map<string, number>();
@@ -105,12 +108,17 @@ export class RemoteWorker {
       }
       this.#served.set(relative.split(path.sep).join('/'), { file: pathToFileURL(file).href, hash: contentHash(content) });
     }
-    this.#pool = new Pool({
-      workers: settings.threads,
-      initializer: settings.initializer === undefined ? undefined : task(settings.initializer.file, settings.initializer.name),
-      initargs: settings.initargs,
-      maxTasksPerChild: settings.maxTasksPerChild,
-    });
+    const initializer = settings.initializer === undefined ? undefined : task(settings.initializer.file, settings.initializer.name);
+    this.#pool = new Runtime(
+      localDispatcher({
+        workers: settings.threads,
+        maxTasksPerChild: settings.maxTasksPerChild,
+        idleTimeout: undefined,
+        resourceLimits: undefined,
+        workerData: poolWorkerData(initializer, settings.initargs),
+      }),
+      'pool',
+    );
     this.#redis = new Redis(settings.redis, { maxRetriesPerRequest: null });
     this.#subscriber = this.#redis.duplicate();
     for (const connection of [this.#redis, this.#subscriber]) {
@@ -296,19 +304,25 @@ export class RemoteWorker {
     const ref = task(served.file, data.export);
     if (data.kind === CallKind.Apply) {
       try {
-        return { result: await this.#pool.apply(ref, args as [], { signal }), shared: false };
+        return { result: await this.#pool.apply(taskSpecOf(ref), args, signal, undefined, 'apply'), shared: false };
       } catch (error) {
         this.#onPoolError(error);
         return errorResponse(error, undefined);
       }
     }
     const results: unknown[] = [];
-    const options = { chunksize: Math.max(1, args.length), signal };
     try {
-      if (data.kind === CallKind.Starmap) {
-        results.push(...(await this.#pool.starmap(ref, args as unknown[][], options)));
-      } else {
-        for await (const value of this.#pool.imap(ref, args, options)) results.push(value);
+      const kind = data.kind === CallKind.Starmap ? CallKind.Starmap : CallKind.Map;
+      for await (const value of this.#pool.iterate(
+        taskSpecOf(ref),
+        kind,
+        args,
+        { chunksize: Math.max(1, args.length), signal, timeout: undefined, onProgress: undefined },
+        true,
+        kind === CallKind.Starmap ? 'tuples' : 'items',
+        'remote',
+      )) {
+        results.push(value);
       }
       return { result: results, shared: false };
     } catch (error) {
