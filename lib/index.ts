@@ -97,3 +97,32 @@ export { SimpleQueue } from './ipc/simple-queue';
 export { Pipe } from './ipc/pipe';
 export type { PipeOptions } from './ipc/pipe';
 export { Connection } from './ipc/connection';
+
+// Manager (lib/manager/)
+export { Manager, classRef } from './manager/manager';
+export type {
+  ClassRef,
+  ClassFactory,
+  ManagerClass,
+  RegisteredManager,
+  ManagerStartOptions,
+  ManagerConnectOptions,
+  ManagedQueueOptions,
+} from './manager/manager';
+export type { ManagerStats } from './manager/protocol';
+export type {
+  Proxied,
+  ProxyBrand,
+  DeepReadonly,
+  AsyncMethods,
+  SyncMethods,
+  ManagedDict,
+  ManagedList,
+  ManagedSet,
+  ManagedNamespace,
+  DictMethods,
+  ListMethods,
+  SetMethods,
+  NamespaceMethods,
+  FactoryOptions,
+} from './manager/types';

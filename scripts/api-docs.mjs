@@ -34,6 +34,7 @@ const SECTIONS = {
   ipc: 'Queues and pipes',
   errors: 'Errors',
   codec: 'Transfer',
+  manager: 'Manager',
 };
 
 function sectionOf(file) {
@@ -42,7 +43,16 @@ function sectionOf(file) {
   if (section === undefined) throw new Error(`scripts/api-docs.mjs: no section for ${relative(root, file)}; add its folder to SECTIONS`);
   return section;
 }
-const ORDER = ['Tasks and Pool', 'Executor, Future, Process', 'Shared memory', 'Synchronization', 'Queues and pipes', 'Errors', 'Transfer'];
+const ORDER = [
+  'Tasks and Pool',
+  'Executor, Future, Process',
+  'Shared memory',
+  'Synchronization',
+  'Queues and pipes',
+  'Manager',
+  'Errors',
+  'Transfer',
+];
 
 function jsDocText(symbol) {
   const comment = ts.displayPartsToString(symbol.getDocumentationComment(checker)).trim();

@@ -4,6 +4,7 @@
 import { compare, expectEqual, finishRow } from '../lib/measure.mjs';
 import { loadWorkers, parapoolRunner, peerRunners, timeChecked } from '../lib/runners.mjs';
 import { runPython } from '../lib/python.mjs';
+import { createHandwrittenPool, HANDWRITTEN_CHUNK } from '../peers/handwritten-pool.mjs';
 
 export const number = 2;
 export const id = 'fine-map';
@@ -11,9 +12,12 @@ export const title = 'Fine-grained map: isPrime over 1,000,000..1,100,000';
 export const description =
   'isPrime on each of 100,000 consecutive integers (the Pool.map tutorial example), results in input order. ' +
   "parapool `map` at its default options and at chunksize 1, against the sequential loop, each peer's " +
-  'one-task-per-item API, and raw piscina/tinypool given the same chunks by hand.';
+  'one-task-per-item API, raw piscina/tinypool given the same chunks by hand, and the hand-written limit: ' +
+  'pre-started raw workers that take chunks off an atomic counter over a SharedArrayBuffer input and write ' +
+  'their results in place (benchmarks/peers/handwritten-pool.mjs).';
 
 const FIRST = 1_000_000;
+const HANDWRITTEN = `hand-written limit (SAB + Atomics, self-scheduled chunks of ${HANDWRITTEN_CHUNK})`;
 
 export async function run(ctx) {
   const warmup = 1;
@@ -38,6 +42,12 @@ export async function run(ctx) {
   const primed = (runner) => ({ ...runner, prime: 10 });
   const runners = [
     primed({ label: 'sequential loop', sample: () => timeChecked(() => numbers.map((n) => primes.isPrime(n)), check) }),
+    primed({
+      label: HANDWRITTEN,
+      setup: () => createHandwrittenPool(ctx.workers),
+      sample: (pool) => timeChecked(() => pool.mapIsPrime(numbers), check),
+      teardown: (pool) => pool.destroy(),
+    }),
     primed(parapoolRunner(ctx, 'parapool map (default)', (pool, refs) => timeChecked(() => pool.map(refs.primes.isPrime, numbers), check))),
     parapoolRunner(ctx, 'parapool map (chunksize 1)', (pool, refs) =>
       timeChecked(() => pool.map(refs.primes.isPrime, numbers, { chunksize: 1 }), check),
@@ -97,6 +107,18 @@ export async function run(ctx) {
         value: speedup,
         goal: '≥ 1.6×',
         met: speedup >= 1.6,
+      });
+    }
+    const handwritten = byLabel[HANDWRITTEN];
+    if (!sequential.error && !handwritten.error) {
+      ratios.push({ label: 'hand-written limit: speedup over the sequential loop', value: sequential.median / handwritten.median });
+      // (sequential ÷ parapool) ÷ (sequential ÷ hand-written): the sequential time cancels out.
+      const share = handwritten.median / mapDefault.median;
+      ratios.push({
+        label: 'parapool map (default): share of the hand-written speedup',
+        value: share,
+        goal: '≥ 0.90',
+        met: share >= 0.9,
       });
     }
     for (const row of rows.filter((candidate) => candidate.label.endsWith('one task per item') && !candidate.error)) {

@@ -173,6 +173,21 @@ export async function run(ctx) {
         });
     }
   }
+  // Rates, so time ratios are inverted: parapool's time ÷ the peer's time = the peer's rate ÷ parapool's.
+  const mapOneRate = find(throughputRows, 'parapool map (chunksize 1)');
+  for (const [peer, goal] of [
+    ['piscina', undefined],
+    ['poolifier', 1],
+  ]) {
+    const row = find(throughputRows, peer);
+    if (!mapOneRate || !row) continue;
+    const value = row.median / mapOneRate.median;
+    ratios.push({
+      label: `no-op tasks: parapool map (chunksize 1) time ÷ ${peer} time`,
+      value,
+      ...(goal === undefined ? {} : { goal: `≤ ${goal}`, met: value <= goal }),
+    });
+  }
   const applyRate = find(throughputRows, 'parapool apply per task');
   const piscinaRate = find(throughputRows, 'piscina');
   if (applyRate && piscinaRate)

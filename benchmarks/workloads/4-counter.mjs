@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { compare, expectEqual, finishRow, timed } from '../lib/measure.mjs';
 import { BENCH_DIR } from '../lib/build.mjs';
 import { runPython } from '../lib/python.mjs';
+import { createHandwrittenPool } from '../peers/handwritten-pool.mjs';
 
 export const number = 4;
 export const id = 'counter';
@@ -9,7 +10,12 @@ export const title = 'Shared counter: Value under its lock, and lock-free add';
 export const description =
   "Each of the workers increments one shared `Value('i')` N times: `acquireSync()`, `value += 1`, `release()` " +
   '(Python: `with counter.get_lock(): counter.value += 1`), or the lock-free atomic `add(1)`. Rates are total ' +
-  'increments per second, start of the tasks to the last one done; plus an uncontended acquire/release loop in one thread.';
+  'increments per second, start of the tasks to the last one done; against the hand-written limit (pre-started raw ' +
+  "workers woken by Atomics.notify: Drepper's futex mutex around a plain increment, and bare Atomics.add); plus an " +
+  'uncontended acquire/release loop in one thread.';
+
+const HANDWRITTEN_LOCKED = 'hand-written futex mutex + increment';
+const HANDWRITTEN_ADD = 'hand-written raw Atomics.add';
 
 const TASKS_FILE = path.join(BENCH_DIR, 'tasks', 'shared-state.cjs');
 
@@ -49,8 +55,23 @@ export async function run(ctx) {
       await pool.join();
     },
   });
+  const handwrittenRunner = (label, job) => ({
+    label,
+    setup: () => createHandwrittenPool(ctx.workers),
+    sample: async (pool) => {
+      const { ms, value } = await timed(() => pool[job](perWorker));
+      expectEqual(value, total, `${label} total`);
+      return total / (ms / 1000);
+    },
+    teardown: (pool) => pool.destroy(),
+  });
   const contendedRows = await compare(
-    [poolRunner('parapool Value + lock', 'lockedIncrements'), poolRunner('parapool Value.add (lock-free)', 'lockFreeIncrements')],
+    [
+      poolRunner('parapool Value + lock', 'lockedIncrements'),
+      poolRunner('parapool Value.add (lock-free)', 'lockFreeIncrements'),
+      handwrittenRunner(HANDWRITTEN_LOCKED, 'locked'),
+      handwrittenRunner(HANDWRITTEN_ADD, 'atomicAdd'),
+    ],
     { warmup, repeats, log: ctx.log },
   );
 
@@ -117,7 +138,21 @@ export async function run(ctx) {
     }
   }
   const ratios = [];
-  const [locked, lockFree] = contendedRows;
+  const [locked, lockFree, handLocked, handAdd] = contendedRows;
+  if (!locked.error && !handLocked.error)
+    ratios.push({
+      label: 'parapool locked rate ÷ hand-written futex mutex rate',
+      value: locked.median / handLocked.median,
+      goal: '≥ 0.80',
+      met: locked.median / handLocked.median >= 0.8,
+    });
+  if (!lockFree.error && !handAdd.error)
+    ratios.push({
+      label: 'parapool lock-free add rate ÷ raw Atomics.add rate',
+      value: lockFree.median / handAdd.median,
+      goal: '≥ 0.90',
+      met: lockFree.median / handAdd.median >= 0.9,
+    });
   if (pythonLocked && !locked.error)
     ratios.push({
       label: 'parapool locked rate ÷ Python locked rate',

@@ -1,7 +1,11 @@
 // Workload 7, start-up and teardown: a new pool to its first result, then shutting it
 // down. The only workload that creates pools inside the timed region: that is what
 // it measures. Every pool gets the same number of workers, all started eagerly.
-import { compare, finishRow } from '../lib/measure.mjs';
+import { spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { BENCH_DIR, BUILD_DIR } from '../lib/build.mjs';
+import { compare, expectEqual, finishRow, timed } from '../lib/measure.mjs';
 import { createPeer, HungShutdownError, PEER_NAMES } from '../lib/peers.mjs';
 import { runPython } from '../lib/python.mjs';
 
@@ -11,7 +15,46 @@ export const title = 'Start-up and teardown';
 export const description =
   'Wall time from `new Pool` to the first no-op result, and from asking the pool to shut down to the ' +
   'workers being gone (parapool: `close()` + `join()`; piscina/tinypool/poolifier: `destroy()`; ' +
-  'workerpool: `terminate()`; Python: `close()` + `join()` / `shutdown()`).';
+  'workerpool: `terminate()`; Python: `close()` + `join()` / `shutdown()`). Then a fresh `node` process to its ' +
+  "first result (cold, as a user's script sees it), a `Process` from `start()` to `join()` against a bare " +
+  '`new Worker()`, and worker recycling: `maxTasksPerChild: 3` over 100 no-op tasks at chunksize 1.';
+
+const PEERS_DIR = path.join(BENCH_DIR, 'peers');
+const COLD_START = path.join(PEERS_DIR, 'cold-start.cjs');
+const BARE_WORKER = path.join(PEERS_DIR, 'bare-worker.cjs');
+const RECYCLE_TASKS = 100;
+const TASKS_PER_CHILD = 3;
+
+/** ms from spawning `node args…` to the child's `first-result` line; the child then exits on its own. */
+function coldStart(args) {
+  return new Promise((resolve, reject) => {
+    const begin = performance.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let firstResult;
+    child.stdout.on('data', (data) => {
+      stdout += data;
+      if (firstResult === undefined && stdout.includes('first-result ')) firstResult = performance.now() - begin;
+    });
+    child.stderr.on('data', (data) => (stderr += data));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code === 0 && firstResult !== undefined) resolve(firstResult);
+      else reject(new Error(`cold start exited with code ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
+    });
+  });
+}
+
+/** ms of a bare `new Worker()` that loads the task module and calls its no-op, to its 'exit'. */
+function bareWorker(taskModule) {
+  return new Promise((resolve, reject) => {
+    const begin = performance.now();
+    const worker = new Worker(BARE_WORKER, { workerData: { taskModule } });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve(performance.now() - begin) : reject(new Error(`exit code ${code}`))));
+  });
+}
 
 /**
  * A runner whose sample is the start-up time; teardown times go to `teardowns`. A
@@ -105,8 +148,43 @@ export async function run(ctx) {
       rows: teardownRows,
     },
   ];
+  const coldRows = await compare(coldRunners(ctx, parapoolUsable), { warmup, repeats, log: ctx.log });
+  const processRows = await compare(processRunners(ctx, mp), { warmup, repeats: repeats * 2, log: ctx.log });
+  // A recycling run restarts a worker every few tasks (seconds per sample today): --quick takes two, unwarmed.
+  const recycleRows = await compare(recycleRunners(ctx, mp, parapoolUsable), {
+    warmup: ctx.quick ? 0 : warmup,
+    repeats: ctx.quick ? 2 : repeats,
+    log: ctx.log,
+  });
+  groups.push(
+    {
+      title: `cold: fresh \`node\` process → first no-op result (${ctx.workers} workers)`,
+      unit: 'ms',
+      better: 'lower',
+      reference: 'parapool (.js task module)',
+      rows: coldRows,
+    },
+    {
+      title: 'one Process: start() → join() (a no-op target)',
+      unit: 'ms',
+      better: 'lower',
+      reference: 'parapool Process',
+      rows: processRows,
+    },
+    {
+      title: `recycling: maxTasksPerChild ${TASKS_PER_CHILD}, ${RECYCLE_TASKS} no-op tasks at chunksize 1, ${ctx.workers} workers`,
+      unit: 'ms',
+      better: 'lower',
+      reference: `parapool Pool maxTasksPerChild ${TASKS_PER_CHILD}`,
+      rows: recycleRows,
+    },
+  );
+
   const notes = [
     'Every runner loads the same compiled JavaScript; the `.ts` row runs workers/math.ts itself, compiled in each worker on the fly.',
+    'Cold: from spawning `node benchmarks/peers/cold-start.cjs` to the line it prints at its first result (its shutdown and exit are not timed).',
+    'Process: `new Process({ target })`, `start()`, `join()`, against `new Worker(benchmarks/peers/bare-worker.cjs)` (loads the same task module, calls its no-op) to its `exit`.',
+    `Recycling: a fresh pool per sample; one untimed \`apply\` first (the workers are up), then the timed \`map\` of ${RECYCLE_TASKS} no-ops; Python the same with \`Pool.apply\` and \`Pool.map(chunksize=1)\`.`,
   ];
   for (const [label, count] of hangs) {
     notes.push(
@@ -114,11 +192,13 @@ export async function run(ctx) {
     );
   }
   if (ctx.python) {
-    const py = await runPython('startup.py', [ctx.workers, warmup, repeats]);
+    const py = await runPython('startup.py', [ctx.workers, warmup, repeats, RECYCLE_TASKS, TASKS_PER_CHILD]);
     if (py.error) notes.push(`Python skipped: ${py.error}`);
     else {
       groups[0].rows.push(...py.rows.filter((row) => row.kind === 'startup').map((row) => finishRow(row)));
       groups[1].rows.push(...py.rows.filter((row) => row.kind === 'teardown').map((row) => finishRow(row)));
+      groups[3].rows.push(...py.rows.filter((row) => row.kind === 'process').map((row) => finishRow(row)));
+      groups[4].rows.push(...py.rows.filter((row) => row.kind === 'recycle').map((row) => finishRow(row)));
       notes.push(`Python ${py.python} with its default start method (fork on Linux).`);
     }
   }
@@ -143,5 +223,91 @@ export async function run(ctx) {
     if (what === 'start-up' && tsRow && parapool)
       ratios.push({ label: 'parapool start-up, .ts ÷ .js task module', value: tsRow.median / parapool.median });
   }
+  const ratioOf = (rows, label, peerLabel, what, goal) => {
+    const ours = find(rows, label);
+    const peer = find(rows, peerLabel);
+    if (!ours || !peer) return;
+    const value = ours.median / peer.median;
+    ratios.push({ label: what, value, ...(goal === undefined ? {} : { goal: `≤ ${goal}`, met: value <= goal }) });
+  };
+  ratioOf(coldRows, 'parapool (.js task module)', 'piscina', 'cold start: parapool ÷ raw piscina', 1.2);
+  ratioOf(coldRows, 'parapool (.ts task module)', 'parapool (.js task module)', 'cold start: .ts ÷ .js task module', 1.2);
+  ratioOf(processRows, 'parapool Process', 'bare new Worker()', 'Process start → join ÷ bare new Worker()', 1.2);
+  ratioOf(
+    groups[4].rows,
+    `parapool Pool maxTasksPerChild ${TASKS_PER_CHILD}`,
+    `Python Pool(${ctx.workers}, maxtasksperchild=${TASKS_PER_CHILD})`,
+    `maxTasksPerChild ${TASKS_PER_CHILD}: parapool ÷ Python`,
+    2,
+  );
   return { sizes: `${ctx.workers} workers`, warmup, repeats, groups, ratios, notes };
+}
+
+function unusable(label, ctx) {
+  return { label, setup: () => Promise.reject(new Error(ctx.parapool.error ?? 'no `Pool` export yet')), sample: () => 0 };
+}
+
+/** Fresh node processes: parapool on the .js and the .ts task module, and raw piscina. */
+function coldRunners(ctx, parapoolUsable) {
+  const library = path.join(BUILD_DIR, 'parapool', 'cjs', 'index.js');
+  const workers = String(ctx.workers);
+  const runners = [];
+  for (const [label, file] of [
+    ['parapool (.js task module)', ctx.files.js.math],
+    ['parapool (.ts task module)', ctx.files.ts.math],
+  ]) {
+    runners.push(
+      parapoolUsable ? { label, sample: () => coldStart([COLD_START, 'parapool', library, file, workers]) } : unusable(label, ctx),
+    );
+  }
+  runners.push({ label: 'piscina', sample: () => coldStart([COLD_START, 'piscina', path.join(PEERS_DIR, 'tasks.mjs'), workers]) });
+  return runners;
+}
+
+/** One Process to its end, against a bare Worker running the same module. */
+function processRunners(ctx, mp) {
+  const taskModule = ctx.files.js.math;
+  const runners = [{ label: 'bare new Worker()', sample: () => bareWorker(taskModule) }];
+  if (!mp || typeof mp.Process !== 'function') runners.unshift(unusable('parapool Process', ctx));
+  else {
+    const target = mp.tasks(taskModule).noop;
+    runners.unshift({
+      label: 'parapool Process',
+      sample: async () => {
+        const { ms } = await timed(async () => {
+          const child = new mp.Process({ target });
+          child.start();
+          await child.join();
+          expectEqual(child.exitCode, 0, 'Process exit code');
+        });
+        return ms;
+      },
+    });
+  }
+  return runners;
+}
+
+/** A fresh recycling pool per sample; one untimed apply first (every worker up), then the timed map. */
+function recycleRunners(ctx, mp, parapoolUsable) {
+  const label = `parapool Pool maxTasksPerChild ${TASKS_PER_CHILD}`;
+  if (!parapoolUsable) return [unusable(label, ctx)];
+  const noop = mp.tasks(ctx.files.js.math).noop;
+  const items = new Array(RECYCLE_TASKS).fill(0);
+  return [
+    {
+      label,
+      sample: async () => {
+        const pool = new mp.Pool({ workers: ctx.workers, maxTasksPerChild: TASKS_PER_CHILD });
+        try {
+          await pool.apply(noop, []);
+          const { ms, value } = await timed(() => pool.map(noop, items, { chunksize: 1 }));
+          expectEqual(value.length, RECYCLE_TASKS, 'results');
+          return ms;
+        } finally {
+          pool.close();
+          await pool.join();
+        }
+      },
+    },
+  ];
 }

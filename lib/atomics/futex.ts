@@ -1,7 +1,7 @@
 /**
  * The plumbing every synchronization primitive shares: where a primitive's
- * words live, how a thread parks on a word and is woken, timeouts, and the
- * three-state futex mutex that Lock, RLock and Barrier are built on.
+ * words live, how a thread parks on a word and is woken, and timeouts. The
+ * mutex built on it is in ./mutex.
  *
  * Each algorithm is written once, as a generator that yields `Park` requests
  * ("sleep until word `index` is no longer `expected`, or until `deadline`").
@@ -9,9 +9,10 @@
  * `runAsync` with `Atomics.waitAsync` (never blocks the event loop), so the
  * `…Sync` and async forms of a call cannot drift apart.
  */
-import { threadId } from 'node:worker_threads';
-import { InvalidArgumentError, InvalidStateError } from '../errors';
-import { checkBoolean, checkInteger, checkOptions, checkTimeout, describeValue, invalidArg } from '../validate';
+import { InvalidArgumentError } from '../errors';
+import { types } from 'node:util';
+import { deadlineOf } from '../timers';
+import { checkBoolean, checkInteger, checkTimeout, describeValue, invalidArg } from '../validate';
 
 /** Word 0 of every primitive holds its type tag, so attaching to the wrong memory fails loudly. */
 export const TAG_WORD = 0;
@@ -54,10 +55,8 @@ export interface Placement {
 }
 
 function checkWindow(kind: PrimitiveName, size: number, buffer: unknown, byteOffset: unknown): Region & { buffer: SharedArrayBuffer } {
-  // Checked by tag, not instanceof: a buffer cloned into another realm (vm context) is still shared memory.
-  if (Object.prototype.toString.call(buffer) !== '[object SharedArrayBuffer]') {
-    throw invalidArg('buffer', 'a SharedArrayBuffer', buffer);
-  }
+  // Not instanceof: a buffer cloned into another realm (vm context) is still shared memory.
+  if (!types.isSharedArrayBuffer(buffer)) throw badArgument('buffer', 'a SharedArrayBuffer', buffer);
   const shared = buffer as SharedArrayBuffer;
   const offset = checkInteger('byteOffset', byteOffset, 0);
   if (offset % 4 !== 0) throw invalidArg('byteOffset', 'a multiple of 4', byteOffset);
@@ -74,7 +73,7 @@ function checkWindow(kind: PrimitiveName, size: number, buffer: unknown, byteOff
  * `placement` names (zeroed). The caller writes its initial words, then `seal`s.
  */
 export function createRegion(kind: PrimitiveName, size: number, placement: Placement | undefined): Region {
-  const options = checkOptions('options', placement);
+  const options = readOptions('options', placement, ['buffer', 'byteOffset']);
   if (options.buffer === undefined) {
     if (options.byteOffset !== undefined && options.byteOffset !== 0) {
       throw invalidArg('byteOffset', '0 or undefined when no `buffer` is given', options.byteOffset);
@@ -135,9 +134,7 @@ export function park(words: Int32Array, index: number, expected: number, deadlin
 }
 
 /** The `performance.now()` time at which `timeout` ms from now run out; `Infinity` for no timeout. */
-export function deadlineAfter(timeout: number | undefined): number {
-  return timeout === undefined || timeout === Infinity ? Infinity : performance.now() + timeout;
-}
+export const deadlineAfter: (timeout: number | undefined) => number = deadlineOf;
 
 function remaining(deadline: number): number {
   return deadline === Infinity ? Infinity : deadline - performance.now();
@@ -255,11 +252,15 @@ export interface WaitOptions {
 
 /** Validates acquire options: returns the deadline, or `undefined` for a non-blocking try. */
 export function acquireDeadline(options: AcquireOptions | undefined): number | undefined {
-  const { blocking, timeout } = checkOptions('options', options);
+  if (options === undefined) return Number.POSITIVE_INFINITY;
+  const { blocking, timeout } = readOptions('options', options, ['blocking', 'timeout']);
+  refuseProxy('blocking', 'a boolean', blocking);
+  refuseProxy('timeout', 'a number of milliseconds', timeout);
   const wait = checkBoolean('blocking', blocking) ?? true;
   const ms = checkTimeout('timeout', timeout);
   if (!wait) {
-    if (ms !== undefined) {
+    // Python's sentinel `timeout=-1` goes with `blocking=False`; any other timeout contradicts it.
+    if (ms !== undefined && !((timeout as number) < 0)) {
       throw new InvalidArgumentError(`Expected no \`timeout\` with \`blocking: false\`, got ${describeValue(timeout)}`);
     }
     return undefined;
@@ -269,84 +270,49 @@ export function acquireDeadline(options: AcquireOptions | undefined): number | u
 
 /** Validates wait options: returns the timeout in ms (`undefined`: none). */
 export function waitTimeout(options: WaitOptions | undefined): number | undefined {
-  return checkTimeout('timeout', checkOptions('options', options).timeout);
+  const { timeout } = readOptions('options', options, ['timeout']);
+  refuseProxy('timeout', 'a number of milliseconds', timeout);
+  return checkTimeout('timeout', timeout);
 }
 
-// ---------------------------------------------------------------- the mutex
-
-/** This thread's id as stored in owner words: `worker_threads.threadId + 1`, so 0 means "no owner". */
-export const OWNER_ID = threadId + 1;
-
-const UNLOCKED = 0;
-const LOCKED = 1;
-const CONTENDED = 2;
-
-/** One compare-and-swap: takes the mutex at `words[index]` if it is free. */
-export function tryLockWord(words: Int32Array, index: number): boolean {
-  return Atomics.compareExchange(words, index, UNLOCKED, LOCKED) === UNLOCKED;
+/** `checkFunction` of lib/validate.ts for any value (a revoked Proxy included). */
+export function checkCallback(name: string, value: unknown): void {
+  if (typeof value !== 'function') throw badArgument(name, 'a function', value);
 }
 
-/**
- * Takes the mutex at `words[index]`, parking until `deadline`; returns false on timeout.
- *
- * Ulrich Drepper, "Futexes Are Tricky" (2011), mutex #3: the word is 0
- * (unlocked), 1 (locked, nobody waits) or 2 (locked, someone may wait). A
- * waiter always marks the word 2 before it sleeps, so the unlocker knows it
- * must wake one; an uncontended lock and unlock touch the word once each and
- * never call `Atomics.notify`.
- *
- * No spinning before parking: measured on this 2-core machine (2 workers ×
- * 100,000 lock/increment/unlock, 9 runs each, medians), spinning 0 / 100 /
- * 1,000 times gave 8.2–9.1 / 8.5–15.2 / 9.1–10.3 ms with an empty critical
- * section and 24–26 / 24–28 / 26–31 ms with a 30-step one: no gain, and
- * spinning burns a core that another thread on a busy machine needs.
- */
-export function* lockWordSteps(words: Int32Array, index: number, deadline: number): Steps<boolean> {
-  let state = Atomics.compareExchange(words, index, UNLOCKED, LOCKED);
-  if (state === UNLOCKED) return true;
-  if (state !== CONTENDED) state = Atomics.exchange(words, index, CONTENDED);
-  while (state !== UNLOCKED) {
-    // 'not-equal' and 'ok' both mean "look again"; a waiter that times out is
-    // off the wait list before any notify can pick it, so no wake-up is lost.
-    if ((yield park(words, index, CONTENDED, deadline)) === 'timed-out') return false;
-    state = Atomics.exchange(words, index, CONTENDED);
-  }
-  return true;
+/** Throws `badArgument` for a Proxy, which the checks of lib/validate.ts would inspect. */
+export function refuseProxy(name: string, expected: string, value: unknown): void {
+  if (types.isProxy(value)) throw badArgument(name, expected, value);
 }
 
 /**
- * Frees the mutex at `words[index]` (mutex #3's unlock, as a compare-and-swap
- * loop so that freeing a free mutex is detected, not corrupted). `wakeAll`
- * wakes every waiter instead of one (each retakes the mutex in turn, marking it
- * contended again): for an internal mutex that one thread may wait for both
- * asynchronously and blocked, where the one woken could be its async waiter.
- * @throws InvalidStateError (`ERR_INVALID_STATE`) when it is not locked.
+ * `invalidArg` for any value: a Proxy (revoked or not) is named as such
+ * instead of being inspected, which could throw or run its traps.
  */
-export function unlockWord(words: Int32Array, index: number, what: string, wakeAll = false): void {
-  let state = Atomics.load(words, index);
-  for (;;) {
-    if (state === UNLOCKED) throw new InvalidStateError(`Cannot release an unlocked ${what}`);
-    const seen = Atomics.compareExchange(words, index, state, UNLOCKED);
-    if (seen === state) break;
-    state = seen;
+export function badArgument(name: string, expected: string, got: unknown): InvalidArgumentError {
+  if (types.isProxy(got)) return new InvalidArgumentError(`Expected \`${name}\` to be ${expected}, got a Proxy`);
+  return invalidArg(name, expected, got);
+}
+
+/**
+ * Reads the named fields of an options object once, up front, so that a
+ * getter or a Proxy is asked once and every check sees the same value; an
+ * object that cannot be read (a revoked Proxy, a throwing getter) is
+ * `ERR_INVALID_ARG`, not the raw error.
+ * @throws InvalidArgumentError (`ERR_INVALID_ARG`) unless `value` is `undefined` or a readable non-array object.
+ */
+export function readOptions<K extends string>(name: string, value: unknown, keys: readonly K[]): { [key in K]?: unknown } {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null) throw invalidArg(name, 'an options object', value);
+  try {
+    if (Array.isArray(value)) throw badArgument(name, 'an options object', value);
+    const fields: { [key in K]?: unknown } = {};
+    for (const key of keys) fields[key] = (value as Record<K, unknown>)[key];
+    return fields;
+  } catch (error) {
+    if (error instanceof InvalidArgumentError) throw error;
+    throw new InvalidArgumentError(
+      `Expected \`${name}\` to be an options object, got one that cannot be read (${error instanceof Error ? error.message : 'it threw'})`,
+    );
   }
-  if (state === CONTENDED) wake(words, index, wakeAll ? Infinity : 1);
-}
-
-export function isLockedWord(words: Int32Array, index: number): boolean {
-  return Atomics.load(words, index) !== UNLOCKED;
-}
-
-// ---------------------------------------------------------------- Condition ↔ lock
-
-/** Internal hooks a Condition uses on its lock (Python's `_is_owned`, `_release_save`, `_acquire_restore`). */
-export const IS_OWNED = Symbol('parapool.sync.isOwned');
-export const RELEASE_SAVE = Symbol('parapool.sync.releaseSave');
-export const ACQUIRE_RESTORE = Symbol('parapool.sync.acquireRestore');
-
-export interface ConditionLock {
-  [IS_OWNED](): boolean;
-  /** Releases the lock completely; returns what `ACQUIRE_RESTORE` needs to take it back. */
-  [RELEASE_SAVE](): number;
-  [ACQUIRE_RESTORE](saved: number): Steps<void>;
 }

@@ -20,3 +20,4 @@ import '../ipc/queue';
 import '../ipc/joinable-queue';
 import '../ipc/simple-queue';
 import '../ipc/connection';
+import '../manager/manager';

@@ -39,6 +39,7 @@ import {
   setEnvironmentData,
   threadId,
 } from 'node:worker_threads';
+import { Mutex } from '../atomics/mutex';
 import { TimeoutError } from '../errors';
 
 /** The environment-data key under which each thread publishes its directory snapshot. */
@@ -64,7 +65,6 @@ export const HEADER_BYTES = 8;
 
 /** A directory mutex held this long belongs to a terminated thread (see `lock`). */
 const STALE_LOCK_MS = 5_000;
-const STALE_CHECK_MS = 250;
 /** How long an incomplete thread waits for the main thread's snapshot. */
 const SYNC_TIMEOUT_MS = 10_000;
 
@@ -117,6 +117,7 @@ function bucketOf(name: string): number {
 class ShmDirectory {
   private readonly id: string;
   private readonly words: Int32Array;
+  private readonly mutex: Mutex;
   private readonly channel: BroadcastChannel;
   private readonly blocks = new Map<string, BlockRecord>();
   /** Whether this thread answers snapshot requests (the main thread, or a thread with no parent directory). */
@@ -145,6 +146,7 @@ class ShmDirectory {
       this.words = new Int32Array(new SharedArrayBuffer(DIRECTORY_BYTES));
       this.isServer = true;
     }
+    this.mutex = new Mutex(this.words, MUTEX, { what: 'SharedMemory directory mutex' });
     this.lock();
     try {
       this.channel = new BroadcastChannel(`${ENV_KEY}:${this.id}`);
@@ -315,44 +317,33 @@ class ShmDirectory {
     return { id: this.id, directory: this.words.buffer as SharedArrayBuffer, blocks: this.blocks, knownThrough: this.knownThrough };
   }
 
-  // A three-state futex mutex: 0 unlocked, 1 locked, 2 locked with waiters.
-  // Ulrich Drepper, "Futexes Are Tricky" (2011), mutex3.
-  //
-  // One addition: the holder only does bookkeeping (microseconds), so a holder
-  // that has not let go for STALE_LOCK_MS was terminated inside the section
-  // (`worker.terminate()` stops JavaScript anywhere). Rather than hang every
-  // create and unlink of the process forever, one waiter takes the lock over,
-  // chosen by a compare-exchange on the acquisition counter.
+  // The shared robust mutex (lib/atomics/mutex.ts): a holder that died inside
+  // the section (`worker.terminate()` stops JavaScript anywhere) is taken over.
+  // One addition, for deaths that thread cannot see yet (its creator's event
+  // loop may be the one blocked here): the holder only does bookkeeping
+  // (microseconds), so a mutex whose acquisition counter has not moved for
+  // STALE_LOCK_MS while held is abandoned; one waiter takes it over, chosen by
+  // a compare-exchange on the counter.
   private lock(): void {
-    let state = Atomics.compareExchange(this.words, MUTEX, 0, 1);
-    if (state !== 0) {
-      if (state !== 2) state = Atomics.exchange(this.words, MUTEX, 2);
-      let generation = Atomics.load(this.words, LOCK_GENERATION);
-      let since = Date.now();
-      while (state !== 0) {
-        Atomics.wait(this.words, MUTEX, 2, STALE_CHECK_MS);
-        state = Atomics.exchange(this.words, MUTEX, 2);
-        if (state === 0) break;
-        const now = Atomics.load(this.words, LOCK_GENERATION);
-        if (now !== generation) {
-          generation = now;
-          since = Date.now();
-        } else if (
-          Date.now() - since >= STALE_LOCK_MS &&
-          Atomics.compareExchange(this.words, LOCK_GENERATION, generation, generation + 1) === generation
-        ) {
-          break;
-        }
+    let generation = Atomics.load(this.words, LOCK_GENERATION);
+    let since = Date.now();
+    this.mutex.lockSync(Number.POSITIVE_INFINITY, () => {
+      const now = Atomics.load(this.words, LOCK_GENERATION);
+      if (now !== generation) {
+        generation = now;
+        since = Date.now();
+        return false;
       }
-    }
+      return (
+        Date.now() - since >= STALE_LOCK_MS &&
+        Atomics.compareExchange(this.words, LOCK_GENERATION, generation, generation + 1) === generation
+      );
+    });
     Atomics.add(this.words, LOCK_GENERATION, 1);
   }
 
   private unlock(): void {
-    if (Atomics.sub(this.words, MUTEX, 1) !== 1) {
-      Atomics.store(this.words, MUTEX, 0);
-      Atomics.notify(this.words, MUTEX, 1);
-    }
+    this.mutex.unlock();
   }
 }
 

@@ -16,27 +16,41 @@
  * attached with `{ action }`) hold it. The pass's last arrival runs the action
  * if it holds it; otherwise it hands the pass to a waiting party that does
  * (state ACTION_PENDING). A pass with no holder among its parties is an error.
+ *
+ * Robustness. Each waiting party is counted in a table of slots by thread
+ * (`SLOTS` of them: thread id, parties, action holders), and every party that
+ * takes the mutex first removes the parties of threads that died
+ * (lib/atomics/liveness.ts): a dead party of the pass being filled breaks the
+ * barrier (the others get ERR_BROKEN_BARRIER, a lone later wait cannot pass
+ * with it); one that died after its pass only stops holding the barrier
+ * closed. Waiters park in bounded slices so they notice a death while they
+ * wait. The mutex is the robust one of lib/atomics/mutex.ts: taken over from a
+ * dead holder (the thread running the action, say), it breaks the barrier.
+ * `abort()` and `reset()` never wait for the mutex: they post a request that
+ * the mutex holder carries out before it lets go, or carry it out themselves
+ * when the mutex is free, so they cannot freeze the thread that calls them.
  */
 import { registerSharedType } from '../codec/codec';
 import { BrokenBarrierError, InvalidArgumentError, InvalidStateError } from '../errors';
-import { checkInteger, checkOptionalFunction, checkOptions, checkTimeout } from '../validate';
 import {
-  attachRegion,
-  createRegion,
+  badArgument,
   deadlineAfter,
-  lockWordSteps,
+  type ParkResult,
+  type Placement,
   park,
+  readOptions,
+  refuseProxy,
   runAsync,
   runSync,
-  seal,
-  unlockWord,
-  waitTimeout,
-  wake,
-  type Placement,
-  type Region,
   type Steps,
   type WaitOptions,
+  waitTimeout,
+  wake,
 } from '../atomics/futex';
+import { isThreadDead } from '../atomics/liveness';
+import { LIVENESS_SLICE_MS, Mutex, OWNER_ID } from '../atomics/mutex';
+import { checkInteger, checkTimeout } from '../validate';
+import { regionFor, revive } from './primitive';
 
 const PARTIES = 1;
 const COUNT = 2;
@@ -45,9 +59,18 @@ const MUTEX = 4;
 const SEQUENCE = 5;
 const HOLDERS = 6;
 const HAS_ACTION = 7;
-const TIMEOUT_BYTE = 32;
-const SIZE = 40;
+const TIMEOUT_BYTE = 32; // a float64: words 8 and 9
+const REQUEST = 10;
+const SLOTS_WORD = 12;
+/** Threads whose waiting parties are tracked; parties of further threads wait untracked. */
+const SLOTS = 16;
+const SLOT_WORDS = 3; // thread id + 1, parties waiting, of which action holders
+const SIZE = (SLOTS_WORD + SLOTS * SLOT_WORDS) * 4;
 const MAX_PARTIES = 2 ** 31 - 1;
+
+const NO_REQUEST = 0;
+const ABORT_REQUEST = 1;
+const RESET_REQUEST = 2;
 
 const FILLING = 0;
 const DRAINING = 1;
@@ -105,32 +128,34 @@ export class Barrier {
   readonly #words: Int32Array;
   readonly #view: DataView;
   readonly #action: (() => unknown) | undefined;
+  readonly #mutex: Mutex;
 
   /**
    * @param parties How many threads must wait before all are released, an integer from 1 up.
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad `parties`, options or placement.
+   * @example
+   * const barrier = new Barrier(3, { timeout: 5000 });
    */
-  constructor(parties: number, options?: BarrierOptions);
-  /** @internal */
-  constructor(parties: number, options: BarrierOptions | undefined, region: Region);
-  constructor(parties: number, options?: BarrierOptions, region?: Region) {
-    const { action, timeout, buffer, byteOffset } = checkOptions('options', options);
-    checkOptionalFunction('action', action);
-    let memory = region;
-    if (memory === undefined) {
-      checkInteger('parties', parties, 1, MAX_PARTIES);
+  constructor(parties: number, options?: BarrierOptions) {
+    const { action, timeout, buffer, byteOffset } = readOptions('options', options, ['action', 'timeout', 'buffer', 'byteOffset']);
+    if (action !== undefined && typeof action !== 'function') throw badArgument('action', 'a function', action);
+    const { region } = regionFor('Barrier', SIZE, { buffer, byteOffset }, (words) => {
+      refuseProxy('parties', 'an integer from 1 to 2147483647', parties);
+      refuseProxy('timeout', 'a number of milliseconds', timeout);
+      words[PARTIES] = checkInteger('parties', parties, 1, MAX_PARTIES);
+      words[HAS_ACTION] = action === undefined ? 0 : 1;
       const defaultTimeout = checkTimeout('timeout', timeout);
-      memory = createRegion('Barrier', SIZE, { buffer, byteOffset });
-      memory.words[PARTIES] = parties;
-      memory.words[HAS_ACTION] = action === undefined ? 0 : 1;
-      new DataView(memory.buffer, memory.byteOffset, SIZE).setFloat64(TIMEOUT_BYTE, defaultTimeout ?? Number.NaN);
-      seal('Barrier', memory);
-    }
-    this.buffer = memory.buffer;
-    this.byteOffset = memory.byteOffset;
-    this.#words = memory.words;
-    this.#view = new DataView(memory.buffer, memory.byteOffset, SIZE);
-    this.#action = action;
+      new DataView(words.buffer, words.byteOffset, SIZE).setFloat64(TIMEOUT_BYTE, defaultTimeout ?? Number.NaN);
+    });
+    this.buffer = region.buffer;
+    this.byteOffset = region.byteOffset;
+    this.#words = region.words;
+    this.#view = new DataView(region.buffer, region.byteOffset, SIZE);
+    this.#action = action as (() => unknown) | undefined;
+    // Wake every waiter on unlock: the main thread may wait for this mutex in
+    // several async wait()s at once; waking only one of them could wake one
+    // that is not first in line for the pass.
+    this.#mutex = new Mutex(region.words, MUTEX, { what: 'Barrier mutex', wakeAll: true });
   }
 
   /**
@@ -143,12 +168,13 @@ export class Barrier {
    * const same = Barrier.attach(barrier.buffer, barrier.byteOffset, { action: report });
    */
   static attach(buffer: SharedArrayBuffer, byteOffset = 0, options?: { readonly action?: () => unknown }): Barrier {
-    const region = attachRegion('Barrier', SIZE, buffer, byteOffset);
-    const { action } = checkOptions('options', options);
-    if (action !== undefined && Atomics.load(region.words, HAS_ACTION) === 0) {
-      throw new InvalidArgumentError('Expected no `action`: this Barrier was created without one');
-    }
-    return new Barrier(Atomics.load(region.words, PARTIES), { action }, region);
+    const { action } = readOptions('options', options, ['action']);
+    return revive('Barrier', SIZE, buffer, byteOffset, (region) => {
+      if (action !== undefined && Atomics.load(region.words, HAS_ACTION) === 0) {
+        throw new InvalidArgumentError('Expected no `action`: this Barrier was created without one');
+      }
+      return new Barrier(Atomics.load(region.words, PARTIES), { action: action as (() => unknown) | undefined });
+    });
   }
 
   /**
@@ -171,21 +197,26 @@ export class Barrier {
   }
 
   /**
-   * Whether the barrier is broken (by `abort()`, a timeout, or a throwing action) until `reset()`.
+   * Whether the barrier is broken (by `abort()`, a timeout, a throwing action,
+   * or a party that died waiting) until `reset()`.
    * @example
    * barrier.broken; // false
    */
   get broken(): boolean {
+    const request = Atomics.load(this.#words, REQUEST);
+    if (request !== NO_REQUEST) return request === ABORT_REQUEST;
     return Atomics.load(this.#words, STATE) === BROKEN;
   }
 
   /**
    * Waits, without blocking the event loop, until all parties wait; resolves
-   * with this caller's index (arrival order, `0 … parties−1`).
+   * with this caller's index (arrival order, `0 … parties−1`). A timeout of 0
+   * or less breaks the barrier at once unless this call completes the pass.
    * @default timeout the barrier's `timeout` option
-   * @throws BrokenBarrierError (`ERR_BROKEN_BARRIER`) when the barrier is or gets broken, reset, or the wait times out.
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad options.
-   * @throws InvalidStateError (`ERR_INVALID_STATE`) when the barrier has an action that no party of this pass holds.
+   * @throws BrokenBarrierError (`ERR_BROKEN_BARRIER`, as a rejection) when the barrier is or gets broken, reset, the
+   *   wait times out, or a waiting party's thread dies.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for bad options.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`, as a rejection) when the barrier has an action that no party of this pass holds.
    * @example
    * const index = await barrier.wait({ timeout: 5000 });
    * if (index === 0) console.log('first to arrive');
@@ -201,7 +232,8 @@ export class Barrier {
   /**
    * `wait`, blocking the calling thread (meant for workers).
    * @default timeout the barrier's `timeout` option
-   * @throws BrokenBarrierError (`ERR_BROKEN_BARRIER`) when the barrier is or gets broken, reset, or the wait times out.
+   * @throws BrokenBarrierError (`ERR_BROKEN_BARRIER`) when the barrier is or gets broken, reset, the wait times
+   *   out, or a waiting party's thread dies.
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad options.
    * @throws InvalidStateError (`ERR_INVALID_STATE`) when the barrier has an action that no party of this pass holds.
    * @example
@@ -213,15 +245,44 @@ export class Barrier {
 
   /**
    * Returns the barrier to its initial state: threads waiting now get
-   * `ERR_BROKEN_BARRIER`, and a broken barrier works again. Briefly blocks the
-   * calling thread for the barrier's internal mutex.
+   * `ERR_BROKEN_BARRIER`, and a broken barrier works again. Never waits: if
+   * another thread is inside the barrier's internal mutex (running the
+   * action, say), that thread carries the reset out before it lets go.
    * @example
    * barrier.reset();
    */
   reset(): void {
-    runSync(this.#lock());
-    const words = this.#words;
-    try {
+    this.#request(RESET_REQUEST);
+  }
+
+  /**
+   * Breaks the barrier: threads waiting now and every later `wait` get
+   * `ERR_BROKEN_BARRIER` until `reset()`. Never waits (see `reset()`).
+   * @example
+   * barrier.abort();
+   */
+  abort(): void {
+    this.#request(ABORT_REQUEST);
+  }
+
+  #request(request: number): void {
+    Atomics.store(this.#words, REQUEST, request);
+    if (this.#mutex.tryLock()) {
+      this.#unlock();
+    } else {
+      // Wake the waiters: one of them carries the request out once it has the
+      // mutex (also when the holder died and must be taken over).
+      this.#notifyAll();
+    }
+  }
+
+  /** Carries out a pending abort or reset; called holding the mutex. */
+  #applyRequest(): void {
+    const request = Atomics.exchange(this.#words, REQUEST, NO_REQUEST);
+    if (request === ABORT_REQUEST) {
+      this.#break();
+    } else if (request === RESET_REQUEST) {
+      const words = this.#words;
       if (Atomics.load(words, COUNT) > 0) {
         const state = Atomics.load(words, STATE);
         // Waiters leave first (they see RESETTING and throw); the last one out refills.
@@ -230,23 +291,6 @@ export class Barrier {
         Atomics.store(words, STATE, FILLING);
       }
       this.#notifyAll();
-    } finally {
-      this.#unlock();
-    }
-  }
-
-  /**
-   * Breaks the barrier: threads waiting now and every later `wait` get
-   * `ERR_BROKEN_BARRIER` until `reset()`. Briefly blocks the calling thread for the barrier's internal mutex.
-   * @example
-   * barrier.abort();
-   */
-  abort(): void {
-    runSync(this.#lock());
-    try {
-      this.#break();
-    } finally {
-      this.#unlock();
     }
   }
 
@@ -266,11 +310,15 @@ export class Barrier {
       for (;;) {
         const state = Atomics.load(words, STATE);
         if (state !== DRAINING && state !== RESETTING && state !== ACTION_PENDING) break;
-        yield* this.#conditionWait(Infinity);
+        if ((yield* this.#conditionWait(deadline)) === 'timed-out') {
+          this.#break();
+          throw new BrokenBarrierError('Timed out waiting for the previous pass to leave the barrier; it is broken now');
+        }
       }
       if (Atomics.load(words, STATE) === BROKEN) throw new BrokenBarrierError('The barrier is broken');
       const index = Atomics.add(words, COUNT, 1);
       if (holder) Atomics.add(words, HOLDERS, 1);
+      this.#track(1, holder ? 1 : 0);
       try {
         if (index + 1 === Atomics.load(words, PARTIES)) {
           if (holder || Atomics.load(words, HAS_ACTION) === 0) {
@@ -292,6 +340,7 @@ export class Barrier {
       } finally {
         Atomics.sub(words, COUNT, 1);
         if (holder) Atomics.sub(words, HOLDERS, 1);
+        this.#track(-1, holder ? -1 : 0);
         this.#leave();
       }
     } finally {
@@ -324,6 +373,10 @@ export class Barrier {
         this.#break();
         throw error;
       }
+      // An abort or reset that came while the action ran applies to this pass.
+      this.#applyRequest();
+      const state = Atomics.load(this.#words, STATE);
+      if (state < 0) throw new BrokenBarrierError(state === RESETTING ? 'The barrier was reset' : 'The barrier is broken');
     }
     Atomics.store(this.#words, STATE, DRAINING);
     this.#notifyAll();
@@ -344,24 +397,70 @@ export class Barrier {
     this.#notifyAll();
   }
 
-  #lock(): Steps<boolean> {
-    return lockWordSteps(this.#words, MUTEX, Infinity);
+  /** Counts `parties` (and `holders`) more or fewer waiting parties of this thread in its slot. */
+  #track(parties: number, holders: number): void {
+    const words = this.#words;
+    let free = -1;
+    for (let slot = SLOTS_WORD; slot < SLOTS_WORD + SLOTS * SLOT_WORDS; slot += SLOT_WORDS) {
+      const id = words[slot]!;
+      if (id === OWNER_ID) {
+        words[slot + 1]! += parties;
+        words[slot + 2]! += holders;
+        if (words[slot + 1] === 0) words[slot] = 0;
+        return;
+      }
+      if (id === 0 && free < 0) free = slot;
+    }
+    if (parties > 0 && free >= 0) {
+      words[free] = OWNER_ID;
+      words[free + 1] = parties;
+      words[free + 2] = holders;
+    }
+  }
+
+  /** Removes the parties of threads that died; called holding the mutex. */
+  #reapDead(): void {
+    const words = this.#words;
+    for (let slot = SLOTS_WORD; slot < SLOTS_WORD + SLOTS * SLOT_WORDS; slot += SLOT_WORDS) {
+      const id = words[slot]!;
+      if (id === 0 || !isThreadDead(id - 1)) continue;
+      Atomics.sub(words, COUNT, words[slot + 1]!);
+      Atomics.sub(words, HOLDERS, words[slot + 2]!);
+      words[slot] = 0;
+      words[slot + 1] = 0;
+      words[slot + 2] = 0;
+      const state = Atomics.load(words, STATE);
+      // A party of the pass being filled is gone: that pass can never be whole.
+      if (state === FILLING || state === ACTION_PENDING) this.#break();
+      else this.#leave();
+    }
+  }
+
+  *#lock(): Steps<void> {
+    const outcome = yield* this.#mutex.lockSteps(Number.POSITIVE_INFINITY);
+    // Taken over from a thread that died inside: whatever it was doing (the
+    // action, most likely) did not finish, so this pass cannot complete.
+    if (outcome === 'owner-died') this.#break();
+    this.#reapDead();
+    this.#applyRequest();
   }
 
   #unlock(): void {
-    // Wake every waiter: the main thread may wait for this mutex both in an
-    // async wait() and blocked in reset()/abort(); waking only its async
-    // waiter would deadlock it.
-    unlockWord(this.#words, MUTEX, 'Barrier mutex', true);
+    this.#applyRequest();
+    this.#mutex.unlock();
   }
 
-  /** Condition wait on the sequence word (see ./condition); called holding the mutex. */
-  *#conditionWait(deadline: number): Steps<'ok' | 'not-equal' | 'timed-out'> {
+  /**
+   * Condition wait on the sequence word (see ./condition); called holding the
+   * mutex. Parks in slices, so that a party that died is noticed (by the reap
+   * in `#lock`) while this one waits; 'timed-out' only once `deadline` passed.
+   */
+  *#conditionWait(deadline: number): Steps<ParkResult> {
     const sequence = Atomics.load(this.#words, SEQUENCE);
     this.#unlock();
-    const result = yield park(this.#words, SEQUENCE, sequence, deadline);
+    const result = yield park(this.#words, SEQUENCE, sequence, Math.min(deadline, performance.now() + LIVENESS_SLICE_MS));
     yield* this.#lock();
-    return result;
+    return result === 'timed-out' && performance.now() < deadline ? 'ok' : result;
   }
 
   #notifyAll(): void {

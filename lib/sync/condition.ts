@@ -2,57 +2,73 @@
  * Condition: a condition variable in shared memory (Python's
  * `multiprocessing.Condition`), over a Lock or an RLock.
  *
- * One word: a sequence counter. A waiter reads it while it still holds the
- * lock, releases the lock, and parks on "the counter still has the value I
- * read". `notify` (called holding the lock) bumps the counter before it wakes
- * anyone. So a notify that lands between the waiter's release and its park
- * changes the word and the park returns at once: no wake-up is lost. (Parking
- * on a constant instead, as some published libraries do, loses exactly those
- * wake-ups.) This is the futex condition variable of Rust's standard library
- * (`std::sys::sync::condvar::futex`: notify = `fetch_add(1)` then wake; wait =
- * load, unlock, `futex_wait(seq, loaded)`, lock), the same sequence-word design
- * as glibc's pre-2.25 `pthread_cond_*` (`__wakeup_seq`).
+ * `notify(n)` wakes at most n of the threads waiting at that moment, no
+ * more, and none that start waiting later. Waiters are kept in two groups, as
+ * in glibc's condition variable since 2.25 (`pthread_cond_wait.c`, "G1" and
+ * "G2"): a new waiter joins G2; signals go to G1 only; when G1 has no
+ * unsignalled member left, the next signal makes G2 the new G1 (its number,
+ * `G1_GENERATION`, goes up by one) and opens an empty G2. So a signal only
+ * ever reaches threads that were waiting when it was sent, and a member of
+ * a group that was rotated out was signalled. Every count is read and
+ * written holding the condition's lock (wait registers before it lets go,
+ * notify must hold it, a woken waiter decides after taking it back), so the
+ * bookkeeping needs no atomics of its own.
+ *
+ * Parking is on a separate sequence word that every notify bumps after its
+ * bookkeeping and before it wakes: a waiter reads the word, checks whether
+ * it may have a signal, and parks on "the word still has the value I read",
+ * so a notify landing between the check and the park makes the park return
+ * at once (no lost wake-up). Every notify wakes every parked waiter; one
+ * without a signal sees so from the counts and parks again without taking
+ * the lock.
  */
 import { registerSharedType } from '../codec/codec';
 import { InvalidStateError } from '../errors';
-import { checkFunction, checkInteger, invalidArg } from '../validate';
 import {
-  ACQUIRE_RESTORE,
-  IS_OWNED,
-  RELEASE_SAVE,
-  attachRegion,
-  createRegion,
+  type AcquireOptions,
+  badArgument,
+  checkCallback,
   deadlineAfter,
   park,
+  type Placement,
+  refuseProxy,
   runAsync,
   runSync,
-  seal,
-  waitTimeout,
-  wake,
-  type AcquireOptions,
-  type Placement,
-  type Region,
   type Steps,
   type WaitOptions,
+  waitTimeout,
+  wake,
 } from '../atomics/futex';
-import { Lock } from './lock';
+import { checkInteger } from '../validate';
+import type { Lock } from './lock';
+import { type ConditionLock, conditionLockOf, regionFor, revive } from './primitive';
 import { RLock } from './rlock';
 
 const SEQUENCE = 1;
-const SIZE = 8;
+const G1_GENERATION = 2;
+const G1_SIZE = 3;
+const G1_SIGNALS = 4;
+const G2_SIZE = 5;
+const SIZE = 24;
+
+/** Whether group `generation` was rotated out before group `current` (wrap-safe). */
+function isOlder(generation: number, current: number): boolean {
+  return ((current - generation) | 0) > 0;
+}
 
 /**
  * Lets threads wait, holding a lock, until another thread notifies them that
  * something they wait for may have changed. `wait` releases the lock while it
  * waits and takes it back before it returns.
  *
- * A notify may, rarely, wake a waiter it did not count (one that was between
- * releasing the lock and parking); wait with `waitFor(predicate)` or in a
- * loop, as with every condition variable.
+ * `notify(n)` wakes at most `n` of the waits in progress when it is called,
+ * and exactly `min(n, waiting)` of them; a wait that starts later is not
+ * woken by it. Still wait with `waitFor(predicate)` or in a loop: the state
+ * may change again before the woken thread gets the lock back.
  *
- * With the default RLock, ownership is per thread (see `RLock`): on one
- * thread, `wait()` releases the lock that every async function of the thread
- * holds through it.
+ * With the default RLock, the async forms own the lock per async call chain
+ * (see `RLock`); `wait()` lets go of every level its chain holds and takes
+ * them back.
  *
  * @example
  * const cond = new Condition();   // over a new RLock
@@ -65,32 +81,31 @@ export class Condition {
   /** Bytes of shared memory one Condition takes, not counting its lock. */
   static readonly SIZE = SIZE;
 
-  /** The SharedArrayBuffer that holds the condition's sequence counter. */
+  /** The SharedArrayBuffer that holds the condition's counters. */
   readonly buffer: SharedArrayBuffer;
   /** Where the condition starts in `buffer`. */
   readonly byteOffset: number;
   /** The lock that `wait` releases and takes back. */
   readonly lock: Lock | RLock;
   readonly #words: Int32Array;
+  readonly #hooks: ConditionLock;
 
   /**
    * @param lock A `Lock` or `RLock` to wait with; a new `RLock` when omitted.
    * @default lock new RLock()
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `lock` is not a Lock or RLock, or for a bad placement.
+   * @example
+   * const cond = new Condition(new Lock());
    */
-  constructor(lock?: Lock | RLock, placement?: Placement);
-  /** @internal */
-  constructor(lock: Lock | RLock | undefined, placement: Placement | undefined, region: Region);
-  constructor(lock?: Lock | RLock, placement?: Placement, region?: Region) {
-    if (lock !== undefined && !(lock instanceof Lock) && !(lock instanceof RLock)) {
-      throw invalidArg('lock', 'a Lock or an RLock', lock);
-    }
-    const memory = region ?? createRegion('Condition', SIZE, placement);
+  constructor(lock?: Lock | RLock, placement?: Placement) {
+    const hooks = lock === undefined ? undefined : conditionLockOf(lock);
+    if (lock !== undefined && hooks === undefined) throw badArgument('lock', 'a Lock or an RLock', lock);
+    const { region } = regionFor('Condition', SIZE, placement);
     this.lock = lock ?? new RLock();
-    this.buffer = memory.buffer;
-    this.byteOffset = memory.byteOffset;
-    this.#words = memory.words;
-    if (region === undefined) seal('Condition', memory);
+    this.#hooks = hooks ?? conditionLockOf(this.lock)!;
+    this.buffer = region.buffer;
+    this.byteOffset = region.byteOffset;
+    this.#words = region.words;
   }
 
   /**
@@ -101,13 +116,13 @@ export class Condition {
    * const same = Condition.attach(cond.buffer, cond.byteOffset, cond.lock);
    */
   static attach(buffer: SharedArrayBuffer, byteOffset: number, lock: Lock | RLock): Condition {
-    if (!(lock instanceof Lock) && !(lock instanceof RLock)) throw invalidArg('lock', 'a Lock or an RLock', lock);
-    return new Condition(lock, undefined, attachRegion('Condition', SIZE, buffer, byteOffset));
+    if (conditionLockOf(lock) === undefined) throw badArgument('lock', 'a Lock or an RLock', lock);
+    return revive('Condition', SIZE, buffer, byteOffset, () => new Condition(lock));
   }
 
   /**
    * Takes the condition's lock (`lock.acquire`).
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad options.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for bad options.
    * @example
    * await cond.acquire();
    */
@@ -146,7 +161,7 @@ export class Condition {
 
   /**
    * Runs `fn` (sync or async) holding the condition's lock (`lock.withLock`).
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `fn` is not a function.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) when `fn` is not a function.
    * @example
    * await cond.withLock(() => { ready = true; cond.notifyAll(); });
    */
@@ -155,15 +170,15 @@ export class Condition {
   }
 
   #checkOwned(what: string): void {
-    if (!this.lock[IS_OWNED]()) throw new InvalidStateError(`Cannot ${what} on an un-acquired lock`);
+    if (!this.#hooks.isOwned()) throw new InvalidStateError(`Cannot ${what} on an un-acquired lock`);
   }
 
   /**
    * Releases the lock, waits (without blocking the event loop) for a notify,
    * then takes the lock back, however long that takes. Resolves `false` if
    * `timeout` ms passed without a notify, else `true`.
-   * @throws InvalidStateError (`ERR_INVALID_STATE`) when the lock is not held.
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad options.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`, as a rejection) when the lock is not held.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for bad options.
    * @example
    * await cond.acquire();
    * try { while (!ready) await cond.wait(); } finally { cond.release(); }
@@ -193,26 +208,57 @@ export class Condition {
   }
 
   *#waitSteps(deadline: number): Steps<boolean> {
-    // Read the sequence while holding the lock: every notify that can matter
-    // to us happens after this read, because it needs the lock too.
-    const sequence = Atomics.load(this.#words, SEQUENCE);
-    const saved = this.lock[RELEASE_SAVE]();
-    const result = yield park(this.#words, SEQUENCE, sequence, deadline);
-    yield* this.lock[ACQUIRE_RESTORE](saved);
-    return result !== 'timed-out';
+    const words = this.#words;
+    // Join G2, holding the lock: every notify that can count us comes after this.
+    const generation = (words[G1_GENERATION]! + 1) | 0;
+    words[G2_SIZE]! += 1;
+    let saved = this.#hooks.releaseSave();
+    let timedOut = false;
+    for (;;) {
+      const sequence = Atomics.load(words, SEQUENCE);
+      if (!timedOut && !this.#maySignal(generation)) {
+        timedOut = (yield park(words, SEQUENCE, sequence, deadline)) === 'timed-out';
+        continue;
+      }
+      yield* this.#hooks.acquireRestore(saved);
+      if (this.#takeSignal(generation)) return true;
+      if (timedOut) {
+        if (generation === words[G1_GENERATION]) words[G1_SIZE]! -= 1;
+        else words[G2_SIZE]! -= 1;
+        return false;
+      }
+      saved = this.#hooks.releaseSave();
+    }
+  }
+
+  /** Without the lock: could `generation` hold a signal (worth taking the lock to find out)? */
+  #maySignal(generation: number): boolean {
+    const current = Atomics.load(this.#words, G1_GENERATION);
+    return isOlder(generation, current) || (generation === current && Atomics.load(this.#words, G1_SIGNALS) > 0);
+  }
+
+  /** Holding the lock: takes a signal for a waiter of `generation`, if there is one. */
+  #takeSignal(generation: number): boolean {
+    const words = this.#words;
+    const current = words[G1_GENERATION]!;
+    if (isOlder(generation, current)) return true;
+    if (generation !== current || words[G1_SIGNALS]! === 0) return false;
+    Atomics.sub(words, G1_SIGNALS, 1);
+    words[G1_SIZE]! -= 1;
+    return true;
   }
 
   /**
    * Waits until `predicate()` (sync or async, called holding the lock)
    * returns a truthy value, or `timeout` ms passed (counted across every
    * wake-up). Resolves with the predicate's last value.
-   * @throws InvalidStateError (`ERR_INVALID_STATE`) when the lock is not held.
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad predicate or options.
+   * @throws InvalidStateError (`ERR_INVALID_STATE`, as a rejection) when the lock is not held.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for a bad predicate or options.
    * @example
    * await cond.withLock(() => cond.waitFor(() => queue.length > 0, { timeout: 500 }));
    */
   async waitFor<T>(predicate: () => T | PromiseLike<T>, options?: WaitOptions): Promise<T> {
-    checkFunction('predicate', predicate);
+    checkCallback('predicate', predicate);
     const timeout = waitTimeout(options);
     this.#checkOwned('wait');
     const deadline = deadlineAfter(timeout);
@@ -220,7 +266,7 @@ export class Condition {
     while (!result) {
       const left = deadline - performance.now();
       if (left <= 0) break;
-      await this.wait(deadline === Infinity ? undefined : { timeout: left });
+      await runAsync(this.#waitSteps(deadline));
       result = await predicate();
     }
     return result;
@@ -235,7 +281,7 @@ export class Condition {
    * try { cond.waitForSync(() => shared[0] === 10); } finally { cond.release(); }
    */
   waitForSync<T>(predicate: () => T, options?: WaitOptions): T {
-    checkFunction('predicate', predicate);
+    checkCallback('predicate', predicate);
     const timeout = waitTimeout(options);
     this.#checkOwned('wait');
     const deadline = deadlineAfter(timeout);
@@ -243,14 +289,14 @@ export class Condition {
     while (!result) {
       const left = deadline - performance.now();
       if (left <= 0) break;
-      this.waitSync(deadline === Infinity ? undefined : { timeout: left });
+      runSync(this.#waitSteps(deadline));
       result = predicate();
     }
     return result;
   }
 
   /**
-   * Wakes up to `n` threads waiting on this condition; call it holding the lock.
+   * Wakes up to `n` of the threads waiting on this condition right now; call it holding the lock.
    * @default n 1
    * @throws InvalidStateError (`ERR_INVALID_STATE`) when the lock is not held.
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `n` is not an integer ≥ 0.
@@ -258,11 +304,26 @@ export class Condition {
    * await cond.withLock(() => cond.notify(2));
    */
   notify(n = 1): void {
-    checkInteger('n', n, 0);
+    refuseProxy('n', 'an integer from 0 and up', n);
+    if (n !== Number.POSITIVE_INFINITY) checkInteger('n', n, 0);
     this.#checkOwned('notify');
-    if (n === 0) return;
-    Atomics.add(this.#words, SEQUENCE, 1);
-    wake(this.#words, SEQUENCE, n);
+    const words = this.#words;
+    const unsignalled = words[G1_SIZE]! - words[G1_SIGNALS]!;
+    const inG1 = Math.min(n, unsignalled);
+    // Stored atomically: waiters read these two without the lock (#maySignal).
+    Atomics.store(words, G1_SIGNALS, words[G1_SIGNALS]! + inG1);
+    let sent = inG1;
+    if (n > inG1 && words[G2_SIZE]! > 0) {
+      // G1 is fully signalled: G2 becomes G1.
+      const size = words[G2_SIZE]!;
+      const inG2 = Math.min(n - inG1, size);
+      words[G1_SIZE] = size;
+      Atomics.store(words, G1_SIGNALS, inG2);
+      Atomics.store(words, G1_GENERATION, (words[G1_GENERATION]! + 1) | 0);
+      words[G2_SIZE] = 0;
+      sent += inG2;
+    }
+    if (sent > 0) this.#wakeAll();
   }
 
   /**
@@ -273,6 +334,17 @@ export class Condition {
    */
   notifyAll(): void {
     this.#checkOwned('notify');
+    const words = this.#words;
+    if (words[G1_SIZE]! === 0 && words[G2_SIZE]! === 0) return;
+    // Both groups become older than the new G1: every member was signalled.
+    words[G1_SIZE] = 0;
+    words[G2_SIZE] = 0;
+    Atomics.store(words, G1_SIGNALS, 0);
+    Atomics.store(words, G1_GENERATION, (words[G1_GENERATION]! + 2) | 0);
+    this.#wakeAll();
+  }
+
+  #wakeAll(): void {
     Atomics.add(this.#words, SEQUENCE, 1);
     wake(this.#words, SEQUENCE);
   }

@@ -8,21 +8,18 @@
  */
 import { registerSharedType } from '../codec/codec';
 import {
-  attachRegion,
-  createRegion,
   deadlineAfter,
+  type Placement,
   park,
+  type RegionDescriptor,
   runAsync,
   runSync,
-  seal,
-  waitTimeout,
-  wake,
-  type Placement,
-  type Region,
-  type RegionDescriptor,
   type Steps,
   type WaitOptions,
+  waitTimeout,
+  wake,
 } from '../atomics/futex';
+import { regionFor, revive } from './primitive';
 
 const FLAG = 1;
 const SIZE = 8;
@@ -48,16 +45,14 @@ export class Event {
   /**
    * Creates a clear event, in a new SharedArrayBuffer or at `{ buffer, byteOffset }`.
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad placement.
+   * @example
+   * const ready = new Event();
    */
-  constructor(placement?: Placement);
-  /** @internal */
-  constructor(placement: Placement | undefined, region: Region);
-  constructor(placement?: Placement, region?: Region) {
-    const memory = region ?? createRegion('Event', SIZE, placement);
-    this.buffer = memory.buffer;
-    this.byteOffset = memory.byteOffset;
-    this.#words = memory.words;
-    if (region === undefined) seal('Event', memory);
+  constructor(placement?: Placement) {
+    const { region } = regionFor('Event', SIZE, placement);
+    this.buffer = region.buffer;
+    this.byteOffset = region.byteOffset;
+    this.#words = region.words;
   }
 
   /**
@@ -68,7 +63,7 @@ export class Event {
    * const same = Event.attach(event.buffer, event.byteOffset);
    */
   static attach(buffer: SharedArrayBuffer, byteOffset = 0): Event {
-    return new Event(undefined, attachRegion('Event', SIZE, buffer, byteOffset));
+    return revive('Event', SIZE, buffer, byteOffset, () => new Event());
   }
 
   /**
@@ -102,7 +97,7 @@ export class Event {
   /**
    * Waits, without blocking the event loop, until the flag is set. Resolves
    * `true` when it was set, `false` if `timeout` ms passed first.
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad options.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for bad options.
    * @example
    * if (!(await event.wait({ timeout: 1000 }))) console.log('not ready after 1 s');
    */

@@ -1,39 +1,26 @@
 /**
  * Lock: a non-recursive mutual-exclusion lock in shared memory (Python's
- * `multiprocessing.Lock`). One word, Drepper's three-state futex mutex (see
- * `lockWordSteps` in ./futex).
+ * `multiprocessing.Lock`). One word: the robust futex mutex of
+ * lib/atomics/mutex.ts, which also records who took it, so that a lock whose
+ * holder died is handed to the next acquirer.
  */
 import { registerSharedType } from '../codec/codec';
-import { checkFunction } from '../validate';
-import {
-  ACQUIRE_RESTORE,
-  IS_OWNED,
-  RELEASE_SAVE,
-  acquireDeadline,
-  attachRegion,
-  createRegion,
-  isLockedWord,
-  lockWordSteps,
-  runAsync,
-  runSync,
-  seal,
-  tryLockWord,
-  unlockWord,
-  type AcquireOptions,
-  type ConditionLock,
-  type Placement,
-  type Region,
-  type RegionDescriptor,
-  type Steps,
-} from '../atomics/futex';
+import type { AcquireOptions, Placement, RegionDescriptor, Steps } from '../atomics/futex';
+import { Mutex } from '../atomics/mutex';
+import { acquireAsync, acquireBlocking, registerConditionLock, regionFor, revive, type Take, withHeld } from './primitive';
 
 const STATE = 1;
 const SIZE = 8;
 
 /**
  * A lock that any thread can take and any thread can release (like Python's
- * `Lock`, it has no owner). Passed to a task, a worker or a queue, it arrives
- * as the same lock over the same memory.
+ * `Lock`, it has no owner that release checks). Passed to a task, a worker or
+ * a queue, it arrives as the same lock over the same memory.
+ *
+ * It is robust: when the thread holding it dies (a worker that exits or is
+ * `terminate()`d while holding it), the next acquirer gets it, and
+ * `ownerDied` is `true` until that acquirer releases it (see
+ * docs/shared-state.md, "When a thread dies holding a lock").
  *
  * Do not mix, on one thread, a pending async `acquire()` with a blocking
  * `acquireSync()` of the same lock: the release may wake the async waiter,
@@ -46,7 +33,7 @@ const SIZE = 8;
  * lock.acquireSync();
  * try { counter.value += 1; } finally { lock.release(); }
  */
-export class Lock implements ConditionLock {
+export class Lock {
   /** Bytes of shared memory one Lock takes (for placing it with `{ buffer, byteOffset }`). */
   static readonly SIZE = SIZE;
 
@@ -54,21 +41,38 @@ export class Lock implements ConditionLock {
   readonly buffer: SharedArrayBuffer;
   /** Where the lock starts in `buffer`. */
   readonly byteOffset: number;
-  readonly #words: Int32Array;
+  readonly #mutex: Mutex;
+  readonly #take: Take;
 
   /**
    * Creates an unlocked lock, in a new SharedArrayBuffer or at `{ buffer, byteOffset }`.
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad placement.
+   * @example
+   * const lock = new Lock();
    */
-  constructor(placement?: Placement);
-  /** @internal */
-  constructor(placement: Placement | undefined, region: Region);
-  constructor(placement?: Placement, region?: Region) {
-    const memory = region ?? createRegion('Lock', SIZE, placement);
-    this.buffer = memory.buffer;
-    this.byteOffset = memory.byteOffset;
-    this.#words = memory.words;
-    if (region === undefined) seal('Lock', memory);
+  constructor(placement?: Placement) {
+    const { region } = regionFor('Lock', SIZE, placement);
+    this.buffer = region.buffer;
+    this.byteOffset = region.byteOffset;
+    const mutex = new Mutex(region.words, STATE, { what: 'Lock' });
+    this.#mutex = mutex;
+    this.#take = {
+      tryTake: () => mutex.tryLock(),
+      *takeSteps(deadline: number): Steps<boolean> {
+        return (yield* mutex.lockSteps(deadline)) !== 'timed-out';
+      },
+    };
+    registerConditionLock(this, {
+      // Python's `Condition._is_owned` for a plain lock: "is it locked at all".
+      isOwned: () => mutex.locked(),
+      releaseSave: () => {
+        mutex.unlock();
+        return { depth: 0, chain: 0 };
+      },
+      *acquireRestore(): Steps<void> {
+        yield* mutex.lockSteps(Number.POSITIVE_INFINITY);
+      },
+    });
   }
 
   /**
@@ -79,25 +83,19 @@ export class Lock implements ConditionLock {
    * const same = Lock.attach(lock.buffer, lock.byteOffset);
    */
   static attach(buffer: SharedArrayBuffer, byteOffset = 0): Lock {
-    return new Lock(undefined, attachRegion('Lock', SIZE, buffer, byteOffset));
+    return revive('Lock', SIZE, buffer, byteOffset, () => new Lock());
   }
 
   /**
    * Takes the lock, waiting without blocking the event loop. Resolves `true`
-   * once taken, `false` if `timeout` ms passed first (or at once with `blocking: false`).
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad options, or a `timeout` with `blocking: false`.
+   * once taken, `false` if `timeout` ms passed first (or at once with
+   * `blocking: false`); a timeout of 0 or less means "do not wait".
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for bad options, or a `timeout` with `blocking: false`.
    * @example
    * if (await lock.acquire({ timeout: 100 })) { try { work(); } finally { lock.release(); } }
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    try {
-      const deadline = options === undefined ? Infinity : acquireDeadline(options);
-      if (tryLockWord(this.#words, STATE)) return Promise.resolve(true);
-      if (deadline === undefined) return Promise.resolve(false);
-      return runAsync(lockWordSteps(this.#words, STATE, deadline));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireAsync(options, this.#take);
   }
 
   /**
@@ -109,10 +107,7 @@ export class Lock implements ConditionLock {
    * try { shared[0] += 1; } finally { lock.release(); }
    */
   acquireSync(options?: AcquireOptions): boolean {
-    const deadline = options === undefined ? Infinity : acquireDeadline(options);
-    if (tryLockWord(this.#words, STATE)) return true;
-    if (deadline === undefined) return false;
-    return runSync(lockWordSteps(this.#words, STATE, deadline));
+    return acquireBlocking(options, this.#take);
   }
 
   /**
@@ -122,7 +117,7 @@ export class Lock implements ConditionLock {
    * lock.release();
    */
   release(): void {
-    unlockWord(this.#words, STATE, 'Lock');
+    this.#mutex.unlock();
   }
 
   /**
@@ -131,40 +126,34 @@ export class Lock implements ConditionLock {
    * lock.locked(); // false
    */
   locked(): boolean {
-    return isLockedWord(this.#words, STATE);
+    return this.#mutex.locked();
+  }
+
+  /**
+   * `true` while the lock is held by a thread that took it over from a thread
+   * that died holding it: what the lock protects may be half-updated. It goes
+   * back to `false` when that holder releases the lock.
+   * @example
+   * await lock.acquire();
+   * if (lock.ownerDied) repair(shared);
+   */
+  get ownerDied(): boolean {
+    return this.#mutex.ownerDied;
   }
 
   /**
    * Runs `fn` (sync or async) holding the lock, and releases it after, also when `fn` throws.
    * Resolves with what `fn` returns.
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) when `fn` is not a function.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) when `fn` is not a function.
    * @example
    * const total = await lock.withLock(() => ++shared[0]);
    */
-  async withLock<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
-    checkFunction('fn', fn);
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
-  }
-
-  /** @internal Python's `Condition._is_owned` for a plain lock: "is it locked at all". */
-  [IS_OWNED](): boolean {
-    return this.locked();
-  }
-
-  /** @internal */
-  [RELEASE_SAVE](): number {
-    this.release();
-    return 0;
-  }
-
-  /** @internal */
-  *[ACQUIRE_RESTORE](): Steps<void> {
-    yield* lockWordSteps(this.#words, STATE, Infinity);
+  withLock<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
+    return withHeld(
+      () => this.acquire(),
+      () => this.release(),
+      fn,
+    );
   }
 }
 

@@ -14,21 +14,9 @@
  */
 import { registerSharedType } from '../codec/codec';
 import { InvalidStateError } from '../errors';
-import { checkFunction, checkInteger } from '../validate';
-import {
-  acquireDeadline,
-  attachRegion,
-  createRegion,
-  park,
-  runAsync,
-  runSync,
-  seal,
-  wake,
-  type AcquireOptions,
-  type Placement,
-  type Region,
-  type Steps,
-} from '../atomics/futex';
+import { type AcquireOptions, type Placement, park, type RegionDescriptor, refuseProxy, type Steps, wake } from '../atomics/futex';
+import { checkInteger } from '../validate';
+import { acquireAsync, acquireBlocking, regionFor, revive, type Take, withHeld } from './primitive';
 
 const VALUE = 1;
 const WAITERS = 2;
@@ -57,29 +45,26 @@ export class Semaphore {
   /** Where the semaphore starts in `buffer`. */
   readonly byteOffset: number;
   readonly #words: Int32Array;
+  readonly #take: Take;
 
   /**
    * @param value The initial number of free units, an integer from 0 to 2³¹−1.
    * @default value 1
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad value or placement.
+   * @example
+   * const slots = new Semaphore(3);
    */
-  constructor(value?: number, placement?: Placement);
-  /** @internal */
-  constructor(value: number | undefined, placement: Placement | undefined, region: Region);
-  constructor(value = 1, placement?: Placement, region?: Region) {
+  constructor(value = 1, placement?: Placement) {
     const bounded = new.target === BoundedSemaphore;
-    const kind = bounded ? 'BoundedSemaphore' : 'Semaphore';
-    let memory = region;
-    if (memory === undefined) {
-      checkInteger('value', value, 0, MAX_VALUE);
-      memory = createRegion(kind, SIZE, placement);
-      memory.words[VALUE] = value;
-      memory.words[BOUND] = bounded ? value : -1;
-      seal(kind, memory);
-    }
-    this.buffer = memory.buffer;
-    this.byteOffset = memory.byteOffset;
-    this.#words = memory.words;
+    const { region } = regionFor(bounded ? 'BoundedSemaphore' : 'Semaphore', SIZE, placement, (words) => {
+      refuseProxy('value', 'an integer from 0 to 2147483647', value);
+      words[VALUE] = checkInteger('value', value, 0, MAX_VALUE);
+      words[BOUND] = bounded ? value : -1;
+    });
+    this.buffer = region.buffer;
+    this.byteOffset = region.byteOffset;
+    this.#words = region.words;
+    this.#take = { tryTake: () => this.#tryTake(), takeSteps: (deadline) => this.#takeSteps(deadline) };
   }
 
   /**
@@ -90,26 +75,19 @@ export class Semaphore {
    * const same = Semaphore.attach(sem.buffer, sem.byteOffset);
    */
   static attach(buffer: SharedArrayBuffer, byteOffset = 0): Semaphore {
-    return new Semaphore(undefined, undefined, attachRegion('Semaphore', SIZE, buffer, byteOffset));
+    return revive('Semaphore', SIZE, buffer, byteOffset, () => new Semaphore());
   }
 
   /**
    * Takes one unit, waiting without blocking the event loop while there is
    * none. Resolves `true` once taken, `false` if `timeout` ms passed first (or
    * at once with `blocking: false`).
-   * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for bad options.
+   * @throws InvalidArgumentError (`ERR_INVALID_ARG`, as a rejection) for bad options.
    * @example
    * if (await sem.acquire({ timeout: 100 })) { try { work(); } finally { sem.release(); } }
    */
   acquire(options?: AcquireOptions): Promise<boolean> {
-    try {
-      const deadline = options === undefined ? Infinity : acquireDeadline(options);
-      if (this.#tryTake()) return Promise.resolve(true);
-      if (deadline === undefined) return Promise.resolve(false);
-      return runAsync(this.#takeSteps(deadline));
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return acquireAsync(options, this.#take);
   }
 
   /**
@@ -121,10 +99,7 @@ export class Semaphore {
    * try { work(); } finally { sem.release(); }
    */
   acquireSync(options?: AcquireOptions): boolean {
-    const deadline = options === undefined ? Infinity : acquireDeadline(options);
-    if (this.#tryTake()) return true;
-    if (deadline === undefined) return false;
-    return runSync(this.#takeSteps(deadline));
+    return acquireBlocking(options, this.#take);
   }
 
   #tryTake(): boolean {
@@ -160,6 +135,7 @@ export class Semaphore {
    * sem.release();
    */
   release(n = 1): void {
+    refuseProxy('n', 'an integer from 1 to 2147483647', n);
     checkInteger('n', n, 1, MAX_VALUE);
     const words = this.#words;
     const bound = Atomics.load(words, BOUND);
@@ -203,14 +179,12 @@ export class Semaphore {
    * @example
    * await sem.withLock(() => fetchOne());
    */
-  async withLock<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
-    checkFunction('fn', fn);
-    await this.acquire();
-    try {
-      return await fn();
-    } finally {
-      this.release();
-    }
+  withLock<R>(fn: () => R | PromiseLike<R>): Promise<Awaited<R>> {
+    return withHeld(
+      () => this.acquire(),
+      () => this.release(),
+      fn,
+    );
   }
 }
 
@@ -231,20 +205,15 @@ export class BoundedSemaphore extends Semaphore {
    * const same = BoundedSemaphore.attach(sem.buffer, sem.byteOffset);
    */
   static override attach(buffer: SharedArrayBuffer, byteOffset = 0): BoundedSemaphore {
-    return new BoundedSemaphore(undefined, undefined, attachRegion('BoundedSemaphore', SIZE, buffer, byteOffset));
+    return revive('BoundedSemaphore', SIZE, buffer, byteOffset, () => new BoundedSemaphore());
   }
 }
 
-interface SemaphoreDescriptor {
-  buffer: SharedArrayBuffer;
-  byteOffset: number;
-}
-
-registerSharedType<Semaphore, SemaphoreDescriptor>(Semaphore, 'parapool.Semaphore', {
+registerSharedType<Semaphore, RegionDescriptor>(Semaphore, 'parapool.Semaphore', {
   encode: (sem) => ({ buffer: sem.buffer, byteOffset: sem.byteOffset }),
   decode: ({ buffer, byteOffset }) => Semaphore.attach(buffer, byteOffset),
 });
-registerSharedType<BoundedSemaphore, SemaphoreDescriptor>(BoundedSemaphore, 'parapool.BoundedSemaphore', {
+registerSharedType<BoundedSemaphore, RegionDescriptor>(BoundedSemaphore, 'parapool.BoundedSemaphore', {
   encode: (sem) => ({ buffer: sem.buffer, byteOffset: sem.byteOffset }),
   decode: ({ buffer, byteOffset }) => BoundedSemaphore.attach(buffer, byteOffset),
 });

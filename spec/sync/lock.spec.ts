@@ -239,3 +239,138 @@ describe('Lock', () => {
     }
   });
 });
+
+describe('Lock: robust against a holder that dies', () => {
+  it('a worker terminated while holding it: the next async acquire gets it, ownerDied says so until release', async () => {
+    for (let round = 0; round < 3; round++) {
+      const lock = new Lock();
+      const holder = startTsWorker(`${__dirname}/../fixtures/sync-hold.ts`, encode({ lock }).value);
+      try {
+        expect(await new Promise((resolve) => holder.once('message', resolve))).toBe('held');
+        expect(lock.locked()).toBe(true);
+        expect(lock.ownerDied).toBe(false);
+        const next = lock.acquire({ timeout: 10_000 });
+        await holder.terminate();
+        expect(await next).toBe(true);
+        expect(lock.ownerDied).toBe(true);
+        lock.release();
+        expect(lock.ownerDied).toBe(false);
+        expect(lock.locked()).toBe(false);
+      } finally {
+        await holder.terminate();
+      }
+    }
+  });
+
+  it('a worker that exits by itself holding it: acquireSync on this thread takes it over', async () => {
+    const lock = new Lock();
+    const worker = startTsWorker(
+      `${__dirname}/../fixtures/sync-call.ts`,
+      encode({ target: lock, method: 'acquireSync', args: [], awaitResult: false, repeat: 1 }).value,
+    );
+    expect(await exited(worker)).toBe(0);
+    expect(lock.locked()).toBe(true);
+    expect(lock.acquireSync({ timeout: 10_000 })).toBe(true);
+    expect(lock.ownerDied).toBe(true);
+    lock.release();
+  });
+
+  it('a live holder is never taken over: a waiter times out instead', async () => {
+    const lock = new Lock();
+    const holder = startTsWorker(`${__dirname}/../fixtures/sync-hold.ts`, encode({ lock }).value);
+    try {
+      expect(await new Promise((resolve) => holder.once('message', resolve))).toBe('held');
+      expect(await lock.acquire({ timeout: 300 })).toBe(false);
+      expect(lock.acquireSync({ timeout: 250 })).toBe(false);
+      expect(lock.ownerDied).toBe(false);
+    } finally {
+      await holder.terminate();
+    }
+  });
+});
+
+describe('Lock: timeouts and arguments as API.md §8 says', () => {
+  it('negative timeouts mean "do not wait"; a timeout past 2^31 ms is honoured (not fired early)', async () => {
+    const lock = new Lock();
+    lock.acquireSync();
+    expect(lock.acquireSync({ timeout: -1 })).toBe(false);
+    expect(await lock.acquire({ timeout: -1000 })).toBe(false);
+    expect(lock.acquireSync({ blocking: false, timeout: -1 })).toBe(false); // Python's sentinel
+    const long = lock.acquire({ timeout: 2 ** 31 + 10 });
+    const longer = lock.acquire({ timeout: 2 ** 40 });
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    lock.release();
+    expect(await long).toBe(true);
+    lock.release();
+    expect(await longer).toBe(true);
+    lock.release();
+  });
+
+  it('junk arguments: the async forms reject, the sync forms throw, always ERR_INVALID_ARG', async () => {
+    const bad = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
+    const revoked = Proxy.revocable({}, {});
+    revoked.revoke();
+    const junkOptions: unknown[] = [
+      'x',
+      5,
+      NaN,
+      [],
+      () => {},
+      revoked.proxy,
+      new Proxy({ timeout: 'x' }, {}),
+      { timeout: NaN },
+      { timeout: '1' },
+      { timeout: {} },
+      { timeout: new Proxy({}, {}) },
+      { blocking: 'yes' },
+      { blocking: 0 },
+      { blocking: false, timeout: 5 },
+      {
+        get timeout() {
+          throw new Error('getter');
+        },
+      },
+    ];
+    const lock = new Lock();
+    for (const junk of junkOptions) {
+      let thrown: unknown;
+      let promise: Promise<boolean> | undefined;
+      try {
+        promise = lock.acquire(junk as object);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeUndefined();
+      await expect(promise).rejects.toEqual(bad);
+      expect(() => lock.acquireSync(junk as object)).toThrow(bad);
+    }
+    for (const junk of ['x', 5, null, {}, revoked.proxy]) {
+      const promise = lock.withLock(junk as () => void);
+      await expect(promise).rejects.toEqual(bad);
+    }
+    for (const junk of [
+      'x',
+      5,
+      NaN,
+      revoked.proxy,
+      { buffer: 'x' },
+      { buffer: new ArrayBuffer(8) },
+      { buffer: new Proxy(new SharedArrayBuffer(8), {}) },
+      { byteOffset: -4 },
+      { buffer: new SharedArrayBuffer(8), byteOffset: 2 ** 40 },
+      { buffer: new SharedArrayBuffer(8), byteOffset: NaN },
+    ]) {
+      expect(() => new Lock(junk as object)).toThrow(bad);
+    }
+    for (const [buffer, offset] of [
+      ['x', 0],
+      [revoked.proxy, 0],
+      [new SharedArrayBuffer(8), 'x'],
+      [new SharedArrayBuffer(8), -1],
+      [new SharedArrayBuffer(8), 2 ** 53],
+    ] as const) {
+      expect(() => Lock.attach(buffer as SharedArrayBuffer, offset as number)).toThrow(bad);
+    }
+    expect(lock.locked()).toBe(false);
+  });
+});

@@ -1,7 +1,9 @@
 import { threadId } from 'node:worker_threads';
 import { decode, encode } from '../../lib/codec/codec';
 import { Lock } from '../../lib/sync/lock';
+import { Value } from '../../lib/shared/value';
 import { RLock } from '../../lib/sync/rlock';
+import { startTsWorker } from '../helpers/worker';
 import { callInWorker } from './call-in-worker';
 import { counterWorkers } from './counter-workers';
 
@@ -41,18 +43,24 @@ describe('RLock', () => {
     rlock.release();
     const taken = await callInWorker(rlock, 'acquireSync', [{ blocking: false }]);
     expect(taken.value).toBe(true);
-    // The worker exited holding it: the lock stays held by that thread id.
+    // The worker exited holding it: it stays its owner until the next acquirer takes it over.
     expect(rlock.ownerThreadId).toBe(taken.threadId);
     expect(() => rlock.release()).toThrow(invalidState);
   });
 
   it('returns false when the timeout passes', async () => {
     const rlock = new RLock();
-    await callInWorker(rlock, 'acquireSync');
-    expect(rlock.acquireSync({ timeout: 0 })).toBe(false);
-    expect(rlock.acquireSync({ timeout: 20 })).toBe(false);
-    expect(await rlock.acquire({ timeout: 20 })).toBe(false);
-    expect(await rlock.acquire({ blocking: false })).toBe(false);
+    // A live holder: a holder that exited would hand the lock on (robust locks, below).
+    const holder = startTsWorker(`${__dirname}/../fixtures/sync-hold.ts`, encode({ lock: rlock }).value);
+    try {
+      expect(await new Promise((resolve) => holder.once('message', resolve))).toBe('held');
+      expect(rlock.acquireSync({ timeout: 0 })).toBe(false);
+      expect(rlock.acquireSync({ timeout: 20 })).toBe(false);
+      expect(await rlock.acquire({ timeout: 20 })).toBe(false);
+      expect(await rlock.acquire({ blocking: false })).toBe(false);
+    } finally {
+      await holder.terminate();
+    }
   });
 
   it('treats async callers on one thread as one owner (per-thread ownership, as in Python)', async () => {
@@ -88,7 +96,7 @@ describe('RLock', () => {
   it('refuses a recursion deeper than 2³¹−1 (ERR_INVALID_STATE)', async () => {
     const rlock = new RLock();
     rlock.acquireSync();
-    const COUNT_WORD = 3;
+    const COUNT_WORD = 2;
     Atomics.store(new Int32Array(rlock.buffer), COUNT_WORD, 2 ** 31 - 1);
     expect(() => rlock.acquireSync()).toThrow(invalidState);
     await expect(rlock.acquire()).rejects.toEqual(invalidState);
@@ -162,5 +170,131 @@ describe('RLock', () => {
     } finally {
       await workers.close();
     }
+  });
+});
+
+describe('RLock: async ownership per call chain', () => {
+  const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+  it('100 concurrent withLock(async read, await, write) on one thread give exactly 100, 10 times', async () => {
+    for (let round = 0; round < 10; round++) {
+      const rlock = new RLock();
+      const cell = { value: 0 };
+      await Promise.all(
+        Array.from({ length: 100 }, () =>
+          rlock.withLock(async () => {
+            const seen = cell.value;
+            await tick();
+            cell.value = seen + 1;
+          }),
+        ),
+      );
+      expect(cell.value).toBe(100);
+      expect(rlock.locked()).toBe(false);
+    }
+  });
+
+  it("a Value's default lock (an RLock) excludes async callers of the main thread", async () => {
+    const counter = Value('i', 0);
+    await Promise.all(
+      Array.from({ length: 100 }, () =>
+        counter.getLock().withLock(async () => {
+          const seen = counter.value;
+          await tick();
+          counter.value = seen + 1;
+        }),
+      ),
+    );
+    expect(counter.value).toBe(100);
+  });
+
+  it('recursion within one chain still works, across awaits and nested helpers', async () => {
+    const rlock = new RLock();
+    const helper = () =>
+      rlock.withLock(async () => {
+        await tick();
+        return 'inner';
+      });
+    const result = await rlock.withLock(async () => {
+      await tick();
+      const first = await helper();
+      expect(await rlock.acquire({ blocking: false })).toBe(true); // same chain: one level deeper
+      rlock.release();
+      const both = await Promise.all([helper(), helper()]); // forks of one chain hold it together
+      return [first, ...both];
+    });
+    expect(result).toEqual(['inner', 'inner', 'inner']);
+    expect(rlock.locked()).toBe(false);
+  });
+
+  it('bare acquire() calls of different async functions exclude each other; release() by the thread frees it', async () => {
+    const rlock = new RLock();
+    const cell = { value: 0 };
+    const step = async () => {
+      await rlock.acquire();
+      try {
+        const seen = cell.value;
+        await tick();
+        cell.value = seen + 1;
+      } finally {
+        rlock.release();
+      }
+    };
+    await Promise.all(Array.from({ length: 50 }, step));
+    expect(cell.value).toBe(50);
+    // Another chain of this thread does not get in while one holds it; a timeout still applies.
+    await rlock.acquire();
+    expect(await rlock.acquire({ timeout: 20 })).toBe(false);
+    expect(await rlock.acquire({ timeout: -1 })).toBe(false);
+    rlock.release();
+    expect(rlock.locked()).toBe(false);
+  });
+
+  it('the …Sync forms own per thread: a lock taken with acquireSync is re-entered by every chain of the thread', async () => {
+    const rlock = new RLock();
+    rlock.acquireSync();
+    expect(await rlock.acquire({ blocking: false })).toBe(true);
+    expect(await rlock.withLock(() => 'in')).toBe('in');
+    let inner = false;
+    await rlock.withLock(() => {
+      inner = rlock.acquireSync({ blocking: false });
+      rlock.release();
+    });
+    expect(inner).toBe(true);
+    rlock.release();
+    rlock.release();
+    expect(rlock.locked()).toBe(false);
+  });
+});
+
+describe('RLock: robust against a holder that dies', () => {
+  it('a worker that exits holding it: the next acquirer gets it and ownerDied says so', async () => {
+    const rlock = new RLock();
+    const taken = await callInWorker(rlock, 'acquireSync', [], { repeat: 2 });
+    expect(taken.value).toBe(true);
+    expect(rlock.ownerThreadId).toBe(taken.threadId);
+    expect(await rlock.acquire({ timeout: 10_000 })).toBe(true);
+    expect(rlock.ownerDied).toBe(true);
+    expect(rlock.ownerThreadId).toBe(threadId);
+    rlock.release(); // depth 1: the dead thread's two levels are gone with it
+    expect(rlock.locked()).toBe(false);
+    expect(rlock.ownerDied).toBe(false);
+    expect(rlock.acquireSync({ blocking: false })).toBe(true);
+    expect(rlock.ownerDied).toBe(false);
+    rlock.release();
+  });
+
+  it('acquireSync in another worker takes over from a terminated holder', async () => {
+    const rlock = new RLock();
+    const holder = startTsWorker(`${__dirname}/../fixtures/sync-hold.ts`, encode({ lock: rlock }).value);
+    try {
+      expect(await new Promise((resolve) => holder.once('message', resolve))).toBe('held');
+    } finally {
+      await holder.terminate();
+    }
+    const taker = await callInWorker(rlock, 'acquireSync', [{ timeout: 10_000 }]);
+    expect(taker.value).toBe(true);
+    expect(rlock.ownerThreadId).toBe(taker.threadId);
+    expect(rlock.ownerDied).toBe(true);
   });
 });

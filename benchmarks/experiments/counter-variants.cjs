@@ -1,0 +1,47 @@
+'use strict';
+// Task functions of counter-variants.mjs: n increments of a shared Value, each
+// variant changing one thing against workload 4's lockedIncrements / lockFreeIncrements.
+
+/** Workload 4's locked loop: the Value's own lock, `value += 1` (an Atomics.load and an Atomics.store). */
+function lockedValue(counter, n) {
+  const lock = counter.getLock();
+  for (let i = 0; i < n; i++) {
+    lock.acquireSync();
+    try {
+      counter.value += 1;
+    } finally {
+      lock.release();
+    }
+  }
+  return n;
+}
+
+/** The same lock, a plain increment of the typed array under it (what the hand-written loop does). */
+function lockedView(counter, n) {
+  const lock = counter.getLock();
+  const view = counter.view;
+  for (let i = 0; i < n; i++) {
+    lock.acquireSync();
+    try {
+      view[0] += 1;
+    } finally {
+      lock.release();
+    }
+  }
+  return n;
+}
+
+/** Value.add(1): argument checks, then Atomics.add. */
+function valueAdd(counter, n) {
+  for (let i = 0; i < n; i++) counter.add(1);
+  return n;
+}
+
+/** Atomics.add on the Value's typed array directly. */
+function viewAtomicsAdd(counter, n) {
+  const view = counter.view;
+  for (let i = 0; i < n; i++) Atomics.add(view, 0, 1);
+  return n;
+}
+
+module.exports = { lockedValue, lockedView, valueAdd, viewAtomicsAdd };

@@ -1,0 +1,256 @@
+/**
+ * The client side of a manager, in every thread that holds proxies: one link
+ * per manager per thread (the main thread's port, or the first port that came
+ * with a proxy), async calls pipelined on it, sync calls that wait on a shared
+ * flag and read their reply with `receiveMessageOnPort` (so they work while
+ * this thread's event loop is blocked), and the proxies themselves, a shared
+ * type of the codec.
+ *
+ * Lifetime: each proxy holds one reference on its thread's link and drops it
+ * when collected (best effort). A proxy that crosses to another thread *pins*
+ * its object (the pin travels on the sender's link, ahead of anything the
+ * sender does later) and carries a fresh port; the receiver claims the pin on
+ * its own link, and uses the port as that link if it has none yet. When a
+ * thread exits, its ports close and the manager releases what it held.
+ */
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
+import { decode, encode } from '../codec/codec';
+import { decodeError } from '../codec/error-codec';
+import { InvalidStateError, ManagerGoneError } from '../errors';
+import { encodingSideItem } from '../ipc/side-channel';
+import { GONE, type LinkMessage, Op, type ProxyDescriptor, type ReplyMessage } from './protocol';
+
+/** How often a blocked sync call looks at the manager's `GONE` word (ms): the bound on noticing a dead manager. */
+const GONE_POLL_MS = 50;
+
+interface Pending {
+  resolve(value: unknown): void;
+  reject(error: unknown): void;
+}
+
+function goneError(): ManagerGoneError {
+  return new ManagerGoneError('The manager is gone (shut down, or its thread or server died)');
+}
+
+function decodeReply(reply: ReplyMessage): { ok: boolean; value: unknown } {
+  if (reply.err !== undefined) return { ok: false, value: decodeError(reply.err, reply.s) };
+  return { ok: true, value: reply.s ? decode(reply.ok) : reply.ok };
+}
+
+let tokenPrefix: string | undefined;
+let tokenCounter = 0;
+
+function nextToken(): string {
+  tokenPrefix ??= `${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+  return `${tokenPrefix}.${tokenCounter++}`;
+}
+
+/** This thread's channel to one manager. */
+export class ClientLink {
+  readonly mgr: string;
+  readonly control: Int32Array;
+  readonly #controlBuffer: SharedArrayBuffer;
+  readonly #port: MessagePort;
+  readonly #flag = new Int32Array(new SharedArrayBuffer(4));
+  readonly #pending = new Map<number, Pending>();
+  #seq = 0;
+  #closed = false;
+
+  constructor(mgr: string, control: SharedArrayBuffer, port: MessagePort) {
+    this.mgr = mgr;
+    this.#controlBuffer = control;
+    this.control = new Int32Array(control);
+    this.#port = port;
+    port.on('message', (reply: ReplyMessage) => this.#settle(reply));
+    port.on('close', () => this.fail());
+    port.unref();
+    this.post({ op: Op.Hello, flag: this.#flag.buffer as SharedArrayBuffer });
+  }
+
+  get controlBuffer(): SharedArrayBuffer {
+    return this.#controlBuffer;
+  }
+
+  get closed(): boolean {
+    return this.#closed || Atomics.load(this.control, GONE) !== 0;
+  }
+
+  post(message: LinkMessage, transferList?: readonly TransferListItem[]): void {
+    if (this.#closed) return;
+    this.#port.postMessage(message, transferList as TransferListItem[] | undefined);
+  }
+
+  /** The manager is gone: every pending call rejects, every later one too. */
+  fail(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    links.delete(this.mgr);
+    this.#port.close();
+    const pending = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const call of pending) call.reject(goneError());
+  }
+
+  #settle(reply: ReplyMessage): void {
+    const call = this.#pending.get(reply.seq);
+    if (call === undefined) return;
+    this.#pending.delete(reply.seq);
+    if (this.#pending.size === 0) this.#port.unref();
+    try {
+      const { ok, value } = decodeReply(reply);
+      if (ok) call.resolve(value);
+      else call.reject(value);
+    } catch (error) {
+      call.reject(error);
+    }
+  }
+
+  call(id: number, method: string, args: unknown[]): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (this.closed) throw goneError();
+      const encoded = encode(args, 'args');
+      const seq = this.#seq++;
+      if (this.#pending.size === 0) this.#port.ref();
+      this.#pending.set(seq, { resolve, reject });
+      this.post({ op: Op.Call, seq, id, m: method, a: encoded.value, s: encoded.shared, sync: false }, encoded.transferList);
+    });
+  }
+
+  callSync(id: number, method: string, args: unknown[]): unknown {
+    if (this.closed) throw goneError();
+    const encoded = encode(args, 'args');
+    const seq = this.#seq++;
+    const flag = this.#flag;
+    Atomics.store(flag, 0, 0);
+    this.post({ op: Op.Call, seq, id, m: method, a: encoded.value, s: encoded.shared, sync: true }, encoded.transferList);
+    for (;;) {
+      Atomics.wait(flag, 0, 0, GONE_POLL_MS);
+      if (Atomics.load(flag, 0) !== 0) break;
+      if (Atomics.load(this.control, GONE) !== 0) {
+        this.fail();
+        throw goneError();
+      }
+    }
+    // Replies to earlier async calls may be queued ahead of ours: settle them on the way.
+    for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
+      const reply = received.message as ReplyMessage;
+      if (reply.seq !== seq) {
+        this.#settle(reply);
+        continue;
+      }
+      const { ok, value } = decodeReply(reply);
+      if (ok) return value;
+      throw value;
+    }
+    // The flag was set with no reply: the manager set every flag on its way out.
+    this.fail();
+    throw goneError();
+  }
+}
+
+/** This thread's links, by manager id. */
+const links = new Map<string, ClientLink>();
+
+/** Registers the link a thread got from starting or connecting to a manager. */
+export function addLink(link: ClientLink): void {
+  links.set(link.mgr, link);
+}
+
+/** Set in the manager thread itself: resolves its own proxies to the objects they stand for. */
+let hostResolver: { mgr: string; resolve(descriptor: ProxyDescriptor): object } | undefined;
+
+/** @internal Installed by the manager thread. */
+export function setHostResolver(resolver: { mgr: string; resolve(descriptor: ProxyDescriptor): object }): void {
+  hostResolver = resolver;
+}
+
+const collected = new FinalizationRegistry<{ link: ClientLink; id: number }>(({ link, id }) => {
+  if (!link.closed) link.post({ op: Op.Decref, id });
+});
+
+/** What a proxy knows about itself (kept off the proxy, so method names never collide with it). */
+interface ProxyState {
+  readonly link: ClientLink;
+  readonly descriptor: ProxyDescriptor;
+}
+const states = new WeakMap<object, ProxyState>();
+
+/**
+ * A proxy to an object that lives in a manager: one async method per exposed
+ * method, and the same methods, blocking, under `.sync`. Made only by a
+ * manager's factories and by the codec.
+ */
+export class ManagerProxy {
+  /** The blocking forms of the methods. */
+  declare readonly sync: Record<string, (...args: unknown[]) => unknown>;
+}
+
+/** The state behind a proxy (for the Manager face and the codec). */
+export function proxyState(proxy: object): ProxyState {
+  const state = states.get(proxy);
+  if (state === undefined) throw new InvalidStateError('Not a manager proxy');
+  return state;
+}
+
+/** Builds a proxy for an object this link already holds one reference to. */
+export function makeProxy(link: ClientLink, descriptor: ProxyDescriptor): ManagerProxy {
+  const proxy = new ManagerProxy();
+  const { id } = descriptor;
+  const sync: Record<string, (...args: unknown[]) => unknown> = Object.create(null);
+  for (const method of descriptor.methods) {
+    Object.defineProperty(proxy, method, {
+      value: (...args: unknown[]) => link.call(id, method, args),
+      enumerable: false,
+    });
+    sync[method] = (...args: unknown[]) => link.callSync(id, method, args);
+  }
+  Object.defineProperty(proxy, 'sync', { value: Object.freeze(sync), enumerable: false });
+  states.set(proxy, {
+    link,
+    descriptor: {
+      mgr: descriptor.mgr,
+      control: descriptor.control,
+      id,
+      type: descriptor.type,
+      methods: descriptor.methods,
+      types: descriptor.types,
+      address: descriptor.address,
+    },
+  });
+  collected.register(proxy, { link, id });
+  return proxy;
+}
+
+/** The codec's encode for proxies (registered with the Manager, lib/manager/manager.ts). */
+export function describeProxy(proxy: ManagerProxy): ProxyDescriptor {
+  const { link, descriptor } = proxyState(proxy);
+  if (link.closed) throw goneError();
+  const token = nextToken();
+  if (encodingSideItem()) {
+    // Through a queue: no port can ride along, the receiver must already have a link.
+    link.post({ op: Op.Pin, id: descriptor.id, token });
+    return { ...descriptor, token };
+  }
+  const channel = new MessageChannel();
+  link.post({ op: Op.Pin, id: descriptor.id, token, port: channel.port1 }, [channel.port1]);
+  return { ...descriptor, token, port: channel.port2 };
+}
+
+/** The codec's decode for proxies. */
+export function reviveProxy(descriptor: ProxyDescriptor): ManagerProxy {
+  if (hostResolver !== undefined && hostResolver.mgr === descriptor.mgr) return hostResolver.resolve(descriptor) as ManagerProxy;
+  let link = links.get(descriptor.mgr);
+  if (link === undefined) {
+    if (descriptor.port === undefined) {
+      throw new InvalidStateError(
+        'A manager proxy arrived through a queue in a thread that has no link to its manager yet: pass one proxy (or the manager) as a task or Process argument first',
+      );
+    }
+    link = new ClientLink(descriptor.mgr, descriptor.control, descriptor.port);
+    links.set(descriptor.mgr, link);
+  } else if (descriptor.port !== undefined) {
+    descriptor.port.close();
+  }
+  if (descriptor.token !== undefined) link.post({ op: Op.Claim, token: descriptor.token });
+  return makeProxy(link, descriptor);
+}

@@ -1,0 +1,129 @@
+/**
+ * What travels between a thread holding proxies and the manager thread (and,
+ * framed by wire.ts, between a client and a manager server over TCP).
+ *
+ * A *link* is one channel to the manager: the main thread's port, a port that
+ * came with a proxy, or a TLS connection. Every message on a link is applied in
+ * the order it was posted.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { EncodedError } from '../runtime/protocol';
+
+/** The codec tag of a proxy (lib/manager/proxy.ts). */
+export const PROXY_TAG = 'parapool.ManagerProxy';
+/** The id of a manager's root object: the one whose methods are the factories. */
+export const ROOT_ID = 0;
+/** The version of the TCP protocol, checked in the handshake. */
+export const WIRE_VERSION = 1;
+
+/** Words of a manager's control buffer, shared by every proxy of that manager. */
+export const GONE = 0;
+
+export const Op = {
+  /** `{ op, seq, id, m, a, s, sync }`: call method `m` of object `id` with `a`. */
+  Call: 1,
+  /** `{ op, id }`: this link drops one reference to object `id`. */
+  Decref: 2,
+  /** `{ op, id, token, port? }`: hold `id` for a proxy in flight; adopt `port` as a new link. */
+  Pin: 3,
+  /** `{ op, token }`: the proxy in flight under `token` arrived on this link's thread. */
+  Claim: 4,
+  /** `{ op, flag }`: first message on a port link: the flag its sync calls wait on. */
+  Hello: 5,
+} as const;
+
+export interface CallMessage {
+  readonly op: typeof Op.Call;
+  readonly seq: number;
+  readonly id: number;
+  readonly m: string;
+  readonly a: readonly unknown[];
+  /** The arguments hold shared-object descriptors (codec `decode` needed). */
+  readonly s: boolean;
+  readonly sync: boolean;
+}
+export interface DecrefMessage {
+  readonly op: typeof Op.Decref;
+  readonly id: number;
+}
+export interface PinMessage {
+  readonly op: typeof Op.Pin;
+  readonly id: number;
+  readonly token: string;
+  readonly port?: MessagePort;
+}
+export interface ClaimMessage {
+  readonly op: typeof Op.Claim;
+  readonly token: string;
+}
+export interface HelloMessage {
+  readonly op: typeof Op.Hello;
+  readonly flag: SharedArrayBuffer;
+}
+export type LinkMessage = CallMessage | DecrefMessage | PinMessage | ClaimMessage | HelloMessage;
+
+/** The manager's answer to one call. */
+export interface ReplyMessage {
+  readonly seq: number;
+  readonly ok?: unknown;
+  readonly err?: EncodedError;
+  /** The value or error holds shared-object descriptors. */
+  readonly s: boolean;
+}
+
+/** What a proxy carries when it crosses to another thread. */
+export interface ProxyDescriptor {
+  /** The manager's id (unique per manager in this process). */
+  readonly mgr: string;
+  /** The manager's control words (`GONE`). */
+  readonly control: SharedArrayBuffer;
+  readonly id: number;
+  /** The object's type name: `dict`, `list`, `set`, `Namespace`, `manager`, or a registered class's name. */
+  readonly type: string;
+  /** Its exposed methods. */
+  readonly methods: readonly string[];
+  /** The pin that keeps the object alive until the receiver claims it; absent when the link already holds it. */
+  readonly token?: string;
+  /** A fresh link to the manager for the receiving thread. */
+  readonly port?: MessagePort;
+  /** The registered types' names (root object only: the manager's factories). */
+  readonly types?: readonly string[];
+  /** `host:port` when the manager listens on TCP (root object only). */
+  readonly address?: { readonly host: string; readonly port: number };
+}
+
+/** How the manager thread starts (its `workerData`). */
+export interface ManagerWorkerData {
+  readonly mode: 'host' | 'relay';
+  readonly mgr: string;
+  readonly control: SharedArrayBuffer;
+  /** The main thread's link. */
+  readonly port: MessagePort;
+  /** Registered types: name → `{ file, name }` of the class export. */
+  readonly types: Readonly<Record<string, { readonly file: string; readonly name: string }>>;
+  /** Host: listen here too. Relay: connect here. */
+  readonly address?: { readonly host: string; readonly port: number };
+  readonly authkey?: Uint8Array;
+}
+
+/** What the manager thread posts to the main thread once it is ready (or failed). */
+export interface ReadyMessage {
+  readonly ready: true;
+  readonly address?: { readonly host: string; readonly port: number };
+  readonly types: readonly string[];
+  readonly root: ProxyDescriptor;
+}
+export interface StartFailedMessage {
+  readonly ready: false;
+  readonly error: EncodedError;
+}
+
+/** The manager's counters (`Manager.stats()`): for tests and monitoring. */
+export interface ManagerStats {
+  /** Objects held by at least one proxy or a name (the root not counted). */
+  readonly objects: number;
+  /** Named objects. */
+  readonly named: number;
+  /** Open links: threads and connections. */
+  readonly links: number;
+}

@@ -1,0 +1,283 @@
+/**
+ * A connected manager's thread (mode `relay`): holds the one TLS connection to
+ * the server and serves this process's threads exactly as a local host does
+ * (same link messages, same sync flags), forwarding each call. References
+ * are counted twice: the server counts this connection's, this relay counts
+ * each local thread's, and tells the server when one is dropped, so a thread
+ * that exits releases what it held on the server too.
+ */
+import * as tls from 'node:tls';
+import type { MessagePort } from 'node:worker_threads';
+import { DESCRIPTOR_KEY, decode, encode } from '../codec/codec';
+import { encodeError } from '../codec/error-codec';
+import { AuthenticationError, InvalidStateError, ManagerGoneError } from '../errors';
+import type { EncodedError } from '../runtime/protocol';
+import { setHostResolver } from './client';
+import {
+  type CallMessage,
+  GONE,
+  type LinkMessage,
+  type ManagerWorkerData,
+  Op,
+  PROXY_TAG,
+  type ProxyDescriptor,
+  type ReadyMessage,
+  type ReplyMessage,
+  ROOT_ID,
+  WIRE_VERSION,
+} from './protocol';
+import { clientTlsOptions } from './tls-psk';
+import { frame, readFrames, RemoteRef, writeFrame } from './wire';
+
+interface RelayLink {
+  readonly port: MessagePort;
+  flag: Int32Array | undefined;
+  readonly refs: Map<number, number>;
+}
+
+interface ServerReply {
+  t: 'reply';
+  seq: number;
+  ok?: unknown;
+  err?: EncodedError;
+}
+
+const ROOT_METHODS = ['create', 'stats', 'shutdown'];
+
+function connectTls(data: ManagerWorkerData): Promise<tls.TLSSocket> {
+  const { host, port } = data.address!;
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, ...clientTlsOptions(data.authkey!) });
+    socket.once('secureConnect', () => {
+      socket.off('error', onError);
+      resolve(socket);
+    });
+    const onError = (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      if (typeof error.code === 'string' && error.code.startsWith('ERR_SSL')) {
+        reject(new AuthenticationError(`The manager at ${host}:${port} refused the key (TLS: ${error.code})`));
+      } else {
+        reject(new ManagerGoneError(`No manager answers at ${host}:${port}: ${error.message}`));
+      }
+    };
+    socket.once('error', onError);
+  });
+}
+
+export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage> {
+  const socket = await connectTls(data);
+  socket.setNoDelay(true);
+  const control = new Int32Array(data.control);
+  const links = new Set<RelayLink>();
+  const pending = new Map<number, { link: RelayLink; message: CallMessage }>();
+  const pins = new Map<string, number>();
+  const earlyClaims = new Map<string, RelayLink>();
+  let seq = 0;
+  let types: string[] = [];
+  let helloDone: ((error?: Error) => void) | undefined;
+
+  const write = (value: unknown) => writeFrame(socket, frame(value));
+
+  const markGone = () => {
+    Atomics.store(control, GONE, 1);
+    Atomics.notify(control, GONE);
+    for (const link of links) {
+      if (link.flag === undefined) continue;
+      Atomics.store(link.flag, 0, 1);
+      Atomics.notify(link.flag, 0);
+    }
+  };
+  process.on('exit', markGone);
+  process.on('uncaughtExceptionMonitor', markGone);
+
+  const reply = (link: RelayLink, message: CallMessage, ok: boolean, value: unknown) => {
+    let out: ReplyMessage;
+    let transferList: ReturnType<typeof encode>['transferList'];
+    if (ok) {
+      const encoded = encode(value, 'result');
+      out = { seq: message.seq, ok: encoded.value, s: true };
+      transferList = encoded.transferList;
+    } else {
+      const encoded = encodeError(value);
+      out = { seq: message.seq, err: encoded.error, s: encoded.shared };
+    }
+    if (!links.has(link)) return;
+    link.port.postMessage(out, transferList);
+    if (message.sync && link.flag !== undefined) {
+      Atomics.store(link.flag, 0, 1);
+      Atomics.notify(link.flag, 0);
+    }
+  };
+
+  const addRef = (link: RelayLink, id: number) => link.refs.set(id, (link.refs.get(id) ?? 0) + 1);
+
+  /** Server references in a reply become local descriptors held by `link`. */
+  const localize = (value: unknown, link: RelayLink): unknown => {
+    if (typeof value !== 'object' || value === null) return value;
+    if (value instanceof RemoteRef) {
+      addRef(link, value.id);
+      const descriptor: ProxyDescriptor = { mgr: data.mgr, control: data.control, id: value.id, type: value.type, methods: value.methods };
+      return { [DESCRIPTOR_KEY]: PROXY_TAG, data: descriptor };
+    }
+    if (Array.isArray(value)) return value.map((item) => localize(item, link));
+    if (value instanceof Map) return new Map([...value].map(([k, v]) => [localize(k, link), localize(v, link)]));
+    if (value instanceof Set) return new Set([...value].map((v) => localize(v, link)));
+    if (Object.getPrototypeOf(value) === Object.prototype) {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value)) out[key] = localize((value as Record<string, unknown>)[key], link);
+      return out;
+    }
+    return value;
+  };
+
+  // A proxy of this manager passed as an argument travels as a reference to the server's object.
+  setHostResolver({
+    mgr: data.mgr,
+    resolve: (descriptor) => {
+      descriptor.port?.close();
+      if (descriptor.token !== undefined && pins.delete(descriptor.token)) write({ t: 'decref', id: descriptor.id });
+      return new RemoteRef(descriptor.id, descriptor.type, descriptor.methods);
+    },
+  });
+
+  const dropLink = (link: RelayLink) => {
+    if (!links.delete(link)) return;
+    for (const [id, count] of link.refs) for (let i = 0; i < count; i++) write({ t: 'decref', id });
+    link.refs.clear();
+  };
+
+  const goneAll = () => {
+    markGone();
+    const calls = [...pending.values()];
+    pending.clear();
+    for (const { link, message } of calls) reply(link, message, false, new ManagerGoneError('The connection to the manager closed'));
+  };
+
+  const onLocal = (link: RelayLink, message: LinkMessage) => {
+    switch (message.op) {
+      case Op.Hello:
+        link.flag = new Int32Array(message.flag);
+        return;
+      case Op.Call: {
+        if (message.id === ROOT_ID && message.m === 'shutdown') {
+          reply(link, message, true, undefined);
+          setImmediate(() => {
+            markGone();
+            socket.destroy();
+            process.exit(0);
+          });
+          return;
+        }
+        if (Atomics.load(control, GONE) !== 0)
+          return reply(link, message, false, new ManagerGoneError('The connection to the manager closed'));
+        let bytes: Buffer;
+        const remoteSeq = seq++;
+        try {
+          const args = message.s ? decode(message.a) : message.a;
+          bytes = frame({ t: 'call', seq: remoteSeq, id: message.id, m: message.m, a: args });
+        } catch (error) {
+          return reply(link, message, false, error);
+        }
+        pending.set(remoteSeq, { link, message });
+        writeFrame(socket, bytes);
+        return;
+      }
+      case Op.Decref: {
+        const count = link.refs.get(message.id);
+        if (count === undefined) return;
+        if (count <= 1) link.refs.delete(message.id);
+        else link.refs.set(message.id, count - 1);
+        write({ t: 'decref', id: message.id });
+        return;
+      }
+      case Op.Pin: {
+        if (message.port !== undefined) adopt(message.port);
+        write({ t: 'incref', id: message.id });
+        const claimer = earlyClaims.get(message.token);
+        if (claimer !== undefined) {
+          earlyClaims.delete(message.token);
+          addRef(claimer, message.id);
+        } else pins.set(message.token, message.id);
+        return;
+      }
+      case Op.Claim: {
+        const id = pins.get(message.token);
+        if (id === undefined) {
+          earlyClaims.set(message.token, link);
+          return;
+        }
+        pins.delete(message.token);
+        addRef(link, id);
+        return;
+      }
+      default:
+    }
+  };
+
+  const adopt = (port: MessagePort) => {
+    const link: RelayLink = { port, flag: undefined, refs: new Map() };
+    links.add(link);
+    port.on('message', (message: LinkMessage) => onLocal(link, message));
+    port.on('close', () => dropLink(link));
+  };
+
+  readFrames(
+    socket,
+    (value) => {
+      const f = value as { t?: unknown; v?: unknown; types?: unknown; error?: unknown };
+      if (f.t === 'hello') {
+        if (typeof f.error === 'string') helloDone?.(new InvalidStateError(`The manager refused the connection: ${f.error}`));
+        else {
+          types = Array.isArray(f.types) ? f.types.map(String) : [];
+          helloDone?.();
+        }
+        return;
+      }
+      if (f.t !== 'reply') return socket.destroy();
+      const r = value as ServerReply;
+      const call = pending.get(r.seq);
+      if (call === undefined) return;
+      pending.delete(r.seq);
+      if (r.err !== undefined) {
+        const encoded: ReplyMessage = { seq: call.message.seq, err: r.err, s: false };
+        if (!links.has(call.link)) return;
+        call.link.port.postMessage(encoded);
+        if (call.message.sync && call.link.flag !== undefined) {
+          Atomics.store(call.link.flag, 0, 1);
+          Atomics.notify(call.link.flag, 0);
+        }
+        return;
+      }
+      let local: unknown;
+      try {
+        local = localize(r.ok, call.link);
+      } catch (error) {
+        return reply(call.link, call.message, false, error);
+      }
+      reply(call.link, call.message, true, local);
+    },
+    () => socket.destroy(),
+  );
+  socket.on('error', () => socket.destroy());
+  socket.on('close', () => {
+    helloDone?.(new ManagerGoneError('The manager closed the connection during the handshake'));
+    goneAll();
+    setImmediate(() => process.exit(0));
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    helloDone = (error) => {
+      helloDone = undefined;
+      if (error === undefined) resolve();
+      else reject(error);
+    };
+    write({ t: 'hello', v: WIRE_VERSION });
+  });
+  adopt(data.port);
+  return {
+    ready: true,
+    address: data.address,
+    types,
+    root: { mgr: data.mgr, control: data.control, id: ROOT_ID, type: 'manager', methods: ROOT_METHODS, types, address: data.address },
+  };
+}

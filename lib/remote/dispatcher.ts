@@ -1,0 +1,560 @@
+/**
+ * The remote dispatcher: the runtime's Dispatcher over BullMQ on Redis. Each
+ * job becomes one BullMQ job on the user's queue (the jobs of one event-loop
+ * turn in one `addBulk`), signed with the authkey; workers push what happens
+ * to it (started, its response, a failure) to this client's own result list,
+ * which one blocking connection drains in order. A job is named by its task
+ * module relative to `root`, its export and the module's sha256, so a worker
+ * runs exactly the code the client names, or refuses with a coded error.
+ *
+ * Failure semantics (docs/remote.md): a job whose worker dies is run once more
+ * by BullMQ's stall check, then fails with ERR_WORKER_EXITED naming the host
+ * (pushed by the worker that detects it); duplicates after a stall are dropped
+ * by job id; task errors are responses, never retried; Redis unreachable for
+ * `backendTimeout` fails every pending job with ERR_BACKEND.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import { decodeError } from '../codec/error-codec';
+import { BackendError, CancelledError, InvalidArgumentError, TaskNotFoundError } from '../errors';
+import type { Dispatcher, Job, JobEntry } from '../runtime/dispatch';
+import { setLongTimeout, type LongTimer } from '../timers';
+import {
+  CLIENT_TTL_MS,
+  clientKeys,
+  HEARTBEAT_INTERVAL_MS,
+  HEARTBEAT_TTL_MS,
+  LIVE_WORKERS_SCRIPT,
+  queueKeys,
+  type ClientKeys,
+  type QueueKeys,
+} from './keys';
+import { contentHash, sign } from './signing';
+import { fromWire, plainArgs, toWire, type JobData, type ResultMessage } from './wire';
+
+/** The options a dispatcher needs, validated by redisBackend(). */
+export interface RemoteSettings {
+  readonly connection: string | RedisOptions;
+  readonly queue: string;
+  readonly prefix: string;
+  readonly root: string;
+  readonly authkey: Buffer;
+  readonly backendTimeout: number;
+}
+
+/** A heartbeat of a worker process, as workers publish it. */
+export interface WorkerInfo {
+  readonly host: string;
+  readonly pid: number;
+  readonly threads: number;
+  readonly modules: readonly string[];
+}
+
+interface RemoteEntry extends JobEntry {
+  readonly id: string;
+  detach?: (() => void) | undefined;
+}
+
+/** Above this, a job's arguments draw one warning per client: chunks that big belong in shared storage. */
+const LARGE_JOB_BYTES = 1024 * 1024;
+/** How long a task module's hash is trusted before its file is checked again. */
+const HASH_RECHECK_MS = 1000;
+/** A job answered longer ago than this was removed by its worker long since. */
+const ANSWERED_MEMORY_MS = 10000;
+
+export class RemoteDispatcher implements Dispatcher {
+  readonly #settings: RemoteSettings;
+  readonly #client = randomBytes(6).toString('hex');
+  readonly #keys: ClientKeys;
+  readonly #queueKeys: QueueKeys;
+  readonly #redis: Redis;
+  readonly #blocking: Redis;
+  readonly #queue: Queue;
+  readonly #entries = new Map<string, RemoteEntry>();
+  /** Jobs that ended for the caller but may still be in Redis (cancelled, failed by a timeout). */
+  readonly #lingering = new Set<string>();
+  /** Jobs whose response arrived: the worker removes the job just after; close() checks they are gone. */
+  readonly #answered = new Map<string, number>();
+  #batch: { entry: RemoteEntry; data: JobData }[] = [];
+  #flushScheduled = false;
+  #cancelBatch: string[] = [];
+  readonly #inFlight = new Set<Promise<unknown>>();
+  #seq = 0;
+  #liveThreads = 0;
+  #liveWorkers: WorkerInfo[] = [];
+  #pollTimer: NodeJS.Timeout | undefined;
+  #polls = 0;
+  #state: 'open' | 'closing' | 'closed' = 'open';
+  #closed: Promise<void> | undefined;
+  #reachable = false;
+  #lastError: unknown;
+  #unreachableTimer: LongTimer | undefined;
+  #backendFailure: BackendError | undefined;
+  #warnedLarge = false;
+  #duplicates = 0;
+  readonly #hashes = new Map<string, { hash: string; mtimeMs: number; size: number; checkedAt: number }>();
+  #settledWaiters: (() => void)[] = [];
+
+  constructor(settings: RemoteSettings) {
+    this.#settings = settings;
+    this.#keys = clientKeys(settings.prefix, settings.queue, this.#client);
+    this.#queueKeys = queueKeys(settings.prefix, settings.queue);
+    const options: RedisOptions = { maxRetriesPerRequest: null, enableReadyCheck: true };
+    this.#redis =
+      typeof settings.connection === 'string' ? new Redis(settings.connection, options) : new Redis({ ...settings.connection, ...options });
+    this.#blocking = this.#redis.duplicate();
+    for (const connection of [this.#redis, this.#blocking]) {
+      connection.on('error', (error: unknown) => (this.#lastError = error));
+      connection.on('close', () => this.#lostBackend());
+      connection.on('end', () => this.#lostBackend());
+    }
+    this.#redis.on('ready', () => this.#foundBackend());
+    this.#queue = new Queue(settings.queue, {
+      connection: this.#redis,
+      prefix: settings.prefix,
+      streams: { events: { maxLen: 100 } },
+    });
+    this.#queue.on('error', (error: unknown) => (this.#lastError = error));
+    this.#armUnreachable();
+    void this.#redis.set(this.#keys.alive, '1', 'PX', CLIENT_TTL_MS).catch(() => undefined);
+    this.#poll();
+    void this.#readResults();
+  }
+
+  /** The number of threads of the workers that heartbeat on this queue now. */
+  get workers(): number {
+    return this.#liveThreads;
+  }
+
+  /** The live workers, as they describe themselves. */
+  get liveWorkers(): readonly WorkerInfo[] {
+    return this.#liveWorkers;
+  }
+
+  /** Messages that arrived for jobs already answered (a job re-run after a stall, at least once): dropped. */
+  get duplicates(): number {
+    return this.#duplicates;
+  }
+
+  /** This client's id: the prefix of its job ids and its keys. */
+  get clientId(): string {
+    return this.#client;
+  }
+
+  submit(job: Job): JobEntry {
+    const id = `${this.#client}-${(this.#seq++).toString(36)}`;
+    const entry: RemoteEntry = { job, state: 'queued', id };
+    if (this.#state !== 'open') return this.#failNow(entry, new CancelledError('The remote backend is closed'));
+    if (this.#backendFailure !== undefined) return this.#failNow(entry, this.#backendFailure);
+    if (job.signal?.aborted) return this.#failNow(entry, job.signal.reason);
+    let data: JobData;
+    try {
+      data = this.#jobData(id, job);
+    } catch (error) {
+      return this.#failNow(entry, error);
+    }
+    this.#entries.set(id, entry);
+    if (job.signal !== undefined) {
+      const signal = job.signal;
+      const onAbort = (): void => this.#abort(entry, signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      entry.detach = () => signal.removeEventListener('abort', onAbort);
+    }
+    this.#batch.push({ entry, data });
+    this.#scheduleFlush();
+    return entry;
+  }
+
+  cancel(entry: JobEntry): boolean {
+    const remote = entry as RemoteEntry;
+    if (entry.state !== 'queued' || this.#entries.get(remote.id) !== remote) return false;
+    entry.state = 'cancelled';
+    this.#forget(remote, true);
+    return true;
+  }
+
+  failQueued(error: unknown): void {
+    for (const entry of [...this.#entries.values()]) {
+      if (entry.state !== 'queued') continue;
+      entry.state = 'done';
+      this.#forget(entry, true);
+      entry.job.onFailure(error);
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closed ??= this.#shutdown();
+    return this.#closed;
+  }
+
+  terminate(error: unknown): Promise<void> {
+    for (const entry of [...this.#entries.values()]) {
+      entry.state = 'done';
+      this.#forget(entry, true);
+      entry.job.onFailure(error);
+    }
+    return this.close();
+  }
+
+  // ---- submitting ----
+
+  #jobData(id: string, job: Job): JobData {
+    const { request } = job;
+    if (request.file === '') {
+      throw new InvalidArgumentError(
+        'An inline function cannot run on a remote backend: workers run only the task modules they were started with (--tasks). Use tasks() or task() to name an exported function of a task module.',
+      );
+    }
+    const filePath = fileURLToPath(request.file);
+    const module = path.relative(this.#settings.root, filePath);
+    if (module === '' || module.startsWith('..') || path.isAbsolute(module)) {
+      throw new InvalidArgumentError(
+        `Task module ${filePath} is outside the remote backend's root ${this.#settings.root}: workers name task modules by their path under --root`,
+      );
+    }
+    const rootName = request.kind === 0 ? 'args' : request.kind === 2 ? 'tuples' : 'items';
+    const args = toWire(plainArgs(request, (job.transferList?.length ?? 0) > 0, rootName), rootName);
+    if (args.length > LARGE_JOB_BYTES && !this.#warnedLarge) {
+      this.#warnedLarge = true;
+      process.emitWarning(
+        `A remote job of ${(args.length / 1048576).toFixed(1)} MiB: every job crosses the network and sits in Redis; send smaller chunks (chunksize) or references to the data (paths, keys)`,
+        { code: 'PARAPOOL_LARGE_JOB' },
+      );
+    }
+    const unsigned = {
+      v: 1 as const,
+      client: this.#client,
+      module: module.split(path.sep).join('/'),
+      export: request.name,
+      sha256: this.#hashOf(filePath),
+      kind: request.kind,
+      args,
+    };
+    return { ...unsigned, mac: sign(this.#settings.authkey, id, unsigned) };
+  }
+
+  #hashOf(filePath: string): string {
+    const now = performance.now();
+    const cached = this.#hashes.get(filePath);
+    if (cached !== undefined && now - cached.checkedAt < HASH_RECHECK_MS) return cached.hash;
+    let stat: { mtimeMs: number; size: number };
+    try {
+      stat = statSync(filePath);
+    } catch (error) {
+      throw new TaskNotFoundError(`Task module not found: ${filePath}`, { cause: error });
+    }
+    if (cached !== undefined && cached.mtimeMs === stat.mtimeMs && cached.size === stat.size) {
+      cached.checkedAt = now;
+      return cached.hash;
+    }
+    const hash = contentHash(readFileSync(filePath));
+    this.#hashes.set(filePath, { hash, mtimeMs: stat.mtimeMs, size: stat.size, checkedAt: now });
+    return hash;
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(() => this.#flush());
+  }
+
+  #flush(): void {
+    this.#flushScheduled = false;
+    const batch = this.#batch.filter(({ entry }) => entry.state === 'queued' && this.#entries.get(entry.id) === entry);
+    this.#batch = [];
+    if (batch.length > 0) {
+      const jobs = batch.map(({ entry, data }) => ({
+        name: `${data.module}#${data.export}`,
+        data,
+        opts: { jobId: entry.id, removeOnComplete: true, removeOnFail: true },
+      }));
+      this.#track(
+        this.#queue.addBulk(jobs).then(
+          () => undefined,
+          (error: unknown) => {
+            const failure = new BackendError(`Could not add jobs to the Redis queue "${this.#settings.queue}": ${messageOf(error)}`, {
+              cause: error,
+            });
+            for (const { entry } of batch) this.#failEntry(entry, failure);
+          },
+        ),
+      );
+    }
+    const cancelled = this.#cancelBatch;
+    this.#cancelBatch = [];
+    if (cancelled.length > 0) this.#sendCancels(cancelled);
+  }
+
+  // ---- cancelling ----
+
+  #abort(entry: RemoteEntry, reason: unknown): void {
+    if (this.#entries.get(entry.id) !== entry) return;
+    entry.state = 'done';
+    this.#forget(entry, true);
+    entry.job.onFailure(reason);
+  }
+
+  /** The entry ended for the caller; with `cancel`, the job is removed from the queue or stopped where it runs. */
+  #forget(entry: RemoteEntry, cancel: boolean): void {
+    this.#entries.delete(entry.id);
+    entry.detach?.();
+    entry.detach = undefined;
+    if (!cancel) return;
+    if (this.#batch.some((queued) => queued.entry === entry)) {
+      // Not sent yet: the flush drops it.
+      this.#settled();
+      return;
+    }
+    this.#lingering.add(entry.id);
+    this.#cancelBatch.push(entry.id);
+    this.#scheduleFlush();
+  }
+
+  #sendCancels(ids: string[]): void {
+    const redis = this.#redis;
+    this.#track(
+      (async () => {
+        await redis
+          .multi()
+          .sadd(this.#keys.cancelled, ...ids)
+          .pexpire(this.#keys.cancelled, CLIENT_TTL_MS * 4)
+          .publish(this.#queueKeys.cancelChannel, JSON.stringify({ client: this.#client, ids }))
+          .exec();
+        const removed = await Promise.all(ids.map((id) => this.#queue.remove(id).catch(() => 0)));
+        ids.forEach((id, i) => {
+          if (removed[i] === 1) this.#lingering.delete(id);
+        });
+        // A job that could not be removed is running or just finished: its worker reports it (skipped or
+        // answered); the check below covers one that finished before the cancellation arrived.
+        const exists = await Promise.all(ids.map((id) => redis.exists(`${this.#queueKeys.base}:${id}`)));
+        ids.forEach((id, i) => {
+          if (exists[i] === 0) this.#lingering.delete(id);
+        });
+        this.#settled();
+      })().catch(() => undefined),
+    );
+  }
+
+  // ---- results ----
+
+  async #readResults(): Promise<void> {
+    const key = this.#keys.results;
+    while (this.#state !== 'closed') {
+      let texts: string[];
+      try {
+        const first = await this.#blocking.blpop(key, 1);
+        if (first === null) continue;
+        const rest = (await this.#blocking.lpop(key, 1000)) ?? [];
+        texts = [first[1], ...rest];
+      } catch {
+        if (this.#isClosed()) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        continue;
+      }
+      for (const text of texts) this.#onMessage(text);
+    }
+  }
+
+  #isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  #onMessage(text: string): void {
+    let message: ResultMessage;
+    try {
+      message = fromWire(text) as ResultMessage;
+    } catch {
+      return;
+    }
+    const entry = this.#entries.get(message.id);
+    if (message.type !== 'started') {
+      if (entry === undefined && this.#answered.has(message.id)) this.#duplicates++;
+      this.#remember(message.id);
+      if (this.#lingering.delete(message.id)) this.#settled();
+    }
+    if (entry === undefined) return;
+    switch (message.type) {
+      case 'started':
+        if (entry.state === 'queued') {
+          entry.state = 'running';
+          entry.job.onStart?.();
+        }
+        return;
+      case 'response':
+        entry.state = 'done';
+        this.#forget(entry, false);
+        this.#settled();
+        entry.job.onResponse(message.response);
+        return;
+      case 'failure':
+        entry.state = 'done';
+        this.#forget(entry, false);
+        this.#settled();
+        entry.job.onFailure(decodeError(message.error, false));
+        return;
+      case 'skipped':
+        // A worker skipped a job this client still waits for: it was cancelled in a race; the caller knows.
+        entry.state = 'done';
+        this.#forget(entry, false);
+        this.#settled();
+        entry.job.onFailure(new CancelledError('The job was cancelled'));
+        return;
+    }
+  }
+
+  /** Keeps the ids answered lately (older ones are long gone from Redis). */
+  #remember(id: string): void {
+    const now = performance.now();
+    this.#answered.set(id, now);
+    if (this.#answered.size < 4096) return;
+    for (const [old, at] of this.#answered) {
+      if (now - at < ANSWERED_MEMORY_MS) break;
+      this.#answered.delete(old);
+    }
+  }
+
+  // ---- the backend's health ----
+
+  #foundBackend(): void {
+    this.#reachable = true;
+    this.#backendFailure = undefined;
+    this.#unreachableTimer?.clear();
+    this.#unreachableTimer = undefined;
+  }
+
+  #lostBackend(): void {
+    if (this.#state === 'closed') return;
+    this.#reachable = false;
+    this.#armUnreachable();
+  }
+
+  #armUnreachable(): void {
+    if (this.#unreachableTimer !== undefined || this.#reachable) return;
+    this.#unreachableTimer = setLongTimeout(() => {
+      this.#unreachableTimer = undefined;
+      if (this.#reachable || this.#state === 'closed') return;
+      const cause = this.#lastError;
+      this.#backendFailure = new BackendError(
+        `Redis (queue "${this.#settings.queue}") was unreachable for ${this.#settings.backendTimeout} ms (backendTimeout)${cause === undefined ? '' : `: ${messageOf(cause)}`}`,
+        { cause },
+      );
+      for (const entry of [...this.#entries.values()]) this.#failEntry(entry, this.#backendFailure);
+    }, this.#settings.backendTimeout).unref();
+  }
+
+  #failEntry(entry: RemoteEntry, error: unknown): void {
+    if (this.#entries.get(entry.id) !== entry) return;
+    entry.state = 'done';
+    this.#forget(entry, false);
+    this.#lingering.add(entry.id);
+    this.#settled();
+    entry.job.onFailure(error);
+  }
+
+  #failNow(entry: RemoteEntry, error: unknown): JobEntry {
+    entry.state = 'done';
+    entry.job.onFailure(error);
+    return entry;
+  }
+
+  // ---- workers' heartbeats ----
+
+  #poll(): void {
+    if (this.#state === 'closed') return;
+    const refresh = this.#polls++ % Math.max(1, Math.floor(CLIENT_TTL_MS / (4 * HEARTBEAT_INTERVAL_MS))) === 0;
+    const work: Promise<unknown>[] = [
+      this.#redis.eval(LIVE_WORKERS_SCRIPT, 2, this.#queueKeys.workers, this.#queueKeys.workerInfo, HEARTBEAT_TTL_MS).then((infos) => {
+        const live: WorkerInfo[] = [];
+        for (const info of infos as (string | null)[]) {
+          if (info === null) continue;
+          try {
+            live.push(JSON.parse(info) as WorkerInfo);
+          } catch {
+            // a malformed heartbeat counts for nothing
+          }
+        }
+        this.#liveWorkers = live;
+        this.#liveThreads = live.reduce((sum, worker) => sum + worker.threads, 0);
+      }),
+    ];
+    if (refresh) work.push(this.#redis.set(this.#keys.alive, '1', 'PX', CLIENT_TTL_MS));
+    void Promise.all(work)
+      .catch(() => undefined)
+      .then(() => {
+        if (this.#state === 'closed') return;
+        this.#pollTimer = setTimeout(() => this.#poll(), HEARTBEAT_INTERVAL_MS);
+        this.#pollTimer.unref();
+      });
+  }
+
+  // ---- shutting down ----
+
+  #track(promise: Promise<unknown>): void {
+    this.#inFlight.add(promise);
+    void promise.finally(() => this.#inFlight.delete(promise));
+  }
+
+  #settled(): void {
+    const waiters = this.#settledWaiters;
+    this.#settledWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+
+  /** Resolves once `done()` holds, re-checked whenever a job settles, or at the deadline. */
+  async #until(done: () => boolean, deadline: number): Promise<void> {
+    while (!done() && performance.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, 50);
+        this.#settledWaiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  async #shutdown(): Promise<void> {
+    this.#state = 'closing';
+    // Every accepted job ends first (Pool and Executor close after their calls ended; terminate() ended them).
+    await this.#until(() => this.#entries.size === 0, Infinity);
+    this.#flush();
+    const deadline = performance.now() + (this.#reachable ? this.#settings.backendTimeout : 0);
+    await this.#until(() => this.#lingering.size === 0 && this.#inFlight.size === 0, deadline);
+    if (this.#reachable) {
+      // A worker removes a job just after pushing its response: wait until the answered ones are gone.
+      const answered = [...this.#answered.keys()].map((id) => `${this.#queueKeys.base}:${id}`);
+      for (let start = 0; start < answered.length && performance.now() < deadline; ) {
+        const slice = answered.slice(start, start + 1000);
+        const exists = await this.#redis.exists(...slice).catch(() => 0);
+        if (exists === 0) start += slice.length;
+        else await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const leftovers = [...this.#lingering];
+      await Promise.all(leftovers.map((id) => this.#queue.remove(id).catch(() => 0)));
+      await this.#redis
+        .multi()
+        .del(this.#keys.alive, this.#keys.results, this.#keys.cancelled, this.#keys.runners)
+        // BullMQ's event stream and id counter of the queue: parapool reads neither (job ids are its own),
+        // and they hold entries of this client's jobs.
+        .del(`${this.#queueKeys.base}:events`, `${this.#queueKeys.base}:id`)
+        .exec()
+        .catch(() => undefined);
+    }
+    this.#state = 'closed';
+    this.#unreachableTimer?.clear();
+    if (this.#pollTimer !== undefined) clearTimeout(this.#pollTimer);
+    this.#blocking.disconnect();
+    if (this.#reachable) await this.#queue.close().catch(() => undefined);
+    this.#redis.disconnect();
+    // An unreachable Redis: the queue's close would wait for it.
+    if (!this.#reachable) void this.#queue.close().catch(() => undefined);
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,252 @@
+/**
+ * The Manager over TCP, for real: a server (`parapool manager`) in a child
+ * process on 127.0.0.1 port 0, clients in other child processes and in this one.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as tls from 'node:tls';
+import { classRef, Manager } from '../../lib/index';
+import { clientTlsOptions } from '../../lib/manager/tls-psk';
+import type { Counter as CounterClass } from '../fixtures/manager-types';
+
+const ROOT = path.join(__dirname, '..', '..');
+const TYPES = path.join(ROOT, 'spec', 'fixtures', 'manager-types.ts');
+const CLIENT = path.join(ROOT, 'spec', 'fixtures', 'manager-client.ts');
+const CLI = path.join(ROOT, 'lib', 'cli', 'main.ts');
+const Counter = classRef<typeof CounterClass>(TYPES, 'Counter');
+const MyManager = Manager.register({ Counter });
+
+const children = new Set<ChildProcess>();
+let keyFile: string;
+const KEY = crypto.randomBytes(32);
+
+function start(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  return child;
+}
+
+/** Resolves with the first stdout line matching `pattern`; rejects if the child exits first or `ms` pass. */
+function lineOf(child: ChildProcess, pattern: RegExp, ms = 15_000): Promise<RegExpExecArray> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`no ${pattern} in time; stdout: ${out} stderr: ${err}`)), ms);
+    child.stderr!.on('data', (chunk) => {
+      err += chunk;
+    });
+    child.stdout!.on('data', (chunk) => {
+      out += chunk;
+      const match = pattern.exec(out);
+      if (match !== null) {
+        clearTimeout(timer);
+        resolve(match);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`child exited (${code}) before ${pattern}; stdout: ${out} stderr: ${err}`));
+    });
+  });
+}
+
+function exited(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve(child.exitCode);
+    else child.once('exit', (code) => resolve(code));
+  });
+}
+
+async function startServer(): Promise<{ child: ChildProcess; port: number }> {
+  const child = start([CLI, 'manager', '--listen', '127.0.0.1:0', '--register', TYPES, '--authkey-file', keyFile]);
+  const match = await lineOf(child, /^parapool manager listening on 127\.0\.0\.1:(\d+)\n/m);
+  return { child, port: Number(match[1]) };
+}
+
+beforeAll(() => {
+  keyFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'parapool-manager-')), 'key');
+  fs.writeFileSync(keyFile, KEY);
+});
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+describe('Manager over TCP', () => {
+  let shared: { child: ChildProcess; port: number };
+  beforeAll(async () => {
+    shared = await startServer();
+  }, 30_000);
+  afterEach(() => {
+    for (const child of children) if (child !== shared.child) child.kill('SIGKILL');
+  });
+
+  test('a server on port 0 in a child process, clients in two other processes: exact totals', async () => {
+    const { port } = shared;
+    const a = start([CLIENT, String(port), keyFile, 'count', '200']);
+    const b = start([CLIENT, String(port), keyFile, 'count', '200']);
+    await Promise.all([lineOf(a, /done/), lineOf(b, /done/)]);
+    expect(await Promise.all([exited(a), exited(b)])).toEqual([0, 0]);
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
+    try {
+      const c = await m.Counter(0, { name: 'total' });
+      expect(await c.get()).toBe(400);
+      expect(c.sync.get()).toBe(400);
+    } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test('every proxy type works over the connection; hosted locks and queues', async () => {
+    const { port } = shared;
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
+    try {
+      const d = await m.dict<string, unknown>([['a', 1]]);
+      expect(await d.pop('zz', 3)).toBe(3);
+      await expect(d.pop('zz')).rejects.toMatchObject({ code: 'ERR_KEY_NOT_FOUND' });
+      const l = await m.list<number>([1, 2, 3]);
+      await expect(l.get(5)).rejects.toBeInstanceOf(RangeError);
+      await d.set('l', l);
+      const back = (await d.get('l')) as typeof l;
+      await back.append(4);
+      expect(await l.copy()).toEqual([1, 2, 3, 4]);
+      expect(await d.copy()).toEqual(
+        new Map<string, unknown>([
+          ['a', 1],
+          ['l', back],
+        ]),
+      );
+      const big = await m.dict<string, bigint>([['n', 2n ** 70n]]);
+      expect(await big.get('n')).toBe(2n ** 70n);
+      const s = await m.set<string>(['x']);
+      expect(s.sync.has('x')).toBe(true);
+      const ns = await m.Namespace({ x: 1 });
+      expect(await ns.get('x')).toBe(1);
+      const lock = (await m.Lock()) as unknown as {
+        acquire(o?: object): Promise<boolean>;
+        release(): Promise<void>;
+        locked(): Promise<boolean>;
+      };
+      expect(await lock.acquire()).toBe(true);
+      expect(await lock.acquire({ timeout: 10 })).toBe(false);
+      await lock.release();
+      await expect(lock.release()).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+      const q = (await m.Queue({ maxsize: 1 })) as unknown as {
+        put(v: unknown, o?: object): Promise<void>;
+        get(o?: object): Promise<unknown>;
+      };
+      await q.put({ a: 1 });
+      await expect(q.put(2, { blocking: false })).rejects.toMatchObject({ code: 'ERR_QUEUE_FULL' });
+      expect(await q.get()).toEqual({ a: 1 });
+      await expect(q.get({ timeout: 0 })).rejects.toMatchObject({ code: 'ERR_QUEUE_EMPTY' });
+      const v = (await m.Value('i', 1)) as unknown as { add(n: number): Promise<number>; get(): Promise<number> };
+      expect(await v.add(2)).toBe(1);
+      expect(await v.get()).toBe(3);
+      const c = await m.Counter(1);
+      expect(await c.increment()).toBe(2);
+      expect((c as unknown as Record<string, unknown>)._hidden).toBeUndefined();
+      await expect(m.Condition()).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+    } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test('a wrong key: ERR_AUTH, and nothing was touched', async () => {
+    const { port } = shared;
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
+    try {
+      const before = await m.stats();
+      await expect(MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: 'wrong' })).rejects.toMatchObject({
+        code: 'ERR_AUTH',
+      });
+      expect(await m.stats()).toEqual(before);
+    } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test('fuzz: random bytes, huge length prefixes, __proto__ frames close that connection; the others are served', async () => {
+    const { port } = shared;
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
+    try {
+      const d = await m.dict<string, number>([['ok', 1]]);
+      const hello = frameOf('[{"t":1,"v":2},"hello",1]');
+      const payloads: Buffer[] = [
+        Buffer.concat([hello, Buffer.from([0xff, 0xff, 0xff, 0xff])]),
+        Buffer.concat([hello, frameOf('[{"__proto__":1,"t":2},5,"call"]')]),
+        Buffer.concat([hello, frameOf('[{"t":1,"seq":2,"id":3,"m":4,"a":5},"call",0,0,"get",[6],{"__proto__":7},1]')]),
+        Buffer.concat([hello, frameOf('not devalue at all')]),
+        frameOf('[{"t":1},"call"]'),
+      ];
+      for (let i = 0; i < 12; i++) payloads.push(crypto.randomBytes(1 + Math.floor(Math.random() * 200)));
+      for (const payload of payloads) {
+        await expectClosed(port, payload, true);
+        expect(await d.get('ok')).toBe(1);
+      }
+      // Not even TLS: random bytes on the raw socket.
+      await expectClosed(port, crypto.randomBytes(64), false);
+      expect(d.sync.get('ok')).toBe(1);
+    } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test('a client SIGKILLed while holding a manager lock: the next waiter gets it', async () => {
+    const { port } = shared;
+    const holder = start([CLIENT, String(port), keyFile, 'lock']);
+    await lineOf(holder, /locked/);
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
+    try {
+      const lock = (await m.Lock({ name: 'L' })) as unknown as { acquire(o?: object): Promise<boolean> };
+      expect(await lock.acquire({ blocking: false })).toBe(false);
+      const waiting = lock.acquire({ timeout: 10_000 });
+      holder.kill('SIGKILL');
+      expect(await waiting).toBe(true);
+    } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test('the server SIGKILLed: clients fail promptly with ERR_MANAGER_GONE', async () => {
+    const { child, port } = await startServer();
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
+    const c = await m.Counter(0);
+    const pending = c.later(1, 60_000);
+    await c.increment();
+    const started = Date.now();
+    child.kill('SIGKILL');
+    await expect(pending).rejects.toMatchObject({ code: 'ERR_MANAGER_GONE' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    await expect(c.get()).rejects.toMatchObject({ code: 'ERR_MANAGER_GONE' });
+    expect(() => c.sync.get()).toThrow(expect.objectContaining({ code: 'ERR_MANAGER_GONE' }));
+    await m.shutdown();
+  }, 20_000);
+});
+
+function frameOf(text: string): Buffer {
+  const body = Buffer.from(text);
+  const header = Buffer.alloc(4);
+  header.writeUInt32BE(body.length);
+  return Buffer.concat([header, body]);
+}
+
+/** Sends `payload` (over TLS with the right key, or raw) and waits for the server to close the connection. */
+function expectClosed(port: number, payload: Buffer, useTls: boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('the server kept a bad connection open')), 5000);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    const socket = useTls
+      ? tls.connect({ host: '127.0.0.1', port, ...clientTlsOptions(KEY) }, () => socket.write(payload))
+      : net.connect({ host: '127.0.0.1', port }, () => socket.write(payload));
+    socket.on('error', () => {});
+    socket.on('data', () => {});
+    socket.once('close', done);
+  });
+}

@@ -1,0 +1,291 @@
+// The remote dispatcher against the runtime's Dispatcher interface, on a real Redis with real
+// worker processes: what a worker refuses (signature, module, version), what the client refuses
+// before sending, worker deaths (SIGKILL, SIGSTOP past the lock, a second death), Redis down.
+import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Value } from '../../lib';
+import { encode, transfer } from '../../lib/codec/codec';
+import { decodeError } from '../../lib/codec/error-codec';
+import { RemoteDispatcher, type RemoteSettings } from '../../lib/remote/dispatcher';
+import type { Job } from '../../lib/runtime/dispatch';
+import { CallKind, type TaskRequest, type TaskResponse } from '../../lib/runtime/protocol';
+import { type Child, describeRemote, keyFile, killAll, type RedisServer, ROOT, startRedis, startWorker, until } from './harness';
+
+const TASKS = 'spec/fixtures/remote-tasks.ts';
+const FILE = pathToFileURL(path.join(ROOT, TASKS)).href;
+const KEY = 'dispatcher-spec-key';
+const QUEUE = 'dispatch';
+
+function request(name: string, kind: CallKind, args: unknown[], file = FILE): TaskRequest {
+  return { file, name, kind, args, shared: false };
+}
+
+interface Run {
+  readonly promise: Promise<TaskResponse>;
+  starts: number;
+  responses: number;
+  readonly job: Job;
+}
+
+function submit(dispatcher: RemoteDispatcher, req: TaskRequest, extra: Partial<Job> = {}): Run {
+  let settle!: { resolve: (r: TaskResponse) => void; reject: (e: unknown) => void };
+  const promise = new Promise<TaskResponse>((resolve, reject) => (settle = { resolve, reject }));
+  const run: Run = {
+    promise,
+    starts: 0,
+    responses: 0,
+    job: {
+      request: req,
+      ...extra,
+      onStart: () => run.starts++,
+      onResponse: (response) => {
+        run.responses++;
+        settle.resolve(response);
+      },
+      onFailure: (error) => settle.reject(error),
+    },
+  };
+  dispatcher.submit(run.job);
+  return run;
+}
+
+async function value(run: Run): Promise<unknown> {
+  const response = await run.promise;
+  if (response.error !== undefined) throw decodeError(response.error, false);
+  return response.result;
+}
+
+describeRemote('RemoteDispatcher on a real Redis', () => {
+  let redis: RedisServer;
+  let keyPath: string;
+  let workers: Child[] = [];
+  let settings: RemoteSettings;
+  const dispatchers: RemoteDispatcher[] = [];
+
+  function dispatcher(overrides: Partial<RemoteSettings> = {}): RemoteDispatcher {
+    const created = new RemoteDispatcher({ ...settings, ...overrides });
+    dispatchers.push(created);
+    return created;
+  }
+
+  async function runnerOf(client: string, id: string): Promise<number | undefined> {
+    const c = redis.client();
+    try {
+      const runner = await c.hget(`bull:${QUEUE}:pp:c:${client}:runners`, id);
+      const pid = runner === null ? undefined : Number(/pid (\d+)/.exec(runner)?.[1]);
+      return pid;
+    } finally {
+      c.disconnect();
+    }
+  }
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    keyPath = keyFile(KEY);
+    settings = { connection: redis.url, queue: QUEUE, prefix: 'bull', root: ROOT, authkey: Buffer.from(KEY), backendTimeout: 5000 };
+    workers = await Promise.all([1, 2, 3].map(() => startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath })));
+  }, 20000);
+
+  afterAll(async () => {
+    await Promise.all(dispatchers.map((d) => d.terminate(new Error('spec ended')).catch(() => undefined)));
+    await killAll();
+  });
+
+  it('runs applies, packed map chunks and starmap chunks, with the live thread count', async () => {
+    const d = dispatcher();
+    await until(() => d.workers === 6, 'three workers of two threads');
+    const apply = submit(d, request('add', CallKind.Apply, [2, 3]));
+    const packed = submit(d, {
+      ...request('square', CallKind.Map, new Float64Array([1, 2, 3, 4, 5]) as unknown as unknown[]),
+      packed: true,
+      range: [1, 4],
+    });
+    const star = submit(
+      d,
+      request('add', CallKind.Starmap, [
+        [1, 2],
+        [3, 4],
+      ]),
+    );
+    const plain = submit(d, request('describe', CallKind.Apply, [new Map([[1, new Set([2n])]])]));
+    expect(await value(apply)).toBe(5);
+    expect(await value(packed)).toEqual([4, 9, 16]);
+    expect(await value(star)).toEqual([3, 7]);
+    expect(await value(plain)).toEqual({ value: new Map([[1, new Set([2n])]]), type: '[object Map]' });
+    expect(apply.starts).toBe(1);
+    await d.close();
+  });
+
+  it('delivers a task error with its class, code, data and the worker-side stack, and the results before it', async () => {
+    const d = dispatcher();
+    const response = await submit(
+      d,
+      request(
+        'failAt',
+        CallKind.Map,
+        [1, 2, 3, 4].map((n) => n),
+      ),
+    ).promise;
+    expect(response.result).toEqual([1, 4, 9, 16]);
+    const failing = await submit(
+      d,
+      request('failAt', CallKind.Starmap, [
+        [1, 3],
+        [3, 3],
+        [4, 3],
+      ]),
+    ).promise;
+    expect(failing.result).toEqual([1]);
+    const error = decodeError(failing.error!, false) as RangeError & { code: string; item: number };
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error).toMatchObject({ message: 'bad item 3', code: 'E_BAD_ITEM', item: 3 });
+    expect(error.stack).toContain('remote-tasks.ts');
+    await d.close();
+  });
+
+  it('refuses a job signed with another authkey (ERR_AUTH), and the task does not run', async () => {
+    const d = dispatcher({ authkey: Buffer.from('not-the-key') });
+    await expect(submit(d, request('square', CallKind.Apply, [3])).promise).rejects.toMatchObject({ code: 'ERR_AUTH' });
+    await d.close();
+  });
+
+  it('refuses a module outside --tasks (ERR_TASK_NOT_FOUND) and a module whose content differs (ERR_TASK_VERSION)', async () => {
+    const d = dispatcher();
+    const other = pathToFileURL(path.join(ROOT, 'spec/fixtures/remote-other.ts')).href;
+    await expect(submit(d, request('square', CallKind.Apply, [3], other)).promise).rejects.toMatchObject({
+      code: 'ERR_TASK_NOT_FOUND',
+      message: expect.stringContaining('spec/fixtures/remote-other.ts'),
+    });
+    // The caller's root holds another version of the module the workers serve.
+    const root = mkdtempSync(path.join(os.tmpdir(), 'parapool-root-'));
+    cpSync(path.join(ROOT, 'spec/fixtures'), path.join(root, 'spec/fixtures'), { recursive: true });
+    writeFileSync(path.join(root, TASKS), 'export function square(n: number): number { return n * n * n; }\n');
+    const changed = dispatcher({ root });
+    const file = pathToFileURL(path.join(root, TASKS)).href;
+    await expect(submit(changed, request('square', CallKind.Apply, [3], file)).promise).rejects.toMatchObject({
+      code: 'ERR_TASK_VERSION',
+    });
+    await Promise.all([d.close(), changed.close()]);
+  });
+
+  it('refuses before sending: inline functions, modules outside root, shared objects, transfer()', async () => {
+    const d = dispatcher();
+    await expect(submit(d, { ...request('(x) => x', CallKind.Apply, []), file: '' }).promise).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG',
+    });
+    await expect(submit(d, request('square', CallKind.Apply, [1], pathToFileURL('/tmp/elsewhere.ts').href)).promise).rejects.toMatchObject({
+      code: 'ERR_INVALID_ARG',
+    });
+    const shared = encode([Value('i', 1)], 'args');
+    await expect(submit(d, { ...request('describe', CallKind.Apply, shared.value), shared: shared.shared }).promise).rejects.toMatchObject({
+      code: 'ERR_UNCLONEABLE',
+    });
+    const moved = encode([transfer(new Uint8Array(4))], 'args');
+    const withTransfer = submit(d, request('describe', CallKind.Apply, moved.value), { transferList: moved.transferList });
+    await expect(withTransfer.promise).rejects.toMatchObject({ code: 'ERR_UNCLONEABLE' });
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    await expect(submit(d, request('describe', CallKind.Apply, [new Point(1)])).promise).rejects.toMatchObject({
+      code: 'ERR_UNCLONEABLE',
+      message: expect.stringContaining('cannot be sent to another machine'),
+    });
+    await d.close();
+  });
+
+  it('cancel() removes a queued job; aborting a running one stops it; close() leaves no keys of the client', async () => {
+    const d = dispatcher();
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'never');
+    // Six blocking jobs fill the six threads; the seventh waits in the queue.
+    const controllers = Array.from({ length: 6 }, () => new AbortController());
+    const blocking = controllers.map((controller) =>
+      submit(d, request('waitForFile', CallKind.Apply, [marker]), { signal: controller.signal }),
+    );
+    const queued = submit(d, request('square', CallKind.Apply, [3]));
+    await until(() => blocking.every((run) => run.starts === 1), 'the blocking jobs to start');
+    expect(queued.starts).toBe(0);
+    for (const controller of controllers) controller.abort(new Error('stop'));
+    for (const run of blocking) await expect(run.promise).rejects.toThrow('stop');
+    // The aborted jobs stopped: the threads are free for the queued one.
+    expect(await value(queued)).toBe(9);
+    await d.close();
+    const c = redis.client();
+    const keys = await c.keys('*');
+    c.disconnect();
+    expect(keys.filter((key) => key.includes(d.clientId))).toEqual([]);
+    expect(keys.filter((key) => !key.includes(':pp:workers') && !key.includes(':pp:workerinfo')).sort()).toEqual(
+      [`bull:${QUEUE}:meta`, `bull:${QUEUE}:stalled-check`].filter((key) => keys.includes(key)).sort(),
+    );
+  });
+
+  it('a queued job cancelled with cancel() never runs', async () => {
+    const d = dispatcher();
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'ready');
+    const blocking = Array.from({ length: 6 }, () => submit(d, request('waitForFile', CallKind.Apply, [marker])));
+    const victim = submit(d, request('square', CallKind.Apply, [4]));
+    let ran = false;
+    const entry = d.submit({ request: request('square', CallKind.Apply, [5]), onResponse: () => (ran = true), onFailure: () => undefined });
+    await until(() => blocking.every((run) => run.starts === 1), 'the blocking jobs to start');
+    expect(d.cancel(entry)).toBe(true);
+    expect(entry.state).toBe('cancelled');
+    writeFileSync(marker, '');
+    await Promise.all(blocking.map((run) => run.promise));
+    expect(await value(victim)).toBe(16);
+    await d.close();
+    expect(ran).toBe(false);
+  });
+
+  it('SIGSTOP of a worker past its lock, then SIGCONT: the job ran again elsewhere, one response, the duplicate dropped', async () => {
+    const d = dispatcher();
+    const run = submit(d, request('sleep', CallKind.Apply, [1500]));
+    await until(() => run.starts === 1, 'the job to start');
+    const id = `${d.clientId}-${(0).toString(36)}`;
+    let pid: number | undefined;
+    await until(async () => {
+      pid = await runnerOf(d.clientId, id);
+      return pid !== undefined;
+    }, 'the runner of the job');
+    const stopped = workers.find((worker) => worker.pid === pid)!;
+    stopped.kill('SIGSTOP');
+    try {
+      expect(await value(run)).toBe(1500);
+    } finally {
+      stopped.kill('SIGCONT');
+    }
+    await until(() => d.duplicates === 1, 'the stopped worker to report its copy');
+    expect(run.responses).toBe(1);
+    await d.close();
+  });
+
+  it('SIGKILL of a worker mid-run: every job completes, once, with its own result', async () => {
+    const d = dispatcher();
+    const runs = Array.from({ length: 24 }, (_, i) => submit(d, request('sleepSquare', CallKind.Apply, [i, 300])));
+    await until(() => runs.filter((run) => run.starts > 0).length >= 6, 'six jobs to run');
+    workers[0]!.kill('SIGKILL');
+    const values = await Promise.all(runs.map(value));
+    expect(values).toEqual(runs.map((_, i) => i * i));
+    expect(runs.every((run) => run.responses === 1)).toBe(true);
+    await d.close();
+    workers[0] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
+  }, 20000);
+
+  it('a second death on the same job → ERR_WORKER_EXITED naming the host', async () => {
+    const d = dispatcher();
+    const run = submit(d, request('killProcess', CallKind.Apply, []));
+    const error = await run.promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED', message: expect.stringContaining(`host ${os.hostname()} pid`) });
+    await d.close();
+  }, 20000);
+
+  it('Redis unreachable → ERR_BACKEND after backendTimeout, never a hang', async () => {
+    const d = dispatcher({ connection: 'redis://127.0.0.1:1', backendTimeout: 300 });
+    await expect(submit(d, request('square', CallKind.Apply, [2])).promise).rejects.toMatchObject({ code: 'ERR_BACKEND' });
+    await expect(submit(d, request('square', CallKind.Apply, [2])).promise).rejects.toMatchObject({ code: 'ERR_BACKEND' });
+    await d.close();
+  });
+});

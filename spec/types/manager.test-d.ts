@@ -1,0 +1,57 @@
+// Type tests for the Manager: compiled by `npm run typecheck`, never run. An
+// `@ts-expect-error` line that stops being an error fails the typecheck.
+import { classRef, type Lock, Manager, type ManagedDict, type ManagedList, type Proxied, type Queue, type SharedValue } from '../../lib';
+import type { Counter } from '../fixtures/manager-types';
+
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+function assertEqual<A, B>(check: Equal<A, B>): void {
+  void check;
+}
+
+const CounterRef = classRef<typeof Counter>('spec/fixtures/manager-types.ts', 'Counter');
+const MyManager = Manager.register({ Counter: CounterRef });
+
+export async function managerTypes(): Promise<void> {
+  const m = await MyManager.start();
+  const d = await m.dict<string, number[]>();
+  assertEqual<typeof d, ManagedDict<string, number[]>>(true);
+  const v = await d.get('k');
+  assertEqual<typeof v, readonly number[] | undefined>(true);
+  // @ts-expect-error a value read back is a read-only copy: Python's d['k'].append(x) trap does not compile
+  v?.push(1);
+  const withDefault = await d.get('k', 0);
+  assertEqual<typeof withDefault, readonly number[] | number>(true);
+  // @ts-expect-error the value type is checked
+  await d.set('k', 'not numbers');
+  const syncValue = d.sync.get('k');
+  assertEqual<typeof syncValue, readonly number[] | undefined>(true);
+
+  const c = await m.Counter(1);
+  assertEqual<typeof c, Proxied<Counter>>(true);
+  const n = await c.increment(2);
+  assertEqual<typeof n, number>(true);
+  const later = await c.later(1, 2);
+  assertEqual<typeof later, number>(true);
+  const s: number = c.sync.increment();
+  void s;
+  // @ts-expect-error constructor arguments are checked
+  await m.Counter('one');
+  // @ts-expect-error only public methods: the private field is not there
+  void c.value;
+  await m.Counter(1, { name: 'c' });
+
+  const nestedDict = await m.dict<string, ManagedList<number>>();
+  const inner = await nestedDict.get('list');
+  // a proxy read back stays a proxy: its methods are there
+  if (inner !== undefined) await inner.append(1);
+
+  const lock = await m.Lock();
+  assertEqual<typeof lock, Lock>(true);
+  const q = await m.Queue<string>({ maxsize: 1, name: 'q' });
+  assertEqual<typeof q, Queue<string>>(true);
+  const value = await m.Value('i', 0);
+  assertEqual<typeof value, SharedValue<'i'>>(true);
+  // @ts-expect-error no such factory on an unregistered Manager
+  void (await Manager.start()).Counter;
+  await m.shutdown();
+}
