@@ -1,5 +1,5 @@
 /**
- * The seeds' `as_completed` examples on an Executor (tutorial 002):
+ * Python's `as_completed` tutorial example on an Executor:
  *
  * - the factorization exercise: submit one call per number, keep a Map from
  *   future to input (Python's `{executor.submit(f, n): n for n in numbers}`),
@@ -16,7 +16,7 @@ import { since } from './progress';
 const factorize = tasks<typeof import('../workers/factorize')>(path.join(__dirname, '../workers/factorize.ts'));
 const sleepy = tasks<typeof import('../workers/sleepy')>(path.join(__dirname, '../workers/sleepy.ts'));
 
-/** The seed's ten numbers: eight primes, one square of a prime, and 104729 (the 10,000th prime). */
+/** The tutorial's ten numbers: eight primes, one square of a prime, and 104729 (the 10,000th prime). */
 const NUMBERS = [104729, 1000003, 999983, 7919 * 7919, 1299827, 15485863, 49979687, 67867979, 104395303, 982451653];
 
 export async function run(executor: Executor): Promise<void> {

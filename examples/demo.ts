@@ -1,5 +1,5 @@
 /**
- * `npm run demo`: the seeds' examples, one after another. Each section is also
+ * `npm run demo`: the Python multiprocessing tutorials' examples, one after another. Each section is also
  * a module of its own in this folder, with a `run()` you can call.
  */
 import { Executor, Pool, cpuCount } from 'parapool';

@@ -1,6 +1,6 @@
 /**
- * The seeds' Monte Carlo estimate of pi: 8 tasks of 1,000,000 samples each,
- * seeded so every run gives the same estimate (seed 002: monte_carlo_pi).
+ * The Monte Carlo estimate of pi from Python's tutorials: 8 tasks of 1,000,000 samples each,
+ * each with a fixed random seed so every run gives the same estimate (monte_carlo_pi).
  */
 import { type Pool, tasks } from 'parapool';
 import * as path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * The seeds' producer/consumer (seed 003 Part 4): one producer Process puts
+ * Python's producer/consumer tutorial: one producer Process puts
  * 20 work items on a bounded Queue and then a sentinel; two consumer Processes
  * square them and pass the sentinel on. Nothing is lost or duplicated.
  */

@@ -1,5 +1,5 @@
 /**
- * The seeds' shared Array (seed 003 Part 5 fill_array): workers fill slices
+ * Python's shared Array tutorial (fill_array): workers fill slices
  * of one shared Array('d'), then compute its prefix sum in place in two
  * parallel passes. Only numbers cross threads; the data stays in shared memory.
  */

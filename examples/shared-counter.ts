@@ -1,5 +1,5 @@
 /**
- * The seeds' shared counter (seed 001, seed 003 Part 5): workers × 100,000
+ * Python's shared counter tutorial: workers × 100,000
  * increments of one shared int, under the Value's lock and lock-free. The total
  * is exact either way; the time of each is printed.
  */

@@ -1,5 +1,5 @@
 /**
- * SharedMemory (seed 003 "multiprocessing.shared_memory"): a worker attaches
+ * SharedMemory (Python's multiprocessing.shared_memory tutorial): a worker attaches
  * to a block by name and changes it in place; then a 64 MiB Float64Array is
  * summed in parallel with zero copies, against copying it to the workers.
  */
@@ -10,7 +10,7 @@ import { since } from './progress';
 const shared = tasks<typeof import('../workers/shared')>(path.join(__dirname, '../workers/shared.ts'));
 
 export async function run(pool: Pool): Promise<void> {
-  console.log('Attach by name in a worker, change in place (seed: arr = arr * 2 + 1)');
+  console.log('Attach by name in a worker, change in place (as in Python: arr = arr * 2 + 1)');
   const small = new SharedMemory({ create: true, size: 100 * 8 });
   const values = new Float64Array(small.buf.buffer, small.buf.byteOffset, 100);
   for (let i = 0; i < 100; i++) values[i] = i;

@@ -1,5 +1,5 @@
 /**
- * The seeds' Pipe (seed 003 Part 4): the parent sends numbers through one end,
+ * Python's Pipe tutorial: the parent sends numbers through one end,
  * a child Process squares them and sends them back through the other.
  */
 import * as path from 'node:path';

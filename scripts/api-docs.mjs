@@ -110,6 +110,14 @@ function signatureOf(declaration) {
   return declaration.getText(source).split('\n')[0];
 }
 
+/** A function's overloads, one a line (its implementation's signature is hidden); any other declaration's own signature. */
+function signaturesOf(symbol, declaration) {
+  if (!ts.isFunctionDeclaration(declaration)) return signatureOf(declaration);
+  const functions = (symbol.declarations ?? []).filter(ts.isFunctionDeclaration);
+  const overloads = functions.length > 1 ? functions.filter((fn) => fn.body === undefined) : functions;
+  return overloads.map((fn) => `${signatureOf(fn)};`).join('\n');
+}
+
 /** Public members of a class or interface, with their JSDoc: overloads listed together, implementations hidden. */
 function membersOf(_symbol, declaration) {
   if (!ts.isClassDeclaration(declaration) && !ts.isInterfaceDeclaration(declaration)) return [];
@@ -177,7 +185,7 @@ for (const [section, entries] of sections) {
   if (entries.length === 0) continue;
   parts.push(`## ${section}`, '');
   for (const { name, declaration, symbol, doc } of entries.sort((a, b) => a.name.localeCompare(b.name))) {
-    parts.push(`### \`${name}\``, '', '```ts', signatureOf(declaration), '```', '', doc.comment, render(doc.tags), '');
+    parts.push(`### \`${name}\``, '', '```ts', signaturesOf(symbol, declaration), '```', '', doc.comment, render(doc.tags), '');
     for (const member of membersOf(symbol, declaration)) {
       const shown = member.signatures.map((signature) => `\`${signature.replace(/\s+/g, ' ')}\``).join('<br>');
       parts.push(`- ${shown}${member.doc.comment ? ` — ${member.doc.comment.replace(/\n+/g, ' ')}` : ''}`);

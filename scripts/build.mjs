@@ -14,9 +14,12 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
 rmSync(dist, { recursive: true, force: true });
-execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json')], {
-  stdio: 'inherit',
-});
+// Two passes: the JavaScript without comments (smaller to install), the declarations with
+// their JSDoc (what editors show).
+const tsc = join(root, 'node_modules/typescript/bin/tsc');
+const project = join(root, 'tsconfig.build.json');
+execFileSync(process.execPath, [tsc, '-p', project, '--removeComments', '--declaration', 'false'], { stdio: 'inherit' });
+execFileSync(process.execPath, [tsc, '-p', project, '--emitDeclarationOnly'], { stdio: 'inherit' });
 const require = createRequire(import.meta.url);
 const names = Object.keys(require(join(dist, 'cjs/index.js'))).filter((name) => name !== 'default' && name !== '__esModule');
 mkdirSync(join(dist, 'esm'), { recursive: true });

@@ -60,7 +60,7 @@ export function groupMarkdown(group) {
 }
 
 /** The Markdown for a workload: a heading, its description, its groups and its key ratios. */
-export function workloadMarkdown(result, { headingLevel = 2, svgLink } = {}) {
+export function workloadMarkdown(result, { headingLevel = 2, svgLink, goals = true } = {}) {
   const hashes = '#'.repeat(headingLevel);
   const parts = [`${hashes} ${result.number}. ${result.title}`, '', result.description];
   if (result.skipped) {
@@ -77,15 +77,20 @@ export function workloadMarkdown(result, { headingLevel = 2, svgLink } = {}) {
       '',
       '**Key ratios**',
       '',
-      markdownTable(
-        ['ratio', 'value', 'goal', 'status'],
-        result.ratios.map((ratio) => [
-          ratio.label,
-          fmtRatio(ratio.value),
-          ratio.goal ?? '',
-          ratio.met === undefined ? '' : ratio.met ? 'met' : 'missed',
-        ]),
-      ),
+      goals
+        ? markdownTable(
+            ['ratio', 'value', 'goal', 'status'],
+            result.ratios.map((ratio) => [
+              ratio.label,
+              fmtRatio(ratio.value),
+              ratio.goal ?? '',
+              ratio.met === undefined ? '' : ratio.met ? 'met' : 'missed',
+            ]),
+          )
+        : markdownTable(
+            ['ratio', 'value'],
+            result.ratios.map((ratio) => [ratio.label, fmtRatio(ratio.value)]),
+          ),
     );
   }
   if (result.notes?.length) parts.push('', ...result.notes.map((note) => `- ${note}`));

@@ -10,7 +10,7 @@ export const number = 1;
 export const id = 'coarse';
 export const title = 'Coarse CPU: countPrimes over 4 × workers ranges';
 export const description =
-  'Count the primes below N split into 4 × workers equal ranges, one task per range (seeds 001/002). ' +
+  'Count the primes below N split into 4 × workers equal ranges, one task per range (the count_primes example of the multiprocessing tutorials). ' +
   'Speedup = sequential time ÷ parallel time; efficiency = speedup ÷ cores.';
 
 /** π(N), the number of primes below N, for the sizes we run. */
@@ -65,7 +65,7 @@ export async function run(ctx) {
       const speedup = pySeq.median / pyPar.median;
       pyPar.extra = { speedup: `${speedup.toFixed(2)}×`, efficiency: `${Math.round((speedup / ctx.workers) * 100)}%` };
       groups.push({
-        title: `Python ${py.python}: the seed's count_primes below ${pythonLimit.toLocaleString('en-US')} (pure Python is far slower, so a smaller N; compare efficiency, not time)`,
+        title: `Python ${py.python}: the same count_primes below ${pythonLimit.toLocaleString('en-US')} (pure Python is far slower, so a smaller N; compare efficiency, not time)`,
         unit: 'ms',
         better: 'lower',
         reference: pyRows[1].label,

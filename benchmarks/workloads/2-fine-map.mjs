@@ -10,7 +10,7 @@ export const number = 2;
 export const id = 'fine-map';
 export const title = 'Fine-grained map: isPrime over 1,000,000..1,100,000';
 export const description =
-  'isPrime on each of 100,000 consecutive integers (seed 003), results in input order. ' +
+  'isPrime on each of 100,000 consecutive integers (the Pool.map tutorial example), results in input order. ' +
   "parapool `map` at its default options and at chunksize 1, against the sequential loop, each peer's " +
   'one-task-per-item API, raw piscina/tinypool given the same chunks by hand, and the hand-written limit: ' +
   'pre-started raw workers that take chunks off an atomic counter over a SharedArrayBuffer input and write ' +
@@ -86,7 +86,7 @@ export async function run(ctx) {
     if (py.error) notes.push(`Python skipped: ${py.error}`);
     else {
       groups.push({
-        title: `Python ${py.python}: the seed's multiprocessing.Pool.map(is_prime, numbers)`,
+        title: `Python ${py.python}: the same multiprocessing.Pool.map(is_prime, numbers)`,
         unit: 'ms',
         better: 'lower',
         reference: py.rows[1].label,

@@ -117,8 +117,9 @@ export class Pool {
   }
 
   /** Map `fn` over `items`; results in input order. */
-  map<A, R>(fn: TaskRef<(item: A) => R>, items: Items<NoInfer<A>>, options?: MapOptions): Promise<Awaited<R>[]>;
-  map<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions): Promise<Awaited<R>[]>;
+  // One signature, so that a wrong item type is reported against `items` (with two overloads it
+  // would be "no overload matches" against the call); `A` comes from the task when it is typed.
+  map<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapOptions): Promise<Awaited<R>[]>;
   /**
    * Runs `fn(item)` for every item, in chunks, and resolves with the results in
    * input order. Rejects with a task's error as soon as it arrives (chunks not
@@ -152,8 +153,7 @@ export class Pool {
   }
 
   /** Lazy, ordered map. */
-  imap<A, R>(fn: TaskRef<(item: A) => R>, items: Items<NoInfer<A>>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
-  imap<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
+  imap<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
   /**
    * Python's `imap`: reads `items` lazily with bounded read-ahead (an infinite
    * generator works in flat memory) and yields results in input order. A task
@@ -170,8 +170,7 @@ export class Pool {
   }
 
   /** Lazy map in completion order. */
-  imapUnordered<A, R>(fn: TaskRef<(item: A) => R>, items: Items<NoInfer<A>>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
-  imapUnordered<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
+  imapUnordered<A, R>(fn: Task<(item: A) => R>, items: Items<A>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
   /**
    * Python's `imap_unordered`: like imap, but yields results as they complete.
    *

@@ -65,26 +65,36 @@ const RESOLVE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
 /** TypeScript's nodenext convention: an import names `x.js` for the source `x.ts`. */
 const TYPESCRIPT_TWIN: Readonly<Record<string, string>> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
 
+/** parapool's own code (lib/ or dist/cjs/): frames there are never "the caller". */
+const PACKAGE_CODE = `${path.dirname(__dirname)}${path.sep}`;
+
 /**
- * The directory of the file that called `tasks()`/`task()` (`api`): relative
- * paths resolve from there, as `require` does. Code with no file of its own
- * (`node -e`, a REPL) resolves from the current directory.
+ * The directory of the file that called `tasks()`/`task()` (`api`), or the
+ * parapool call that did (`classRef()`): relative paths resolve from there, as
+ * `require` does. Code with no file of its own (`node -e`, a REPL, parapool's
+ * own CLI) resolves from the current directory.
  */
 function callerDirectory(api: AnyFunction): string {
   const holder: { stack?: unknown } = {};
   const { prepareStackTrace, stackTraceLimit } = Error;
-  let file: string | null | undefined;
+  let sites: NodeJS.CallSite[] = [];
   try {
-    Error.stackTraceLimit = 1;
-    Error.prepareStackTrace = (_error, sites) => sites;
+    Error.stackTraceLimit = 20;
+    Error.prepareStackTrace = (_error, callSites) => callSites;
     Error.captureStackTrace(holder, api);
-    file = (holder.stack as NodeJS.CallSite[] | undefined)?.[0]?.getFileName();
+    sites = (holder.stack as NodeJS.CallSite[] | undefined) ?? [];
   } finally {
     Error.prepareStackTrace = prepareStackTrace;
     Error.stackTraceLimit = stackTraceLimit;
   }
-  if (typeof file === 'string' && file.startsWith('file:')) return path.dirname(fileURLToPath(file));
-  if (typeof file === 'string' && path.isAbsolute(file)) return path.dirname(file);
+  for (const site of sites) {
+    const name = site.getFileName();
+    if (typeof name !== 'string') continue;
+    const file = name.startsWith('file:') ? fileURLToPath(name) : name;
+    if (!path.isAbsolute(file) || file.startsWith('node:')) continue;
+    if (file.startsWith(PACKAGE_CODE)) continue;
+    return path.dirname(file);
+  }
   return process.cwd();
 }
 

@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { TaskNotFoundError, isTaskRef, task, tasks } from '../../lib';
+import { TaskNotFoundError, classRef, isTaskRef, task, tasks } from '../../lib';
 import { taskSpecOf } from '../../lib/tasks/task-ref';
 
 const fixture = path.join(__dirname, '../fixtures', 'pool-tasks.ts');
@@ -30,6 +30,8 @@ describe('task references', () => {
     expect(tasks<typeof import('../fixtures/pool-tasks')>('../fixtures/pool-tasks').square.file).toBe(pathToFileURL(fixture).href);
     expect(task('../fixtures/pool-tasks.ts', 'add').file).toBe(pathToFileURL(fixture).href);
     expect(() => tasks(path.relative(process.cwd(), fixture))).toThrow(TaskNotFoundError);
+    // Through another parapool call (classRef calls task()): still relative to this file, not to lib/.
+    expect(classRef('../fixtures/pool-tasks.ts', 'add').file).toBe(pathToFileURL(fixture).href);
     expect(task(pathToFileURL(fixture), 'add').file).toBe(pathToFileURL(fixture).href);
     expect(task(pathToFileURL(fixture).href, 'add').name).toBe('add');
     expect(task(fixture).name).toBe('default');

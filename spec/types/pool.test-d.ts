@@ -22,8 +22,16 @@ export async function poolTypes(pool: Pool, nums: number[]): Promise<void> {
   // map(primes.isPrime, nums) is Promise<boolean[]>.
   const flags = pool.map(primes.isPrime, nums);
   assertEqual<typeof flags, Promise<boolean[]>>(true);
-  // @ts-expect-error a wrong item type is a compile error
-  void pool.map(primes.isPrime, ['7']);
+  void pool.map(
+    primes.isPrime,
+    // @ts-expect-error a wrong item type is reported against the items, not the task
+    ['7'],
+  );
+  void pool.imap(
+    primes.isPrime,
+    // @ts-expect-error the same for imap
+    ['7'],
+  );
   // @ts-expect-error a task of two parameters cannot be mapped over single items
   void pool.map(primes.countPrimes, nums);
 

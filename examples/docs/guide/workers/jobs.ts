@@ -1,0 +1,4 @@
+// workers/jobs.ts
+export function render(scene: string): void {
+  console.log(`rendering ${scene}`);
+}
