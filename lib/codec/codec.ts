@@ -43,4 +43,4 @@
  */
 export { decode } from './decoder';
 export { type Encoded, encode, type TransferableValue, transfer } from './encoder';
-export { DESCRIPTOR_KEY, registerSharedType, type SharedTypeCodec, setSharedTypeLoader } from './registry';
+export { DESCRIPTOR_KEY, registerSharedType, type SharedTypeCodec, setSharedTypeLoader, sharedDescriptor } from './registry';

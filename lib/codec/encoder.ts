@@ -5,7 +5,7 @@ import { types } from 'node:util';
 import { MessagePort, type TransferListItem } from 'node:worker_threads';
 import { isParapoolError, type ParapoolError, UncloneableError } from '../errors';
 import { safeDescription } from './describe';
-import { DESCRIPTOR_KEY, type Descriptor, ESCAPED, isStackOverflow, setOwn, sharedTagOf, sharedTypes } from './registry';
+import { DESCRIPTOR_KEY, type Descriptor, ESCAPED, isStackOverflow, madeDescriptors, setOwn, sharedTagOf, sharedTypes } from './registry';
 
 const transferMarks = new WeakSet<object>();
 
@@ -146,8 +146,18 @@ class Encoder {
       return object;
     }
     const proto = Object.getPrototypeOf(object);
+    if (madeDescriptors.has(object)) return this.madeDescriptor(object as Descriptor);
     if (proto === Object.prototype || proto === null) return this.plainObject(object, false);
     return this.instance(object, proto);
+  }
+
+  /** A descriptor its type's owner made with `sharedDescriptor`: sent as one, its data encoded. */
+  private madeDescriptor(made: Descriptor): Descriptor {
+    this.shared = true;
+    const descriptor: Descriptor = { [DESCRIPTOR_KEY]: made[DESCRIPTOR_KEY], data: undefined };
+    this.seen.set(made, descriptor);
+    descriptor.data = this.node(made.data);
+    return descriptor;
   }
 
   private instance(object: object, proto: object): unknown {

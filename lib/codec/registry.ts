@@ -92,3 +92,18 @@ export function codecFor(tag: string): SharedTypeCodec<unknown, unknown> {
   }
   return codec;
 }
+
+/** Descriptors made by `sharedDescriptor`: the encoder sends them as descriptors (user data that holds DESCRIPTOR_KEY is escaped). */
+export const madeDescriptors = new WeakSet<object>();
+
+/**
+ * A descriptor of shared type `tag`, built by the code that owns the type when it
+ * has no instance at hand (a Manager's host hands out proxies to objects that
+ * only it holds). `encode` sends it as that shared object, where a plain object
+ * of the same shape would be escaped as user data.
+ */
+export function sharedDescriptor(tag: string, data: unknown): Descriptor {
+  const descriptor: Descriptor = { [DESCRIPTOR_KEY]: tag, data };
+  madeDescriptors.add(descriptor);
+  return descriptor;
+}

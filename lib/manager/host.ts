@@ -12,7 +12,7 @@
  * including the manager-hosted locks it had acquired.
  */
 import type { MessagePort, TransferListItem } from 'node:worker_threads';
-import { DESCRIPTOR_KEY, decode, encode } from '../codec/codec';
+import { decode, encode, sharedDescriptor } from '../codec/codec';
 import { encodeError } from '../codec/error-codec';
 import { InvalidArgumentError, InvalidStateError } from '../errors';
 import { Array as createArray } from '../shared/array';
@@ -361,7 +361,7 @@ export class Host {
       type: entry.type,
       methods: entry.methodList,
     };
-    return { [DESCRIPTOR_KEY]: PROXY_TAG, data };
+    return sharedDescriptor(PROXY_TAG, data);
   }
 
   /** Replaces the hosted objects in a result by proxy descriptors that `link` holds. */

@@ -8,7 +8,7 @@
  */
 import * as tls from 'node:tls';
 import type { MessagePort } from 'node:worker_threads';
-import { DESCRIPTOR_KEY, decode, encode } from '../codec/codec';
+import { decode, encode, sharedDescriptor } from '../codec/codec';
 import { encodeError } from '../codec/error-codec';
 import { AuthenticationError, InvalidStateError, ManagerGoneError } from '../errors';
 import type { EncodedError } from '../runtime/protocol';
@@ -117,7 +117,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
     if (value instanceof RemoteRef) {
       addRef(link, value.id);
       const descriptor: ProxyDescriptor = { mgr: data.mgr, control: data.control, id: value.id, type: value.type, methods: value.methods };
-      return { [DESCRIPTOR_KEY]: PROXY_TAG, data: descriptor };
+      return sharedDescriptor(PROXY_TAG, descriptor);
     }
     if (Array.isArray(value)) return value.map((item) => localize(item, link));
     if (value instanceof Map) return new Map([...value].map(([k, v]) => [localize(k, link), localize(v, link)]));

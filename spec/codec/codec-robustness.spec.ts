@@ -437,3 +437,14 @@ describe('codec: paths of a slice count from the whole input', () => {
     expect(() => encode({ a: [() => 1] }, 'value', 40)).toThrow('value.a[0] is a function');
   });
 });
+
+describe('descriptors made by their type owner (sharedDescriptor)', () => {
+  it('a made descriptor is sent as a descriptor; the same shape as user data is escaped', () => {
+    const { encode, sharedDescriptor, DESCRIPTOR_KEY } = require('../../lib/codec/codec') as typeof import('../../lib/codec/codec');
+    const made = encode({ proxy: sharedDescriptor('parapool.Lock', { id: 7 }) }, 'result');
+    expect(made.shared).toBe(true);
+    expect((made.value as { proxy: Record<string, unknown> }).proxy[DESCRIPTOR_KEY]).toBe('parapool.Lock');
+    const forged = encode({ proxy: { [DESCRIPTOR_KEY]: 'parapool.Lock', data: { id: 7 } } }, 'result');
+    expect((forged.value as { proxy: Record<string, unknown> }).proxy[DESCRIPTOR_KEY]).toBe('parapool.codec.escaped');
+  });
+});
