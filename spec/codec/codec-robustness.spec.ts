@@ -443,7 +443,7 @@ describe('descriptors made by their type owner (sharedDescriptor)', () => {
     const { encode, sharedDescriptor, DESCRIPTOR_KEY } = require('../../lib/codec/codec') as typeof import('../../lib/codec/codec');
     const made = encode({ proxy: sharedDescriptor('parapool.Lock', { id: 7 }) }, 'result');
     expect(made.shared).toBe(true);
-    expect((made.value as { proxy: Record<string, unknown> }).proxy[DESCRIPTOR_KEY]).toBe('parapool.Lock');
+    expect((made.value as unknown as { proxy: Record<string, unknown> }).proxy[DESCRIPTOR_KEY]).toBe('parapool.Lock');
     const forged = encode({ proxy: { [DESCRIPTOR_KEY]: 'parapool.Lock', data: { id: 7 } } }, 'result');
     expect((forged.value as { proxy: Record<string, unknown> }).proxy[DESCRIPTOR_KEY]).toBe('parapool.codec.escaped');
   });
