@@ -13,6 +13,9 @@ import { Op, type ReplyMessage, WIRE_VERSION } from './protocol';
 import { serverTlsOptions } from './tls-psk';
 import { frame, readFrames, RemoteRef, writeFrame } from './wire';
 
+/** How long a new connection may take to finish the TLS handshake and say hello. */
+const HELLO_TIMEOUT_MS = 5_000;
+
 export interface Listening {
   readonly address: { host: string; port: number };
   close(): void;
@@ -48,11 +51,14 @@ export function listen(
   types: readonly string[],
 ): Promise<Listening> {
   const sockets = new Set<tls.TLSSocket>();
-  const server = tls.createServer(serverTlsOptions(authkey), (socket) => {
+  const server = tls.createServer({ ...serverTlsOptions(authkey), handshakeTimeout: HELLO_TIMEOUT_MS }, (socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
     let link: HostLink | undefined;
+    // A connection that has not said hello in time is not a client (half a frame waits forever otherwise).
+    const helloTimer = setTimeout(() => close(), HELLO_TIMEOUT_MS).unref();
     const close = () => {
+      clearTimeout(helloTimer);
       sockets.delete(socket);
       if (link !== undefined) host.dropLink(link);
       link = undefined;
@@ -79,6 +85,7 @@ export function listen(
             socket.end(frame({ t: 'hello', v: WIRE_VERSION, error: `protocol version ${value.v} is not ${WIRE_VERSION}` }));
             return;
           }
+          clearTimeout(helloTimer);
           link = { remote: true, refs: new Map(), held: new Map(), send };
           host.addLink(link);
           socket.write(frame({ t: 'hello', v: WIRE_VERSION, types }));
