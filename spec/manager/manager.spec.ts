@@ -254,7 +254,8 @@ describe('Manager (local)', () => {
     p.start();
     await p.join();
     expect(p.exitCode).toBe(0);
-    await eventually(async () => (await m.stats()).objects === baseline);
+    // At most the baseline: proxies of earlier tests that V8 collects meanwhile release their objects too.
+    await eventually(async () => (await m.stats()).objects <= baseline);
   });
 });
 
