@@ -10,7 +10,6 @@
 import { parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads';
 import { decode, encode } from '../codec/codec';
 import { packResults } from '../codec/packing';
-import { checkNoProxy } from '../runtime/cloneable';
 import {
   CallKind,
   type EncodedError,
@@ -110,7 +109,6 @@ async function runChunk(
 
 /** A value made ready to post: the Proxy check first (the codec's walk would run a Proxy's traps), then the codec. */
 function encodeResult(value: unknown): ReturnType<typeof encode> {
-  checkNoProxy(value, 'result');
   return encode(value, 'result');
 }
 

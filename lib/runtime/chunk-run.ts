@@ -27,7 +27,6 @@
 import { decode, encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { packNumbers, unpackResults } from '../codec/packing';
-import { checkNoProxy } from './cloneable';
 import { type Chunk, type ChunkSource, chunkLength } from './chunk-source';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { CallKind, type TaskInput, type TaskResponse, type TaskSpec } from './protocol';
@@ -219,7 +218,6 @@ export class ChunkRun {
     const packed = this.#options.kind === CallKind.Map ? packNumbers(chunk) : undefined;
     if (packed !== undefined) return { input: { kind: 'packed', packed }, transferList: undefined };
     try {
-      checkNoProxy(chunk, this.#options.rootName, offset);
       const encoded = encode(chunk, this.#options.rootName, offset);
       return { input: { kind: 'encoded', args: encoded.value, shared: encoded.shared }, transferList: encoded.transferList };
     } catch (error) {

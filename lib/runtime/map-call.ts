@@ -11,7 +11,6 @@ import { packNumbersShared } from '../codec/packing';
 import { invalidArg } from '../validate';
 import { ChunkRun } from './chunk-run';
 import { arraySource, type PreparedInput } from './chunk-source';
-import { checkNoProxy } from './cloneable';
 import type { Dispatcher } from './dispatch';
 import { CallKind, type TaskSpec } from './protocol';
 
@@ -62,7 +61,6 @@ export function prepareInput(
     const bad = items.findIndex((tuple) => !Array.isArray(tuple));
     if (bad !== -1) throw invalidArg(`${rootName}[${bad}]`, 'an array of arguments', items[bad]);
   }
-  checkNoProxy(items, rootName);
   const encoded = encode(items, rootName);
   // Buffers marked with transfer() move with the chunk that holds them: those inputs are encoded chunk by chunk.
   if (encoded.transferList !== undefined) return { items, prepared: { kind: 'raw' } };

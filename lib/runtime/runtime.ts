@@ -17,7 +17,6 @@ import { CancelledError, InvalidStateError, PoolClosedError } from '../errors';
 import { callSignal, onAbort } from './call-signal';
 import { ChunkRun } from './chunk-run';
 import { type ChunkSizer, isAsyncIterable, openSource } from './chunk-source';
-import { checkNoProxy } from './cloneable';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { mapCall } from './map-call';
 import { CallKind, type PoolWorkerData, type TaskResponse, type TaskSpec } from './protocol';
@@ -113,7 +112,6 @@ export class Runtime {
    * when an argument cannot cross; every later failure goes to `hooks.onFailure`.
    */
   submit(spec: TaskSpec, args: unknown[], hooks: CallHooks): JobEntry {
-    checkNoProxy(args, 'args');
     const encoded = encode(args, 'args');
     this.#active++;
     let ended = false;

@@ -7,7 +7,6 @@ import type { ResourceLimits } from 'node:worker_threads';
 import { encode } from '../codec/codec';
 import { taskSpecOf } from '../tasks/task-ref';
 import { invalidArg } from '../validate';
-import { checkNoProxy } from './cloneable';
 import type { PoolWorkerData } from './protocol';
 
 /** `workerData` of every pool worker: the initializer's spec and its encoded arguments. */
@@ -16,7 +15,6 @@ export function poolWorkerData(initializer: unknown, initargs: unknown): PoolWor
   if (initializer === undefined) return {};
   const spec = taskSpecOf(initializer, 'initializer');
   const args = (initargs as unknown[] | undefined) ?? [];
-  checkNoProxy(args, 'initargs');
   const encoded = encode(args, 'initargs');
   return { initializer: spec, initargs: encoded.value, initargsShared: encoded.shared };
 }
