@@ -7,36 +7,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Connection } from '../../lib/ipc/connection';
 import { Pipe } from '../../lib/ipc/pipe';
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code ?? `raw ${(error as Error).name}`;
-  }
-  return 'no error';
-};
-
-async function rejectionCode(fn: () => Promise<unknown>): Promise<string | undefined> {
-  let promise: Promise<unknown>;
-  try {
-    promise = fn();
-  } catch (error) {
-    return `threw synchronously: ${(error as { code?: string }).code}`;
-  }
-  try {
-    await promise;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return 'resolved';
-}
-
-const revoked = (): object => {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-};
+import { codeOf, rejectionCode, revoked } from '../helpers/contract';
 
 describe('Pipe and Connection contract', () => {
   it('a Connection cannot be made with new (ERR_INVALID_STATE)', () => {

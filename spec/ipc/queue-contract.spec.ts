@@ -12,47 +12,9 @@ import { Queue } from '../../lib/ipc/queue';
 import { SimpleQueue } from '../../lib/ipc/simple-queue';
 import { Value } from '../../lib/shared/value';
 import { startTsWorker } from '../helpers/worker';
+import { codeOf, rejectionCode, revoked, throwing } from '../helpers/contract';
 
 const QUEUE_WORKER = path.join(__dirname, '../fixtures/ipc-queue-worker.ts');
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return 'no error';
-};
-
-/** Calls `fn`, which must return a promise that rejects (a synchronous throw fails the test); resolves to the code. */
-async function rejectionCode(fn: () => Promise<unknown>): Promise<string | undefined> {
-  let promise: Promise<unknown>;
-  try {
-    promise = fn();
-  } catch (error) {
-    return `threw synchronously: ${(error as { code?: string }).code}`;
-  }
-  try {
-    await promise;
-  } catch (error) {
-    return (error as { code?: string }).code;
-  }
-  return 'resolved';
-}
-
-const revoked = (): object => {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-};
-const throwing = new Proxy(
-  {},
-  {
-    get() {
-      throw new Error('trap');
-    },
-  },
-);
 
 describe('queues after close()', () => {
   it('Queue: empty, qsize, full and every other call fail with ERR_QUEUE_CLOSED (as Python)', async () => {

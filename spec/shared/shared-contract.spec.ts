@@ -9,29 +9,7 @@ import { MAX_ITERATED } from '../../lib/shared/read-options';
 import { ShareableList } from '../../lib/shared/shareable-list';
 import { SharedMemory } from '../../lib/shared/shared-memory';
 import { RawValue, Value } from '../../lib/shared/value';
-
-const codeOf = (fn: () => unknown): string | undefined => {
-  try {
-    fn();
-  } catch (error) {
-    return (error as { code?: string }).code ?? `raw ${(error as Error).name}`;
-  }
-  return 'no error';
-};
-
-const revoked = (): object => {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-};
-const throwing = new Proxy(
-  {},
-  {
-    get() {
-      throw new Error('trap');
-    },
-  },
-);
+import { codeOf, revoked, throwing } from '../helpers/contract';
 
 function* endless(): Generator<number> {
   for (let i = 0; ; i++) yield i & 0x7f;
