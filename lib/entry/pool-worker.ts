@@ -5,7 +5,7 @@
  * error-codec.ts) and piscina's own error path means only one thing: the
  * worker died or was stopped. Whatever the task returns or throws, the answer
  * is cloneable: an uncloneable result becomes ERR_UNCLONEABLE, a hostile error
- * a plain description (describe-thrown.ts), so the worker lives on.
+ * a plain description (encodeError never throws), so the worker lives on.
  */
 import { parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads';
 import { decode, encode } from '../codec/codec';
@@ -18,9 +18,10 @@ import {
   type TaskResponse,
   type WorkerInitializedMessage,
 } from '../runtime/protocol';
-import { encodeThrown, withUndefinedNameHint } from './describe-thrown';
+import { withUndefinedNameHint } from './name-hint';
 import { cachedTask, type LoadedTask, loadTask } from './load-task';
 import './shared-type-loader';
+import { encodeError } from '../codec/error-codec';
 
 const options = (workerData ?? {}) as PoolWorkerData;
 
@@ -39,7 +40,7 @@ async function runInitializer(): Promise<void> {
     const args = options.initargsShared ? decode(options.initargs ?? []) : (options.initargs ?? []);
     await initializer(...args);
   } catch (error) {
-    initFailure = encodeThrown(error).error;
+    initFailure = encodeError(error).error;
   } finally {
     initializing = undefined;
     parentPort?.postMessage({ type: 'parapool.pool.initialized', threadId } satisfies WorkerInitializedMessage);
@@ -64,7 +65,7 @@ const INLINE_HINT =
 
 function failure(error: unknown, result: unknown, isInline: boolean): TaskResponse {
   if (isInline) withUndefinedNameHint(error, INLINE_HINT);
-  const encoded = encodeThrown(error);
+  const encoded = encodeError(error);
   return { result, shared: encoded.shared, error: encoded.error };
 }
 

@@ -18,9 +18,10 @@ import {
   type ProcessInfo,
   type ProcessWorkerData,
 } from '../process/protocol';
-import { encodeThrown, withUndefinedNameHint } from './describe-thrown';
+import { withUndefinedNameHint } from './name-hint';
 import { loadTask } from './load-task';
 import './shared-type-loader';
+import { encodeError } from '../codec/error-codec';
 
 const data = workerData as ProcessWorkerData;
 const info: ProcessInfo = Object.freeze({
@@ -43,7 +44,7 @@ function fail(error: unknown): void {
   if (ended) return;
   ended = true;
   try {
-    const encoded = encodeThrown(error);
+    const encoded = encodeError(error);
     try {
       parentPort!.postMessage({
         type: 'parapool.process.failed',
@@ -52,7 +53,7 @@ function fail(error: unknown): void {
       } satisfies ProcessFailedMessage);
     } catch {
       // The encoded error held something that cannot be posted: say so instead.
-      const plain = encodeThrown(new Error('The target threw an error that cannot be sent to the parent thread'));
+      const plain = encodeError(new Error('The target threw an error that cannot be sent to the parent thread'));
       parentPort!.postMessage({ type: 'parapool.process.failed', error: plain.error, shared: false } satisfies ProcessFailedMessage);
     }
   } finally {
