@@ -159,7 +159,7 @@ export function addLink(link: ClientLink): void {
 /** Set in the manager thread itself: resolves its own proxies to the objects they stand for. */
 let hostResolver: { mgr: string; resolve(descriptor: ProxyDescriptor): object } | undefined;
 
-/** @internal Installed by the manager thread. */
+/** Installed by the manager thread. */
 export function setHostResolver(resolver: { mgr: string; resolve(descriptor: ProxyDescriptor): object }): void {
   hostResolver = resolver;
 }

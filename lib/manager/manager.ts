@@ -162,7 +162,7 @@ export class Manager {
   readonly #worker: Worker | undefined;
   #shutdown: Promise<void> | undefined;
 
-  /** @internal Made by `start()`, `connect()`, and the codec. */
+  /** Made by `start()`, `connect()`, and the codec. */
   constructor(token: typeof INTERNAL, root: ManagerProxy, worker?: Worker) {
     checkInternal(token, 'Manager', 'Manager.start() or Manager.connect()');
     this.#root = root;

@@ -13,21 +13,21 @@ const BACKEND = Symbol.for('parapool.backend');
 export interface Backend {
   /** What it runs on, for messages: e.g. `redis queue "primes"`. */
   readonly description: string;
-  /** @internal One dispatcher per Pool. */
+  /** One dispatcher per Pool. */
   readonly [BACKEND]: () => Dispatcher;
 }
 
-/** @internal Makes a Backend from its dispatcher factory. */
+/** Makes a Backend from its dispatcher factory. */
 export function makeBackend(description: string, createDispatcher: () => Dispatcher): Backend {
   return Object.freeze({ description, [BACKEND]: createDispatcher });
 }
 
-/** @internal True for a Backend made by any copy of parapool. */
+/** True for a Backend made by any copy of parapool. */
 export function isBackend(value: unknown): value is Backend {
   return typeof value === 'object' && value !== null && typeof (value as Record<symbol, unknown>)[BACKEND] === 'function';
 }
 
-/** @internal A new dispatcher of `backend`. */
+/** A new dispatcher of `backend`. */
 export function dispatcherOf(backend: Backend): Dispatcher {
   return backend[BACKEND]();
 }
