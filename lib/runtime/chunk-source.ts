@@ -55,8 +55,8 @@ export function fixedChunksize(size: number): ChunkSizer {
 /** The time one chunk should take in a worker: long enough to hide the round trip, short enough to stream. */
 const TARGET_CHUNK_MS = 2;
 /**
- * The same for remote workers (a backend): a round trip through Redis costs about a millisecond,
- * and one Redis serves a few thousand jobs a second, so remote chunks aim at 100 ms–1 s of work.
+ * The same for remote workers (a backend): every chunk is a job through Redis, whose round trip
+ * and job rate (measured in docs/remote.md) make remote chunks aim at 100 ms–1 s of work.
  */
 export const REMOTE_TARGET_CHUNK_MS = 200;
 const MAX_ADAPTIVE_CHUNK = 4096;
