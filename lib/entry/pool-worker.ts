@@ -14,6 +14,9 @@ import {
   CallKind,
   type EncodedError,
   type PoolWorkerData,
+  type RangeJob,
+  RangeResults,
+  RangeWord,
   type TaskRequest,
   type TaskResponse,
   type WorkerInitializedMessage,
@@ -108,6 +111,74 @@ async function runChunk(
   }
 }
 
+/**
+ * A self-scheduled map (lib/runtime/range-run.ts): claims ranges of the shared
+ * input off the control block until none is left, the map failed below the
+ * next item, or the map was stopped. A range of numbers or booleans is written
+ * in place into the shared output; any other result sends that range back in
+ * the response instead. A throwing item lowers `Failed` to its index (a
+ * compare-and-swap minimum) and ends this job; the other jobs still run every
+ * claimed item below it, so the map reports the lowest failing index.
+ */
+async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob, isInline: boolean): Promise<unknown> {
+  const { control, output, kinds, size } = job;
+  const length = args.length;
+  const messages: [number, unknown[]][] = [];
+  for (;;) {
+    if (Atomics.load(control, RangeWord.Stop) !== 0) break;
+    const from = Atomics.add(control, RangeWord.Next, size);
+    if (from >= length || from >= Atomics.load(control, RangeWord.Failed)) break;
+    const to = Math.min(length, from + size);
+    let kind: number = RangeResults.Message;
+    let values: unknown[] | undefined;
+    let index = from;
+    try {
+      for (; index < to; index++) {
+        if (Atomics.load(control, RangeWord.Stop) !== 0 || index >= Atomics.load(control, RangeWord.Failed)) break;
+        let value = fn(args[index]);
+        if (isThenable(value)) value = await value;
+        if (values !== undefined) values.push(value);
+        else if (kind === RangeResults.Numbers && typeof value === 'number') output[index] = value;
+        else if (kind === RangeResults.Booleans && typeof value === 'boolean') output[index] = value ? 1 : 0;
+        else if (index === from && typeof value === 'number') {
+          kind = RangeResults.Numbers;
+          output[index] = value;
+        } else if (index === from && typeof value === 'boolean') {
+          kind = RangeResults.Booleans;
+          output[index] = value ? 1 : 0;
+        } else {
+          // Neither a number nor a boolean like the ones before it: this range's results travel in the response.
+          values = [];
+          for (let earlier = from; earlier < index; earlier++) {
+            values.push(kind === RangeResults.Booleans ? output[earlier] === 1 : output[earlier]);
+          }
+          values.push(value);
+        }
+      }
+    } catch (error) {
+      let lowest = Atomics.load(control, RangeWord.Failed);
+      while (index < lowest) {
+        const seen = Atomics.compareExchange(control, RangeWord.Failed, lowest, index);
+        if (seen === lowest) break;
+        lowest = seen;
+      }
+      return { ...failure(error, undefined, isInline), failedAt: index };
+    }
+    if (index < to) break;
+    if (values === undefined) Atomics.store(kinds, from / size, kind);
+    else messages.push([from, values]);
+    Atomics.add(control, RangeWord.Done, to - from);
+  }
+  if (messages.length === 0) return { result: undefined, shared: false };
+  try {
+    const encoded = encodeResult(messages);
+    const response: TaskResponse = { result: encoded.value, shared: encoded.shared };
+    return encoded.transferList === undefined ? response : moved(response, encoded.transferList);
+  } catch (error) {
+    return failure(error, undefined, isInline);
+  }
+}
+
 /** A value made ready to post: the Proxy check first (the codec's walk would run a Proxy's traps), then the codec. */
 function encodeResult(value: unknown): ReturnType<typeof encode> {
   return encode(value, 'result');
@@ -125,6 +196,7 @@ async function handleTask(request: TaskRequest): Promise<unknown> {
   } catch (error) {
     return failure(error, undefined, isInline);
   }
+  if (request.ranges !== undefined) return runRanges(fn, input.args, request.ranges, isInline);
   let result: unknown;
   if (request.kind === CallKind.Apply) {
     try {

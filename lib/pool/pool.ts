@@ -49,16 +49,23 @@ export interface PoolOptions {
 /** Options of every call that runs many items. */
 export interface MapOptions {
   /**
-   * Items per task sent to a worker. @default map/starmap: ceil(n / (4 × workers)), as Python;
-   * imap/imapUnordered: adaptive, starting at 1 (results stream at once, as with Python's 1) and
-   * growing while chunks finish in under 2 ms, so tiny items need no tuning.
+   * Items per task sent to a worker; a given chunksize always means one task per chunk, as in
+   * Python (with `maxTasksPerChild`, a chunk counts as one task).
+   * @default map/starmap: ceil(n / (4 × workers)), as Python. Except: `map`/`mapAsync` over an
+   * array of 64 or more numbers on local threads without `maxTasksPerChild` is self-scheduled:
+   * the input is packed once in shared memory, one task per worker takes small ranges of it
+   * itself, and number or boolean results are written in place, so the main thread is not
+   * involved per chunk (results, errors and progress behave as with chunks; the error is that
+   * of the lowest failing index). imap/imapUnordered: adaptive, starting at 1 (results stream
+   * at once, as with Python's 1) and growing while chunks finish in under 2 ms, so tiny items
+   * need no tuning.
    */
   readonly chunksize?: number;
   /** Aborting it drops queued work and stops running work of this call; the call rejects `ERR_CANCELLED`. */
   readonly signal?: AbortSignal;
   /** Milliseconds for the whole call; past it, as with an abort, but `ERR_TIMEOUT`. */
   readonly timeout?: number;
-  /** Called as chunks finish: items done so far, and the total when known. */
+  /** Called as chunks finish (a self-scheduled map: every 20 ms while items finish, and at the end): items done so far, and the total when known. */
   readonly onProgress?: (done: number, total?: number) => void;
 }
 

@@ -31,6 +31,12 @@ export interface JobEntry {
 export interface Dispatcher {
   /** Threads that serve jobs now: the pool size locally, the live remote thread count remotely. */
   readonly workers: number;
+  /**
+   * True when jobs run on this process's threads and may share memory with the
+   * caller, and a job is not counted against a worker's task budget: a map over
+   * a packed input may then run as one self-scheduled job per worker (range-run.ts).
+   */
+  readonly selfScheduling?: boolean;
   /** Queues a job (or starts it at once when a worker is free). Never throws: a job that cannot run fails through `onFailure`. */
   submit(job: Job): JobEntry;
   /** Removes a queued job without running it; false once it is running or done. */

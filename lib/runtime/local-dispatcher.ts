@@ -29,7 +29,14 @@ export interface WorkerEngine {
   destroy(): Promise<void>;
 }
 
+/** How the local dispatcher is set up. */
+export interface LocalDispatcherOptions {
+  /** Self-scheduled maps (range-run.ts); off when workers are recycled, since those count every job. @default true */
+  readonly selfScheduling?: boolean;
+}
+
 export class LocalDispatcher implements Dispatcher {
+  readonly selfScheduling: boolean;
   readonly #engine: WorkerEngine;
   readonly #queue: (JobEntry | undefined)[] = [];
   #queueHead = 0;
@@ -42,8 +49,9 @@ export class LocalDispatcher implements Dispatcher {
   #idle: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
-  constructor(engine: WorkerEngine) {
+  constructor(engine: WorkerEngine, options: LocalDispatcherOptions = {}) {
     this.#engine = engine;
+    this.selfScheduling = options.selfScheduling ?? true;
   }
 
   get workers(): number {

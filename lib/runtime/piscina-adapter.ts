@@ -176,5 +176,7 @@ const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker
 
 /** The local dispatcher over piscina: what `new Pool()` and `new Executor()` run on unless given another. */
 export function localDispatcher(settings: RuntimeSettings): Dispatcher {
-  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }));
+  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }), {
+    selfScheduling: settings.maxTasksPerChild === undefined,
+  });
 }

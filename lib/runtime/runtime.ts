@@ -15,7 +15,7 @@ import { decode, encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { CancelledError, InvalidStateError, PoolClosedError } from '../errors';
 import { callSignal, onAbort } from './call-signal';
-import { ChunkRun } from './chunk-run';
+import { type CallRun, ChunkRun } from './chunk-run';
 import { type ChunkSizer, isAsyncIterable, openSource } from './chunk-source';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { mapCall } from './map-call';
@@ -75,7 +75,7 @@ export class Runtime {
   #idle: (() => void) | undefined;
   #joined: Promise<void> | undefined;
   /** Chunked calls still running: join() drains them, terminate() fails them. */
-  readonly #runs = new Set<ChunkRun>();
+  readonly #runs = new Set<CallRun>();
   /** Aborted by terminate(): stops maps that are still reading their input. */
   readonly #terminated = new AbortController();
   #terminating: Promise<void> | undefined;
@@ -180,7 +180,7 @@ export class Runtime {
   ): Promise<unknown[]> {
     const call = callSignal(options.signal, options.timeout, what);
     this.#active++;
-    let run: ChunkRun | undefined;
+    let run: CallRun | undefined;
     let settled = false;
     const onSettled = (): void => {
       if (settled) return;
