@@ -60,7 +60,14 @@ let piscina: PiscinaMovable | undefined;
 /** Results with `transfer()`-marked buffers go back through piscina's `move()` and its exported symbols. */
 function moved(response: TaskResponse, transferList: TransferListItem[]): unknown {
   piscina ??= require('piscina') as PiscinaMovable;
-  return piscina.move({ [piscina.transferableSymbol]: transferList, [piscina.valueSymbol]: response });
+  return piscina.move({ [piscina.transferableSymbol]: transferList, [piscina.valueSymbol]: { ...response, threadId } });
+}
+
+/** Every answer names this thread, for the main thread's per-worker stats (a moved one did in moved()). */
+async function answer(request: TaskRequest): Promise<unknown> {
+  const response = await handleTask(request);
+  if (piscina === undefined || !(piscina.valueSymbol in (response as object))) (response as { threadId?: number }).threadId = threadId;
+  return response;
 }
 
 const INLINE_HINT =
@@ -233,4 +240,4 @@ async function handleTask(request: TaskRequest): Promise<unknown> {
   }
 }
 
-export default (initializing ?? Promise.resolve()).then(() => handleTask);
+export default (initializing ?? Promise.resolve()).then(() => answer);

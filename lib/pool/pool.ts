@@ -11,6 +11,7 @@ import { localDispatcher } from '../runtime/piscina-adapter';
 import { CallKind } from '../runtime/protocol';
 import { ResultIterator } from '../runtime/result-iterator';
 import { type ChunkedCallOptions, dispatcherFactoryOf, Runtime } from '../runtime/runtime';
+import type { PoolStats } from '../runtime/stats';
 import { checkResourceLimits, poolWorkerData } from '../runtime/worker-settings';
 import { type AnyFunction, type Task, type TaskRef, taskSpecOf } from '../tasks/task-ref';
 import { checkInteger, checkOptionalFunction, checkOptions, checkSignal, checkTimeout, INTERNAL, invalidArg } from '../validate';
@@ -297,6 +298,22 @@ export class Pool {
       return new AsyncResult(INTERNAL, Promise.reject(error));
     }
     return new AsyncResult(INTERNAL, this.starmap(fn as AnyFunction, tuples, options), cbs);
+  }
+
+  /**
+   * A snapshot of the pool's work so far, to see whether a chunksize or a worker
+   * count helps: per-worker utilization and tasks, the queue depth, completed and
+   * failed tasks, and run-time and wait-time percentiles (ms). A task is one
+   * apply, one chunk of a map, or one worker's share of a self-scheduled map.
+   * Also after close() and terminate() (the figures stay as they were).
+   *
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) with a `backend`: its workers are measured on the worker command.
+   * @example
+   * const { runTime, waitTime, queued, workers } = pool.stats();
+   * console.log(runTime.p50, waitTime.p99, queued, workers.map((w) => w.utilization));
+   */
+  stats(): PoolStats {
+    return this.#runtime.stats();
   }
 
   /**

@@ -6,6 +6,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import type { TaskRequest, TaskResponse } from './protocol';
+import type { PoolStats } from './stats';
 
 /** One unit of work: a call (apply, submit), or a chunk of a map. */
 export interface Job {
@@ -47,4 +48,6 @@ export interface Dispatcher {
   close(): Promise<void>;
   /** Stops now: queued and running jobs fail with `error`; resolves once the workers are gone. */
   terminate(error: unknown): Promise<void>;
+  /** What the jobs so far measured (local threads only). */
+  stats?(): PoolStats;
 }

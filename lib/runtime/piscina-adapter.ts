@@ -131,6 +131,11 @@ export class PiscinaAdapter implements WorkerEngine {
     return this.#piscina.destroy();
   }
 
+  /** The live workers' thread ids (stats()). */
+  threadIds(): number[] {
+    return this.#piscina.threads.map((thread) => thread.threadId);
+  }
+
   /**
    * piscina's load balancer: an idle worker that has not had its share of
    * tasks. piscina calls it synchronously when it distributes, so a worker's

@@ -105,6 +105,8 @@ export interface TaskResponse {
   readonly packed?: PackedKind;
   /** Range jobs: the input index of the item whose error `error` is. */
   readonly failedAt?: number;
+  /** The thread that answered (local pool workers; for stats()). */
+  readonly threadId?: number;
 }
 
 export type { EncodedError } from '../codec/error-codec';

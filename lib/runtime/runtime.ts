@@ -21,6 +21,7 @@ import type { Dispatcher, JobEntry } from './dispatch';
 import { mapCall } from './map-call';
 import { CallKind, type PoolWorkerData, type TaskResponse, type TaskSpec } from './protocol';
 import { ResultIterator } from './result-iterator';
+import type { PoolStats } from './stats';
 
 /** What a Pool or Executor was configured with, validated: everything a dispatcher needs to start its workers. */
 export interface RuntimeSettings {
@@ -255,6 +256,16 @@ export class Runtime {
       this.#runs.add(run);
       return run;
     });
+  }
+
+  /** The dispatcher's measurements. Throws ERR_INVALID_STATE on a backend, whose workers are measured where they run. */
+  stats(): PoolStats {
+    if (this.#dispatcher.stats === undefined) {
+      throw new InvalidStateError(
+        `stats() measures local worker threads; this ${this.#noun} runs on a backend, whose workers run elsewhere`,
+      );
+    }
+    return this.#dispatcher.stats();
   }
 
   /** Fails every open iteration and map with `error` (Executor.shutdown({ cancelFutures })). */
