@@ -137,8 +137,8 @@ export class Pool {
   }
 
   /** Like map, but each item is an argument tuple: `fn(...tuple)`. */
-  starmap<P extends unknown[], R>(fn: TaskRef<(...args: P) => R>, tuples: Items<NoInfer<P>>, options?: MapOptions): Promise<Awaited<R>[]>;
-  starmap<P extends unknown[], R>(fn: (...args: P) => R, tuples: Items<P>, options?: MapOptions): Promise<Awaited<R>[]>;
+  // One signature, as for map: a wrong tuple is reported against `tuples`.
+  starmap<P extends unknown[], R>(fn: Task<(...args: P) => R>, tuples: Items<P>, options?: MapOptions): Promise<Awaited<R>[]>;
   /**
    * Python's `starmap`: `fn(...tuple)` for each tuple, results in input order.
    * Rejects (never throws) like `map`.
@@ -238,11 +238,10 @@ export class Pool {
 
   /** Like map, returning an AsyncResult. */
   mapAsync<A, R>(
-    fn: TaskRef<(item: A) => R>,
-    items: Items<NoInfer<A>>,
+    fn: Task<(item: A) => R>,
+    items: Items<A>,
     options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]>;
-  mapAsync<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
   /**
    * Python's `map_async`: an `AsyncResult` of the whole list; every failure rejects it.
    *
@@ -262,12 +261,7 @@ export class Pool {
 
   /** Like starmap, returning an AsyncResult. */
   starmapAsync<P extends unknown[], R>(
-    fn: TaskRef<(...args: P) => R>,
-    tuples: Items<NoInfer<P>>,
-    options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
-  ): AsyncResult<Awaited<R>[]>;
-  starmapAsync<P extends unknown[], R>(
-    fn: (...args: P) => R,
+    fn: Task<(...args: P) => R>,
     tuples: Items<P>,
     options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]>;
