@@ -118,14 +118,92 @@ async function runChunk(
   }
 }
 
+/** Where a range's results go, item by item: in place while they are all numbers or all booleans, else a list. */
+interface RangeFill {
+  readonly from: number;
+  /** The next item to run. */
+  index: number;
+  kind: number;
+  values: unknown[] | undefined;
+}
+
+function place(fill: RangeFill, output: Float64Array, value: unknown): void {
+  const index = fill.index;
+  if (fill.values !== undefined) fill.values.push(value);
+  else if (fill.kind === RangeResults.Numbers && typeof value === 'number') output[index] = value;
+  else if (fill.kind === RangeResults.Booleans && typeof value === 'boolean') output[index] = value ? 1 : 0;
+  else if (index === fill.from && typeof value === 'number') {
+    fill.kind = RangeResults.Numbers;
+    output[index] = value;
+  } else if (index === fill.from && typeof value === 'boolean') {
+    fill.kind = RangeResults.Booleans;
+    output[index] = value ? 1 : 0;
+  } else {
+    // Neither a number nor a boolean like the ones before it: this range's results travel in the response.
+    const values: unknown[] = [];
+    for (let earlier = fill.from; earlier < index; earlier++)
+      values.push(fill.kind === RangeResults.Booleans ? output[earlier] === 1 : output[earlier]);
+    values.push(value);
+    fill.values = values;
+  }
+  fill.index = index + 1;
+}
+
+/**
+ * Runs the range's items up to `to` without leaving the loop: while the results
+ * keep the range's kind, a synchronous task costs one call and one store per
+ * item, as in a hand-written loop. Stops at the first promise a task returns
+ * and hands it back. When a task throws, `fill.index` names its item.
+ */
+function fillSync(
+  fn: LoadedTask,
+  args: ArrayLike<unknown>,
+  output: Float64Array,
+  fill: RangeFill,
+  to: number,
+): PromiseLike<unknown> | undefined {
+  while (fill.index < to) {
+    let index = fill.index;
+    let value: unknown;
+    try {
+      if (fill.values === undefined && fill.kind === RangeResults.Booleans) {
+        for (; index < to; index++) {
+          value = fn(args[index]);
+          if (value === true) output[index] = 1;
+          else if (value === false) output[index] = 0;
+          else break;
+        }
+      } else if (fill.values === undefined && fill.kind === RangeResults.Numbers) {
+        for (; index < to; index++) {
+          value = fn(args[index]);
+          if (typeof value !== 'number') break;
+          output[index] = value;
+        }
+      } else {
+        value = fn(args[index]);
+      }
+    } catch (error) {
+      fill.index = index;
+      throw error;
+    }
+    fill.index = index;
+    if (index === to) return undefined;
+    if (isThenable(value)) return value;
+    place(fill, output, value);
+  }
+  return undefined;
+}
+
 /**
  * A self-scheduled map (lib/runtime/range-run.ts): claims ranges of the shared
  * input off the control block until none is left, the map failed below the
- * next item, or the map was stopped. A range of numbers or booleans is written
- * in place into the shared output; any other result sends that range back in
- * the response instead. A throwing item lowers `Failed` to its index (a
- * compare-and-swap minimum) and ends this job; the other jobs still run every
- * claimed item below it, so the map reports the lowest failing index.
+ * next range, or the map was stopped. A claimed range runs to its end (as a
+ * chunk does). A range of numbers or booleans is written in place into the
+ * shared output; any other result sends that range back in the response
+ * instead. A throwing item lowers `Failed` to its index (a compare-and-swap
+ * minimum) and ends this job; the other jobs still finish every range they
+ * claimed, and every range below the failing index was claimed, so the map
+ * reports the lowest failing index of the whole input.
  */
 async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob, isInline: boolean): Promise<unknown> {
   const { control, output, kinds, size } = job;
@@ -136,44 +214,22 @@ async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob
     const from = Atomics.add(control, RangeWord.Next, size);
     if (from >= length || from >= Atomics.load(control, RangeWord.Failed)) break;
     const to = Math.min(length, from + size);
-    let kind: number = RangeResults.Message;
-    let values: unknown[] | undefined;
-    let index = from;
+    const fill: RangeFill = { from, index: from, kind: RangeResults.Message, values: undefined };
     try {
-      for (; index < to; index++) {
-        if (Atomics.load(control, RangeWord.Stop) !== 0 || index >= Atomics.load(control, RangeWord.Failed)) break;
-        let value = fn(args[index]);
-        if (isThenable(value)) value = await value;
-        if (values !== undefined) values.push(value);
-        else if (kind === RangeResults.Numbers && typeof value === 'number') output[index] = value;
-        else if (kind === RangeResults.Booleans && typeof value === 'boolean') output[index] = value ? 1 : 0;
-        else if (index === from && typeof value === 'number') {
-          kind = RangeResults.Numbers;
-          output[index] = value;
-        } else if (index === from && typeof value === 'boolean') {
-          kind = RangeResults.Booleans;
-          output[index] = value ? 1 : 0;
-        } else {
-          // Neither a number nor a boolean like the ones before it: this range's results travel in the response.
-          values = [];
-          for (let earlier = from; earlier < index; earlier++) {
-            values.push(kind === RangeResults.Booleans ? output[earlier] === 1 : output[earlier]);
-          }
-          values.push(value);
-        }
+      for (let pending = fillSync(fn, args, output, fill, to); pending !== undefined; pending = fillSync(fn, args, output, fill, to)) {
+        place(fill, output, await pending);
       }
     } catch (error) {
       let lowest = Atomics.load(control, RangeWord.Failed);
-      while (index < lowest) {
-        const seen = Atomics.compareExchange(control, RangeWord.Failed, lowest, index);
+      while (fill.index < lowest) {
+        const seen = Atomics.compareExchange(control, RangeWord.Failed, lowest, fill.index);
         if (seen === lowest) break;
         lowest = seen;
       }
-      return { ...failure(error, undefined, isInline), failedAt: index };
+      return { ...failure(error, undefined, isInline), failedAt: fill.index };
     }
-    if (index < to) break;
-    if (values === undefined) Atomics.store(kinds, from / size, kind);
-    else messages.push([from, values]);
+    if (fill.values === undefined) Atomics.store(kinds, from / size, fill.kind);
+    else messages.push([from, fill.values]);
     Atomics.add(control, RangeWord.Done, to - from);
   }
   if (messages.length === 0) return { result: undefined, shared: false };

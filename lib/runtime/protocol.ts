@@ -43,8 +43,8 @@ export type TaskInput =
 /**
  * The words of a self-scheduled map's control block (an Int32Array over a
  * SharedArrayBuffer, see lib/runtime/range-run.ts). Workers claim ranges with
- * `Atomics.add(control, Next, size)`; an item is run only while its index is
- * below `Failed` and `Stop` is 0.
+ * `Atomics.add(control, Next, size)`, only while `Stop` is 0 and the range
+ * starts below `Failed`; a claimed range runs to its end, as a chunk does.
  */
 export const RangeWord = {
   /** The first item of the next unclaimed range. */
@@ -53,7 +53,7 @@ export const RangeWord = {
   Done: 1,
   /** The lowest index whose item threw (compare-and-swap minimum); the item count while none did. */
   Failed: 2,
-  /** Non-zero: the map is over (abort, timeout, terminate, a dead worker); run nothing more. */
+  /** Non-zero: the map is over (abort, timeout, terminate, a dead worker); claim nothing more. */
   Stop: 3,
 } as const;
 export const RANGE_CONTROL_WORDS = 4;

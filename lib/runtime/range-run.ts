@@ -10,12 +10,12 @@
  *
  * Semantics kept from the chunked path (API.md §2):
  * - Results in input order; a task error rejects the map with the error of the
- *   lowest failing index (every claimed item below it still runs, nothing
- *   above it starts).
+ *   lowest failing index (every range below it was claimed and runs to its
+ *   end; no range above it is claimed afterwards).
  * - A dying worker fails this map and nothing else: a range job occupies its
  *   worker exclusively, like any job.
  * - An abort, a timeout, terminate() or a failure sets the stop word (workers
- *   stop before their next item); the signal also reaches the jobs, so that a
+ *   claim no further range); the signal also reaches the jobs, so that a
  *   worker stuck in one item is stopped as any running job is. The run counts
  *   as settled (join()) only when every started job has ended.
  */
@@ -139,7 +139,7 @@ export class RangeRun implements CallRun {
   /** Everything is submitted up front: nothing to read on. */
   drain(): void {}
 
-  /** Fails the map now (abort, timeout, terminate, a dead worker): the workers stop before their next item. */
+  /** Fails the map now (abort, timeout, terminate, a dead worker): the workers claim no further range. */
   fail(error: unknown): void {
     if (this.#finished) return;
     this.#finished = true;

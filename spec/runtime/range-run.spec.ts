@@ -166,6 +166,14 @@ describe('self-scheduled map (a pool of 2 workers)', () => {
       expect(await pool.map(t.asyncDouble, range(length))).toEqual(range(length).map((n) => n * 2));
   });
 
+  it("a task that returns a promise for some items only; a rejected promise is that item's error", async () => {
+    expect(await pool.map(t.sometimesAsync, range(3000))).toEqual(range(3000).map((n) => n * 3));
+    const input = range(3000);
+    input[1500] = -1;
+    input[2999] = -2;
+    await expect(pool.map(t.sometimesAsync, input)).rejects.toMatchObject({ name: 'RangeError', message: 'bad item -1' });
+  });
+
   it('a result that is neither a number nor a boolean travels as a message, for that range only', async () => {
     const input = range(2000);
     expect(await pool.map(t.mixed, input)).toEqual(input.map(local.mixed));
