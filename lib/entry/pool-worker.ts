@@ -214,7 +214,7 @@ async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob
     const from = Atomics.add(control, RangeWord.Next, size);
     if (from >= length || from >= Atomics.load(control, RangeWord.Failed)) break;
     const to = Math.min(length, from + size);
-    const fill: RangeFill = { from, index: from, kind: RangeResults.Message, values: undefined };
+    const fill: RangeFill = { from, index: from, kind: RangeResults.Pending, values: undefined };
     try {
       for (let pending = fillSync(fn, args, output, fill, to); pending !== undefined; pending = fillSync(fn, args, output, fill, to)) {
         place(fill, output, await pending);
@@ -228,8 +228,8 @@ async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob
       }
       return { ...failure(error, undefined, isInline), failedAt: fill.index };
     }
-    if (fill.values === undefined) Atomics.store(kinds, from / size, fill.kind);
-    else messages.push([from, fill.values]);
+    if (fill.values !== undefined) messages.push([from, fill.values]);
+    Atomics.store(kinds, from / size, fill.values === undefined ? fill.kind : RangeResults.Message);
     Atomics.add(control, RangeWord.Done, to - from);
   }
   if (messages.length === 0) return { result: undefined, shared: false };

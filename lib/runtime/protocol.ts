@@ -60,12 +60,14 @@ export const RANGE_CONTROL_WORDS = 4;
 
 /** How a finished range left its results, in `RangeJob.kinds`: in place in `output`, or in the job's response. */
 export const RangeResults = {
-  /** Not finished, or its results travel in the response (`[from, values][]`). */
-  Message: 0,
+  /** Not finished (or failed). */
+  Pending: 0,
   /** Numbers, in `output`. */
   Numbers: 1,
   /** Booleans, as 1 and 0 in `output`. */
   Booleans: 2,
+  /** Finished; its results travel in the job's response (`[from, values][]`). */
+  Message: 3,
 } as const;
 
 /**

@@ -11,7 +11,8 @@
  * Semantics kept from the chunked path (API.md §2):
  * - Results in input order; a task error rejects the map with the error of the
  *   lowest failing index (every range below it was claimed and runs to its
- *   end; no range above it is claimed afterwards).
+ *   end; no range above it is claimed afterwards), as soon as every range
+ *   below it has finished; the jobs still running end before it settles.
  * - A dying worker fails this map and nothing else: a range job occupies its
  *   worker exclusively, like any job.
  * - An abort, a timeout, terminate() or a failure sets the stop word (workers
@@ -186,9 +187,26 @@ export class RangeRun implements CallRun {
       this.fail(error);
       return;
     }
-    if (failed) this.#errors.set(response.failedAt!, error);
     // A job ends only when no range is left to claim (or the map failed): the queued ones would find none.
     this.#withdrawQueued();
+    if (failed) {
+      this.#errors.set(response.failedAt!, error);
+      this.#failIfLowest();
+    }
+  }
+
+  /**
+   * Fails the map without waiting for the other jobs once the lowest failing
+   * index so far cannot be undercut: every range before it finished without
+   * an error (a slow item elsewhere does not hold the rejection back).
+   */
+  #failIfLowest(): void {
+    const { control, kinds, size } = this.#job;
+    const failedAt = Atomics.load(control, RangeWord.Failed);
+    if (!this.#errors.has(failedAt)) return;
+    const ranges = Math.floor(failedAt / size);
+    for (let range = 0; range < ranges; range++) if (Atomics.load(kinds, range) === RangeResults.Pending) return;
+    this.fail(this.#errors.get(failedAt));
   }
 
   #jobEnded(): void {
@@ -231,6 +249,7 @@ export class RangeRun implements CallRun {
       } else if (kind === RangeResults.Numbers) {
         for (let i = from; i < to; i++) results[i] = output[i];
       } else {
+        // RangeResults.Message: every job answered without an error, so every range finished.
         const values = this.#messages.get(from)!;
         for (let i = from; i < to; i++) results[i] = values[i - from];
       }

@@ -124,6 +124,33 @@ describe('self-scheduled map (against a fake dispatcher)', () => {
     expect(state.settled).toBe(1);
   });
 
+  it('an error that no lower index can undercut rejects at once, without waiting for a slow item elsewhere', async () => {
+    const dispatcher = new SelfSchedulingDispatcher(2);
+    const { state, promise } = startMap(dispatcher, range(1000));
+    const [first, second] = dispatcher.entries as [JobEntry, JobEntry];
+    dispatcher.start(first);
+    dispatcher.start(second);
+    const { control, kinds, size } = first.job.request.ranges!;
+    // The first job finished ranges 0 and 1, then failed in range 2; the second is still in range 3.
+    Atomics.store(kinds, 0, RangeResults.Numbers);
+    Atomics.store(kinds, 1, RangeResults.Message);
+    Atomics.store(control, RangeWord.Failed, 2 * size + 1);
+    first.state = 'done';
+    first.job.onResponse({
+      result: [[size, range(size)]],
+      shared: false,
+      error: encodeError(new Error('in range 2')).error,
+      failedAt: 2 * size + 1,
+    });
+    await promise;
+    expect(state.error).toMatchObject({ message: 'in range 2' });
+    expect(Atomics.load(control, RangeWord.Stop)).toBe(1);
+    expect(state.settled).toBe(0);
+    second.state = 'done';
+    second.job.onResponse({ result: undefined, shared: false });
+    expect(state.settled).toBe(1);
+  });
+
   it('a dead worker fails the map at once and stops the other job, which it still waits for before it settles', async () => {
     const dispatcher = new SelfSchedulingDispatcher(2);
     const { state, promise } = startMap(dispatcher, range(1000));
