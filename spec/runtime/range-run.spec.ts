@@ -201,6 +201,16 @@ describe('self-scheduled map (a pool of 2 workers)', () => {
     await expect(pool.map(t.sometimesAsync, input)).rejects.toMatchObject({ name: 'RangeError', message: 'bad item -1' });
   });
 
+  it('maps one after another reuse output memory and never see a value of the map before (20 rounds, sizes and kinds alternating)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const length = [1000, 700, 4000][round % 3]!;
+      const input = range(length, 1_000_000 + round);
+      if (round % 2 === 0) expect(await pool.map(t.isPrime, input)).toEqual(input.map(local.isPrime));
+      else expect(await pool.map(t.uneven, input)).toEqual(input.map(local.uneven));
+      expect(await pool.map(t.kinds, input)).toEqual(input.map(local.kinds));
+    }
+  });
+
   it('a result that is neither a number nor a boolean travels as a message, for that range only', async () => {
     const input = range(2000);
     expect(await pool.map(t.mixed, input)).toEqual(input.map(local.mixed));
