@@ -75,6 +75,43 @@ describe('the built package', () => {
     expect(JSON.parse(output)).toEqual({ sum: 42, same: true, errors: true });
   });
 
+  it('from CommonJS loads only what is used: no piscina, acorn or Manager for a task module, and a shared object still arrives working', () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        // A task module that uses a shared type requires parapool in every worker (piscina's own worker code is there anyway).
+        'work.js': `
+          const { Value } = require('parapool');
+          const loaded = () => Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]manager[\\\\/]/.test(f));
+          exports.make = () => ({ value: Value('i', 7), loaded: loaded() });
+          exports.bump = (value) => { value.add(1); return loaded(); };
+        `,
+        'main.js': `
+          const mp = require('parapool');
+          const atStart = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]manager[\\\\/]/.test(f));
+          const work = mp.tasks(require.resolve('./work.js'));
+          const pool = new mp.Pool({ workers: 1 });
+          (async () => {
+            try {
+              const made = await pool.apply(work.make);
+              const inWorker = await pool.apply(work.bump, [made.value]);
+              console.log(JSON.stringify({ atStart, value: made.value.value, shared: made.value instanceof mp.SharedValue, inWorker: [...made.loaded, ...inWorker] }));
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(output)).toEqual({ atStart: [], value: 8, shared: true, inWorker: [] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exports the same names from ESM and CommonJS', () => {
     const cjs = JSON.parse(runNode(['-e', `console.log(JSON.stringify(Object.keys(require('parapool')).sort()))`])) as string[];
     const esm = JSON.parse(

@@ -9,7 +9,7 @@
  */
 import * as path from 'node:path';
 import type { TransferListItem } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
 import type { Dispatcher } from './dispatch';
 import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
@@ -40,6 +40,17 @@ export function workerExitedError(failure: unknown): WorkerExitedError {
   return new WorkerExitedError(`The worker running this task exited (${reason})`, { exitCode, cause: failure });
 }
 
+let piscinaClass: typeof Piscina | undefined;
+
+/**
+ * piscina itself, loaded by the first pool: a thread that only imports parapool (a task module
+ * that uses `Value`, every worker) never loads it.
+ */
+function loadPiscina(): typeof Piscina {
+  piscinaClass ??= (require('piscina') as typeof import('piscina')).Piscina;
+  return piscinaClass;
+}
+
 export class PiscinaAdapter implements WorkerEngine {
   readonly workers: number;
   readonly #piscina: Piscina;
@@ -59,7 +70,8 @@ export class PiscinaAdapter implements WorkerEngine {
     this.workers = options.workers;
     this.#maxTasksPerChild = options.maxTasksPerChild;
     this.#hasInitializer = options.workerData.initializer !== undefined;
-    this.#piscina = new Piscina({
+    const PiscinaClass = loadPiscina();
+    this.#piscina = new PiscinaClass({
       filename: options.filename,
       minThreads: options.idleTimeout === undefined ? options.workers : 0,
       maxThreads: options.workers,
