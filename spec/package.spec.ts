@@ -112,6 +112,61 @@ describe('the built package', () => {
     }
   });
 
+  it('a CommonJS TypeScript task module runs from the compile cache, without tsx in the worker, its imports and stack traces intact', () => {
+    if ((process.features as { typescript?: unknown }).typescript) return; // this Node strips types itself
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        'helper.ts': 'export const offset: number = 100;\n',
+        'work.ts': `import { offset } from './helper.js';
+export default function add(n: number): number {
+  return n + offset;
+}
+export function loaders(): string[] {
+  return Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/](tsx|esbuild)[\\\\/]/.test(f));
+}
+export function fail(): never {
+  throw new RangeError('from line 9');
+}
+`,
+        'main.js': `
+          const { Pool, task, tasks } = require('parapool');
+          const work = tasks(require.resolve('./work.ts'));
+          const pool = new Pool({ workers: 2 });
+          (async () => {
+            try {
+              const added = await pool.map(task(require.resolve('./work.ts')), [1, 2]);
+              const loaders = await pool.apply(work.loaders);
+              const error = await pool.apply(work.fail).catch((e) => e);
+              console.log(JSON.stringify({ added, loaders, name: error.name, stack: error.stack }));
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const run = () =>
+        JSON.parse(execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })) as {
+          added: number[];
+          loaders: string[];
+          name: string;
+          stack: string;
+        };
+      // The first run compiles helper.ts (which tasks() never saw) in a worker, with esbuild, never tsx.
+      const first = run();
+      expect(first).toMatchObject({ added: [101, 102], name: 'RangeError' });
+      expect(first.loaders.filter((file) => file.includes('tsx'))).toEqual([]);
+      expect(first.stack).toContain(`${path.join(fs.realpathSync(dir), 'work.ts')}:9:`);
+      // The next program finds both files compiled: its workers load no compiler at all.
+      expect(run()).toMatchObject({ added: [101, 102], loaders: [], name: 'RangeError' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exports the same names from ESM and CommonJS', () => {
     const cjs = JSON.parse(runNode(['-e', `console.log(JSON.stringify(Object.keys(require('parapool')).sort()))`])) as string[];
     const esm = JSON.parse(
