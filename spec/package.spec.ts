@@ -167,6 +167,39 @@ export function fail(): never {
     }
   });
 
+  it('a worker requires a CommonJS task module (not through the ES module loader), and imports an ES module with top-level await', () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        // Loaded through import(), a CommonJS module runs under the ES module loader's translator.
+        'plain.js': `const loadedFrom = new Error().stack;\nexports.viaImport = () => /esm[\\\\/]translators/.test(loadedFrom);\n`,
+        'tla.mjs': 'const base = await Promise.resolve(1000);\nexport function addBase(n) {\n  return n + base;\n}\n',
+        'main.js': `
+          const { Pool, tasks } = require('parapool');
+          const plain = tasks(require.resolve('./plain.js'));
+          const tla = tasks(require.resolve('./tla.mjs'));
+          const pool = new Pool({ workers: 1 });
+          (async () => {
+            try {
+              const viaImport = await pool.apply(plain.viaImport);
+              const added = await pool.apply(tla.addBase, [1]);
+              console.log(JSON.stringify({ viaImport, added }));
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(output)).toEqual({ viaImport: false, added: 1001 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exports the same names from ESM and CommonJS', () => {
     const cjs = JSON.parse(runNode(['-e', `console.log(JSON.stringify(Object.keys(require('parapool')).sort()))`])) as string[];
     const esm = JSON.parse(

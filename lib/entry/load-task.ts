@@ -13,7 +13,8 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidStateError, TaskNotFoundError } from '../errors';
 import { TYPESCRIPT_EXTENSIONS, type TaskSpec } from '../runtime/protocol';
-import { compiledTypeScript, isCommonJsTypeScript, nodeStripsTypes } from '../tasks/typescript';
+import { isCommonJsFile } from '../tasks/module-format';
+import { compiledTypeScript, nodeStripsTypes } from '../tasks/typescript';
 
 // biome-ignore lint/suspicious/noExplicitAny: a loaded task takes whatever its caller sends; the types were checked on the caller's side
 export type LoadedTask = (...args: any[]) => unknown;
@@ -155,17 +156,37 @@ function requireTypeScript(filePath: string): ModuleExports | undefined {
     }
     installCacheHook();
   }
-  const exports = require(filePath) as unknown;
+  return asNamespace(require(filePath) as unknown);
+}
+
+/** A CommonJS module's exports as `import()` shows them: its own properties, and the whole as `default`. */
+function asNamespace(exports: unknown): ModuleExports {
   const namespace: ModuleExports =
     (typeof exports === 'object' && exports !== null) || typeof exports === 'function' ? { ...(exports as ModuleExports) } : {};
-  // Compiled `export default` (esbuild marks the exports with a non-enumerable __esModule).
+  // Compiled `export default` (esbuild and tsc mark such exports with __esModule).
   const esModule = (exports as ModuleExports | undefined)?.__esModule === true && Object.hasOwn(namespace, 'default');
   namespace.default = esModule ? namespace.default : exports;
   return namespace;
 }
 
+/**
+ * A CommonJS JavaScript module through `require`, which spares this worker the
+ * start of the ES module loader. `require` also loads a `.js` file whose module
+ * syntax Node detects; one with top-level await it refuses before running any
+ * of it, and that goes to `import()`.
+ */
+async function requireOrImport(file: string, filePath: string): Promise<ModuleExports> {
+  try {
+    return asNamespace(require(filePath) as unknown);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
+    return (await import(file)) as ModuleExports;
+  }
+}
+
 async function importTypeScript(file: string, filePath: string): Promise<ModuleExports> {
-  if (!tsxRegistered && !nodeStripsTypes() && isCommonJsTypeScript(filePath)) {
+  if (!tsxRegistered && !nodeStripsTypes() && isCommonJsFile(filePath)) {
     const exports = requireTypeScript(filePath);
     if (exports !== undefined) return exports;
   }
@@ -189,12 +210,14 @@ async function importModule(file: string): Promise<ModuleExports> {
   const filePath = fileURLToPath(file);
   if (!fs.existsSync(filePath)) throw new TaskNotFoundError(`Task module not found: ${filePath}`);
   if (TYPESCRIPT_EXTENSIONS.includes(path.extname(filePath))) return importTypeScript(file, filePath);
+  // Under a loader of its own (tsx), `require` would compile the module with it: leave it to import().
+  if (isCommonJsFile(filePath) && (cacheHookInstalled || require.extensions['.ts'] === undefined)) return requireOrImport(file, filePath);
   return (await import(file)) as ModuleExports;
 }
 
 /** An own property that is a function: never one inherited from Object.prototype (`constructor`, `toString`). */
 function ownFunction(exports: unknown, name: string): LoadedTask | undefined {
-  if (typeof exports !== 'object' || exports === null || !Object.hasOwn(exports, name)) return undefined;
+  if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null || !Object.hasOwn(exports, name)) return undefined;
   const value = (exports as ModuleExports)[name];
   return typeof value === 'function' ? (value as LoadedTask) : undefined;
 }

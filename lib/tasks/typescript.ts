@@ -15,6 +15,7 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isCommonJsFile } from './module-format';
 
 type Esbuild = {
   transformSync(
@@ -31,31 +32,6 @@ const CACHE_FORMAT = 'parapool-ts-1';
 /** True when this Node.js loads TypeScript by itself (type stripping, Node >= 22.18). */
 export function nodeStripsTypes(): boolean {
   return Boolean((process.features as { typescript?: unknown }).typescript);
-}
-
-const packageTypes = new Map<string, string | undefined>();
-
-/** The `type` of the package.json nearest to `dir` (undefined when it has none, as Node reads it). */
-function packageType(dir: string): string | undefined {
-  if (packageTypes.has(dir)) return packageTypes.get(dir);
-  let type: string | undefined;
-  try {
-    const manifest = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { type?: unknown };
-    type = typeof manifest.type === 'string' ? manifest.type : '';
-  } catch (error) {
-    const parent = path.dirname(dir);
-    if ((error as { code?: unknown }).code !== 'ENOENT' || parent === dir) type = '';
-    else type = packageType(parent);
-  }
-  packageTypes.set(dir, type);
-  return type;
-}
-
-/** Whether Node's rules make this TypeScript file a CommonJS module (`.cts`; `.ts` outside a `"type": "module"` package). */
-export function isCommonJsTypeScript(filePath: string): boolean {
-  const extension = path.extname(filePath);
-  if (extension === '.cts') return true;
-  return extension === '.ts' && packageType(path.dirname(filePath)) !== 'module';
 }
 
 /** The text of the tsconfig.json nearest to `dir`, or '' (esbuild reads the options that change its output). */
@@ -140,7 +116,7 @@ export function compiledTypeScript(filePath: string, source = fs.readFileSync(fi
  * fails to compile fails in the worker that loads it, with the compiler's error.
  */
 export function precompileTypeScript(filePath: string): void {
-  if (nodeStripsTypes() || require.extensions?.['.ts'] !== undefined || !isCommonJsTypeScript(filePath)) return;
+  if (nodeStripsTypes() || require.extensions?.['.ts'] !== undefined || !isCommonJsFile(filePath)) return;
   try {
     compiledTypeScript(filePath);
   } catch {

@@ -5,7 +5,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { compiledTypeScript, isCommonJsTypeScript } from '../../lib/tasks/typescript';
+import { isCommonJsFile } from '../../lib/tasks/module-format';
+import { compiledTypeScript } from '../../lib/tasks/typescript';
 
 describe('TypeScript task modules for the compile cache', () => {
   let dir: string;
@@ -16,15 +17,19 @@ describe('TypeScript task modules for the compile cache', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('are CommonJS by Node’s rules: .cts always, .ts outside a "type": "module" package, never .mts', () => {
+  it('are CommonJS by Node’s rules: .cts/.cjs always, .ts/.js outside a "type": "module" package, never .mts/.mjs', () => {
     fs.mkdirSync(path.join(dir, 'esm', 'deep'), { recursive: true });
     fs.writeFileSync(path.join(dir, 'package.json'), '{ "name": "outer" }');
     fs.writeFileSync(path.join(dir, 'esm', 'package.json'), '{ "type": "module" }');
-    expect(isCommonJsTypeScript(path.join(dir, 'a.ts'))).toBe(true);
-    expect(isCommonJsTypeScript(path.join(dir, 'a.cts'))).toBe(true);
-    expect(isCommonJsTypeScript(path.join(dir, 'a.mts'))).toBe(false);
-    expect(isCommonJsTypeScript(path.join(dir, 'esm', 'deep', 'a.ts'))).toBe(false);
-    expect(isCommonJsTypeScript(path.join(dir, 'esm', 'deep', 'a.cts'))).toBe(true);
+    expect(isCommonJsFile(path.join(dir, 'a.ts'))).toBe(true);
+    expect(isCommonJsFile(path.join(dir, 'a.cts'))).toBe(true);
+    expect(isCommonJsFile(path.join(dir, 'a.mts'))).toBe(false);
+    expect(isCommonJsFile(path.join(dir, 'esm', 'deep', 'a.ts'))).toBe(false);
+    expect(isCommonJsFile(path.join(dir, 'esm', 'deep', 'a.cts'))).toBe(true);
+    expect(isCommonJsFile(path.join(dir, 'a.js'))).toBe(true);
+    expect(isCommonJsFile(path.join(dir, 'esm', 'deep', 'a.cjs'))).toBe(true);
+    expect(isCommonJsFile(path.join(dir, 'esm', 'a.js'))).toBe(false);
+    expect(isCommonJsFile(path.join(dir, 'a.mjs'))).toBe(false);
   });
 
   it('compiles a file once and serves the cached output until its source or tsconfig.json changes', () => {
