@@ -10,7 +10,7 @@ import { encode } from '../codec/codec';
 import { packNumbersShared } from '../codec/packing';
 import { invalidArg } from '../validate';
 import { ChunkRun } from './chunk-run';
-import { arraySource, type PreparedInput } from './chunk-source';
+import { adaptiveChunksize, arraySource, type PreparedInput } from './chunk-source';
 import type { Dispatcher } from './dispatch';
 import { CallKind, type TaskSpec } from './protocol';
 
@@ -80,7 +80,11 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
     call.onSettled();
     return Promise.reject(error);
   }
-  const chunksize = call.chunksize ?? defaultChunksize(call.items.length, Math.max(1, call.dispatcher.workers));
+  const { dispatcher } = call;
+  const workers = Math.max(1, dispatcher.workers);
+  const pythonDefault = defaultChunksize(call.items.length, workers);
+  const chunksize =
+    call.chunksize ?? (dispatcher.targetChunkMs === undefined ? pythonDefault : adaptiveChunksize(dispatcher.targetChunkMs, pythonDefault));
   const source = arraySource(input.items, chunksize, input.prepared);
   return new Promise<unknown[]>((resolve, reject) => {
     const run = new ChunkRun(
@@ -90,7 +94,7 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
         kind: call.kind,
         source,
         ordered: false,
-        readAhead: Math.max(1, call.dispatcher.workers) * 4,
+        readAhead: dispatcher.readAhead ?? workers * 4,
         rootName: call.rootName,
         signal: call.signal,
         onProgress: call.onProgress,
