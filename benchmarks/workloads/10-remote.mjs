@@ -106,6 +106,7 @@ async function until(check) {
 
 export async function run(ctx) {
   const quick = ctx.quick;
+  const wanted = (part) => ctx.only === undefined || ctx.only.includes(part);
   const { Pool, tasks } = require(path.join(ROOT, 'dist', 'cjs', 'index.js'));
   const { redisBackend } = require(path.join(ROOT, 'dist', 'cjs', 'remote', 'index.js'));
   const math = tasks(path.join(ROOT, 'workers', 'math.ts'));
@@ -127,7 +128,7 @@ export async function run(ctx) {
   };
   try {
     // 1. Chunks/s through one Redis.
-    {
+    if (wanted('throughput')) {
       const workers = await Promise.all([1, 2].map(() => startWorker(redis.url, 'throughput', keyFile, 2)));
       const pool = new Pool({ backend: backendOf('throughput') });
       await until(() => pool.workers === 4);
@@ -149,7 +150,7 @@ export async function run(ctx) {
       });
     }
     // 2. Recovery from a killed worker.
-    {
+    if (wanted('recovery')) {
       const rows = [];
       for (const [label, locks] of [
         ['CLI defaults (lock 5 s, stall check 5 s)', []],
@@ -185,7 +186,7 @@ export async function run(ctx) {
       });
     }
     // 3. Scaling with worker processes on a timer task.
-    {
+    if (wanted('scaling')) {
       const rows = [];
       let base;
       for (const processes of quick ? [1, 2, 4] : [1, 2, 4, 8]) {
@@ -225,6 +226,10 @@ export async function run(ctx) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
-  await run({ quick, log: (line) => process.stdout.write(`${line}\n`) });
+  const only = process.argv
+    .find((arg) => arg.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
+  await run({ quick, only, log: (line) => process.stdout.write(`${line}\n`) });
   process.exit(0);
 }
