@@ -83,6 +83,8 @@ type Items<T> = Iterable<T> | AsyncIterable<T>;
 export class Pool {
   readonly #runtime: Runtime;
   readonly #remote: boolean;
+  /** The promises this pool handed out that have not settled: what terminate() rejects. */
+  readonly #pending = new Set<Promise<unknown>>();
 
   /**
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad option.
@@ -137,8 +139,8 @@ export class Pool {
   }
 
   /** Like map, but each item is an argument tuple: `fn(...tuple)`. */
-  starmap<P extends unknown[], R>(fn: TaskRef<(...args: P) => R>, tuples: Items<NoInfer<P>>, options?: MapOptions): Promise<Awaited<R>[]>;
-  starmap<P extends unknown[], R>(fn: (...args: P) => R, tuples: Items<P>, options?: MapOptions): Promise<Awaited<R>[]>;
+  // One signature, as for map: a wrong tuple is reported against `tuples`.
+  starmap<P extends unknown[], R>(fn: Task<(...args: P) => R>, tuples: Items<P>, options?: MapOptions): Promise<Awaited<R>[]>;
   /**
    * Python's `starmap`: `fn(...tuple)` for each tuple, results in input order.
    * Rejects (never throws) like `map`.
@@ -203,7 +205,7 @@ export class Pool {
       const opts = checkOptions('options', options);
       const signal = checkSignal('signal', opts.signal);
       const timeout = checkTimeout('timeout', opts.timeout);
-      return this.#runtime.apply(spec, args, signal, timeout, 'apply');
+      return this.#exposed(this.#runtime.apply(spec, args, signal, timeout, 'apply'));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -238,11 +240,10 @@ export class Pool {
 
   /** Like map, returning an AsyncResult. */
   mapAsync<A, R>(
-    fn: TaskRef<(item: A) => R>,
-    items: Items<NoInfer<A>>,
+    fn: Task<(item: A) => R>,
+    items: Items<A>,
     options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]>;
-  mapAsync<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
   /**
    * Python's `map_async`: an `AsyncResult` of the whole list; every failure rejects it.
    *
@@ -262,12 +263,7 @@ export class Pool {
 
   /** Like starmap, returning an AsyncResult. */
   starmapAsync<P extends unknown[], R>(
-    fn: TaskRef<(...args: P) => R>,
-    tuples: Items<NoInfer<P>>,
-    options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
-  ): AsyncResult<Awaited<R>[]>;
-  starmapAsync<P extends unknown[], R>(
-    fn: (...args: P) => R,
+    fn: Task<(...args: P) => R>,
     tuples: Items<P>,
     options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]>;
@@ -317,12 +313,44 @@ export class Pool {
 
   /**
    * Stops the workers now; every pending call rejects with `ERR_CANCELLED`,
-   * including a map still reading its input.
+   * including a map still reading its input. Those rejections are marked
+   * handled: awaiting such a promise later still rejects, but one nobody
+   * awaits does not crash the process as an unhandled rejection (the caller
+   * asked for it; Python's terminate leaves abandoned results silent too).
    * @example
+   * const running = pool.map(slow, items);
    * await pool.terminate();
+   * await running.catch((error) => error.code);   // 'ERR_CANCELLED'
    */
   terminate(): Promise<void> {
+    for (const pending of this.#pending) pending.catch(() => undefined);
+    this.#pending.clear();
     return this.#runtime.terminate();
+  }
+
+  /**
+   * The promise the caller gets for `inner`: the same outcome, tracked until it
+   * settles so that terminate() can mark it handled. Settling it from `inner`'s
+   * callbacks (instead of a reaction on the caller's promise) keeps an
+   * unobserved task error an unhandled rejection, as any promise's would be.
+   */
+  #exposed<T>(inner: Promise<T>): Promise<T> {
+    let settle!: { resolve: (value: T) => void; reject: (error: unknown) => void };
+    const outer = new Promise<T>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.#pending.add(outer);
+    inner.then(
+      (value) => {
+        this.#pending.delete(outer);
+        settle.resolve(value);
+      },
+      (error: unknown) => {
+        this.#pending.delete(outer);
+        settle.reject(error);
+      },
+    );
+    return outer;
   }
 
   /** `await using pool = new Pool()`: close() then join(). */
@@ -351,7 +379,7 @@ export class Pool {
         onProgress: checkProgress(opts.onProgress),
       };
       if (!isIterable(items) && !isAsyncIterable(items)) throw invalidArg(rootName, 'an Iterable or an AsyncIterable', items);
-      return this.#runtime.map(spec, kind, items, call, rootName, what);
+      return this.#exposed(this.#runtime.map(spec, kind, items, call, rootName, what));
     } catch (error) {
       return Promise.reject(error);
     }

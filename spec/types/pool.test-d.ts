@@ -32,6 +32,21 @@ export async function poolTypes(pool: Pool, nums: number[]): Promise<void> {
     // @ts-expect-error the same for imap
     ['7'],
   );
+  void pool.mapAsync(
+    primes.isPrime,
+    // @ts-expect-error the same for mapAsync
+    ['7'],
+  );
+  void pool.starmap(
+    primes.countPrimes,
+    // @ts-expect-error a wrong tuple is reported against the tuples
+    [['0', 10]],
+  );
+  void pool.starmapAsync(
+    primes.countPrimes,
+    // @ts-expect-error the same for starmapAsync
+    [['0', 10]],
+  );
   // @ts-expect-error a task of two parameters cannot be mapped over single items
   void pool.map(primes.countPrimes, nums);
 
