@@ -74,6 +74,12 @@ const CANCEL_MEMORY_MS = 60000;
 const PREFETCH_MS = 10;
 /** At most this many jobs per thread beyond the running one. */
 const MAX_PREFETCH = 32;
+/**
+ * Jobs shorter than this (the chunk sizes docs/remote.md recommends) get one spare job per worker
+ * process, so that a thread that finishes one starts the next at once instead of after a round trip
+ * to Redis; longer jobs lose little to that round trip, and a held job would wait longer.
+ */
+const SPARE_JOB_MS = 1000;
 
 export class RemoteWorker {
   readonly #settings: WorkerSettings;
@@ -339,7 +345,7 @@ export class RemoteWorker {
     const worker = this.#worker;
     if (worker === undefined) return;
     const perThread = 1 + Math.min(MAX_PREFETCH, Math.floor(PREFETCH_MS / Math.max(this.#meanRunMs, 0.001)));
-    const concurrency = this.#settings.threads * perThread;
+    const concurrency = this.#settings.threads * perThread + (this.#meanRunMs < SPARE_JOB_MS ? 1 : 0);
     if (worker.concurrency !== concurrency) worker.concurrency = concurrency;
   }
 
