@@ -204,12 +204,19 @@ describe('Manager over TCP', () => {
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     try {
       const d = await m.dict<string, number>([['ok', 1]]);
-      const hello = frameOf('[{"t":1,"v":2},"hello",1]');
+      const hello = frameOf('[{"t":1,"v":2},"hello",2]');
       const payloads: Buffer[] = [
         Buffer.concat([hello, Buffer.from([0xff, 0xff, 0xff, 0xff])]),
         Buffer.concat([hello, frameOf('[{"__proto__":1,"t":2},5,"call"]')]),
         Buffer.concat([hello, frameOf('[{"t":1,"seq":2,"id":3,"m":4,"a":5},"call",0,0,"get",[6],{"__proto__":7},1]')]),
         Buffer.concat([hello, frameOf('not devalue at all')]),
+        // Compact frames: garbage after the tag, a __proto__ key, a count past the end.
+        Buffer.concat([hello, rawFrame(Buffer.from([0, 200, 1, 2, 3]))]),
+        Buffer.concat([
+          hello,
+          rawFrame(Buffer.concat([Buffer.from([0, 9, 1, 0, 0, 0, 6, 9, 0, 0, 0]), Buffer.from('__proto__'), Buffer.from([3])])),
+        ]),
+        Buffer.concat([hello, rawFrame(Buffer.from([0, 8, 255, 255, 255, 255, 1]))]),
         frameOf('[{"t":1},"call"]'),
       ];
       for (let i = 0; i < 12; i++) payloads.push(crypto.randomBytes(1 + Math.floor(Math.random() * 200)));
@@ -256,7 +263,10 @@ describe('Manager over TCP', () => {
 });
 
 function frameOf(text: string): Buffer {
-  const body = Buffer.from(text);
+  return rawFrame(Buffer.from(text));
+}
+
+function rawFrame(body: Buffer): Buffer {
   const header = Buffer.alloc(4);
   header.writeUInt32BE(body.length);
   return Buffer.concat([header, body]);
