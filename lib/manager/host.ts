@@ -58,6 +58,8 @@ export interface HostLink {
   readonly held: Map<Releasable, number>;
   /** A thread's sync lane (port links only). */
   readonly lane?: ServedLane | undefined;
+  /** Set once the link closed: nothing is granted to it any more. */
+  closed?: boolean;
 }
 
 interface Entry {
@@ -219,6 +221,7 @@ export class Host {
   /** A link closed: release everything it held. */
   dropLink(link: HostLink): void {
     if (!this.#links.delete(link)) return;
+    link.closed = true;
     for (const [lock, count] of link.held) for (let i = 0; i < count; i++) lock._releaseFor(link);
     link.held.clear();
     for (const [id, count] of link.refs) this.#unref(id, count);
@@ -510,16 +513,14 @@ export class Host {
       this.#register(this.#nextId++, type, value, exposedMethods(builtin));
       return value;
     }
+    // Shared memory does not cross machines: a TCP client gets a manager-hosted object.
+    const shared = SHARED_FACTORIES[type];
+    if (shared !== undefined && !remote) return shared(args);
     const hosted = HOSTED_SYNC_TYPES[type];
-    if (hosted !== undefined && (remote || SHARED_FACTORIES[type] === undefined)) {
+    if (hosted !== undefined) {
       const value = new hosted(...args);
       this.#register(this.#nextId++, type, value, exposedMethods(hosted));
       return value;
-    }
-    const shared = SHARED_FACTORIES[type];
-    if (shared !== undefined) {
-      if (remote) throw new InvalidArgumentError(`A ${type} cannot be made over TCP (shared memory does not cross machines)`);
-      return shared(args);
     }
     if (!this.#options.typeNames.includes(type)) throw new InvalidArgumentError(`This manager has no type ${JSON.stringify(type)}`);
     const known = await this.#classOf(type);
