@@ -346,6 +346,26 @@ describe('Manager over TCP', () => {
     }
   }, 20_000);
 
+  test('`parapool manager` exits with code 1 and says why when its manager thread crashes', async () => {
+    const server = await startServer();
+    let stderr = '';
+    server.child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = exited(server.child);
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port: server.port }, authkey: KEY });
+    try {
+      const c = await m.Counter(0);
+      await c.crash();
+      expect(await code).toBe(1);
+      expect(stderr).toMatch(/parapool manager: the manager thread crashed \(exit code 1\): Error: manager thread crashed on purpose/);
+      await expect(c.get()).rejects.toMatchObject({ code: 'ERR_MANAGER_GONE' });
+    } finally {
+      server.child.kill('SIGKILL');
+      await m.shutdown();
+    }
+  }, 20_000);
+
   test('the server SIGKILLed: clients fail promptly with ERR_MANAGER_GONE', async () => {
     const { child, port } = victim;
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
