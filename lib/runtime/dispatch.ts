@@ -38,6 +38,16 @@ export interface Dispatcher {
    * a packed input may then run as one self-scheduled job per worker (range-run.ts).
    */
   readonly selfScheduling?: boolean;
+  /**
+   * How many chunks a chunked call keeps submitted ahead of its consumer (what bounds an imap over an
+   * infinite input); undefined: 4 per worker thread. A remote dispatcher keeps more, to cover its round trips.
+   */
+  readonly readAhead?: number;
+  /**
+   * When set, a map without a chunksize sizes its chunks by measurement towards this many milliseconds of
+   * work per chunk (at most Python's default size); undefined: Python's default, `ceil(n / (4 × workers))`.
+   */
+  readonly targetChunkMs?: number;
   /** Queues a job (or starts it at once when a worker is free). Never throws: a job that cannot run fails through `onFailure`. */
   submit(job: Job): JobEntry;
   /** Removes a queued job without running it; false once it is running or done. */

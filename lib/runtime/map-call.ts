@@ -14,7 +14,7 @@ import { encode } from '../codec/codec';
 import { packNumbersShared } from '../codec/packing';
 import { invalidArg } from '../validate';
 import { type CallRun, ChunkRun } from './chunk-run';
-import { arraySource, type PreparedInput } from './chunk-source';
+import { adaptiveChunksize, arraySource, type PreparedInput } from './chunk-source';
 import type { Dispatcher } from './dispatch';
 import { CallKind, type TaskSpec } from './protocol';
 import { RangeRun, rangeSize, rangesFit } from './range-run';
@@ -85,12 +85,15 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
     call.onSettled();
     return Promise.reject(error);
   }
-  if (input.prepared.kind === 'packed' && call.kind === CallKind.Map && call.chunksize === undefined && call.dispatcher.selfScheduling) {
-    const workers = Math.max(1, call.dispatcher.workers);
+  const { dispatcher } = call;
+  const workers = Math.max(1, dispatcher.workers);
+  if (input.prepared.kind === 'packed' && call.kind === CallKind.Map && call.chunksize === undefined && dispatcher.selfScheduling) {
     const size = rangeSize(call.items.length, workers);
     if (rangesFit(call.items.length, size, workers)) return selfScheduled(call, input.prepared.packed, size);
   }
-  const chunksize = call.chunksize ?? defaultChunksize(call.items.length, Math.max(1, call.dispatcher.workers));
+  const pythonDefault = defaultChunksize(call.items.length, workers);
+  const chunksize =
+    call.chunksize ?? (dispatcher.targetChunkMs === undefined ? pythonDefault : adaptiveChunksize(dispatcher.targetChunkMs, pythonDefault));
   const source = arraySource(input.items, chunksize, input.prepared);
   return new Promise<unknown[]>((resolve, reject) => {
     const run = new ChunkRun(
@@ -100,7 +103,7 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
         kind: call.kind,
         source,
         ordered: false,
-        readAhead: Math.max(1, call.dispatcher.workers) * 4,
+        readAhead: dispatcher.readAhead ?? workers * 4,
         rootName: call.rootName,
         signal: call.signal,
         onProgress: call.onProgress,

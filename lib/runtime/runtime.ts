@@ -240,7 +240,7 @@ export class Runtime {
           kind,
           source,
           ordered,
-          readAhead: Math.max(1, this.#dispatcher.workers) * 4,
+          readAhead: this.#dispatcher.readAhead ?? Math.max(1, this.#dispatcher.workers) * 4,
           rootName,
           signal: call.signal,
           onProgress: options.onProgress,
