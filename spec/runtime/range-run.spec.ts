@@ -320,5 +320,7 @@ describe('self-scheduled map: failures of the pool', () => {
   it('a pool with maxTasksPerChild keeps one task per chunk, and recycles without failing anything', async () => {
     await using pool = new Pool({ workers: 2, maxTasksPerChild: 2 });
     expect(await pool.map(t.uneven, range(1000))).toEqual(range(1000).map(local.uneven));
+    // Python's default chunksize: ceil(1000 / (4 × 2)) = 125, so 8 chunks, each a task that counts towards the limit.
+    expect(pool.stats()).toMatchObject({ completed: 8, failed: 0 });
   });
 });
