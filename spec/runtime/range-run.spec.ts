@@ -317,6 +317,16 @@ describe('self-scheduled map: failures of the pool', () => {
     expect(progress.at(-1)).toBeLessThan(1000);
   });
 
+  it('an initializer that fails breaks the pool: a self-scheduled map rejects ERR_POOL_BROKEN; idle-timeout pools start workers for it', async () => {
+    const broken = new Pool({ workers: 2, initializer: t.failInit });
+    await expect(within(broken.map(t.uneven, range(1000)), 15_000, 'the map on a broken pool')).rejects.toMatchObject({
+      code: 'ERR_POOL_BROKEN',
+    });
+    await broken.terminate();
+    await using idle = new Pool({ workers: 2, idleTimeout: 10 });
+    for (let round = 0; round < 2; round++) expect(await idle.map(t.uneven, range(1000))).toEqual(range(1000).map(local.uneven));
+  });
+
   it('a pool with maxTasksPerChild keeps one task per chunk, and recycles without failing anything', async () => {
     await using pool = new Pool({ workers: 2, maxTasksPerChild: 2 });
     expect(await pool.map(t.uneven, range(1000))).toEqual(range(1000).map(local.uneven));
