@@ -25,39 +25,12 @@ import { decodeError } from '../codec/error-codec';
 import type { CallRun } from './chunk-run';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { CallKind, RANGE_CONTROL_WORDS, type RangeJob, RangeResults, RangeWord, type TaskResponse, type TaskSpec } from './protocol';
+import { giveBackShared, takeShared } from './spare-buffers';
 
 /** Claims per worker the default range size aims at: small enough for a balanced tail, large enough that claims stay rare. */
 const CLAIMS_PER_WORKER = 128;
 /** How often onProgress is told the items done, while a self-scheduled map runs. */
 const PROGRESS_INTERVAL_MS = 20;
-
-/**
- * Output buffers of maps whose jobs all answered, kept for the next map: a
- * fresh SharedArrayBuffer's pages fault in on the first write, which costs the
- * workers more than the map's own stores. A buffer is reused only once no
- * worker can write to it any more (every job answered; a job stopped by an
- * abort or a death may still be running for a moment), and few and small
- * ones are kept, so the memory held stays bounded.
- */
-const spareOutputs: SharedArrayBuffer[] = [];
-const MAX_SPARE_OUTPUTS = 2;
-const MAX_SPARE_OUTPUT_BYTES = 8 * 1024 * 1024;
-
-function takeOutput(bytes: number): SharedArrayBuffer {
-  let best = -1;
-  for (let i = 0; i < spareOutputs.length; i++) {
-    const length = spareOutputs[i]!.byteLength;
-    // A much larger spare stays for a map of its size.
-    if (length >= bytes && length <= 4 * bytes && (best === -1 || length < spareOutputs[best]!.byteLength)) best = i;
-  }
-  return best === -1 ? new SharedArrayBuffer(bytes) : spareOutputs.splice(best, 1)[0]!;
-}
-
-function giveBackOutput(buffer: SharedArrayBuffer): void {
-  if (buffer.byteLength > MAX_SPARE_OUTPUT_BYTES) return;
-  if (spareOutputs.length === MAX_SPARE_OUTPUTS) spareOutputs.shift();
-  spareOutputs.push(buffer);
-}
 
 /** The default range size of a self-scheduled map over `itemCount` items on `workers` workers. */
 export function rangeSize(itemCount: number, workers: number): number {
@@ -116,7 +89,7 @@ export class RangeRun implements CallRun {
     control[RangeWord.Failed] = this.#length;
     this.#job = {
       control,
-      output: new Float64Array(takeOutput(this.#length * Float64Array.BYTES_PER_ELEMENT), 0, this.#length),
+      output: new Float64Array(takeShared(this.#length * Float64Array.BYTES_PER_ELEMENT), 0, this.#length),
       kinds: new Uint8Array(new SharedArrayBuffer(Math.ceil(this.#length / options.size))),
       size: options.size,
     };
@@ -302,7 +275,11 @@ export class RangeRun implements CallRun {
   #maybeSettle(): void {
     if (this.#settled || !this.#finished || this.#inFlight > 0) return;
     this.#settled = true;
-    if (this.#outputReusable) giveBackOutput(this.#job.output.buffer as SharedArrayBuffer);
+    if (this.#outputReusable) {
+      // No job can touch the output or the input any more: both serve the next map.
+      giveBackShared(this.#job.output.buffer as SharedArrayBuffer);
+      if (this.#options.packed.buffer instanceof SharedArrayBuffer) giveBackShared(this.#options.packed.buffer);
+    }
     this.#options.onSettled();
   }
 }
