@@ -45,6 +45,7 @@ export type { TaskRef, Task, TaskModule, AnyFunction } from './tasks/task-ref';
 export { Pool } from './pool/pool';
 export { defaultChunksize } from './runtime/map-call';
 export type { PoolOptions, MapOptions, ApplyOptions } from './pool/pool';
+export type { PoolStats, TimeSummary, WorkerStats } from './runtime/stats';
 export { AsyncResult } from './pool/async-result';
 export type { AsyncResultCallbacks } from './pool/async-result';
 

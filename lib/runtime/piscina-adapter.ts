@@ -157,6 +157,11 @@ export class PiscinaAdapter implements WorkerEngine {
     return this.#piscina.destroy();
   }
 
+  /** The live workers' thread ids (stats()). */
+  threadIds(): number[] {
+    return this.#piscina.threads.map((thread) => thread.threadId);
+  }
+
   /**
    * piscina's load balancer: an idle worker that has not had its share of
    * tasks. piscina calls it synchronously when it distributes, so a worker's
@@ -243,5 +248,7 @@ const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker
 
 /** The local dispatcher over piscina: what `new Pool()` and `new Executor()` run on unless given another. */
 export function localDispatcher(settings: RuntimeSettings): Dispatcher {
-  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }));
+  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }), {
+    selfScheduling: settings.maxTasksPerChild === undefined,
+  });
 }
