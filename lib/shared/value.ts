@@ -2,9 +2,7 @@
  * Value and RawValue: Python's `multiprocessing.Value` / `RawValue`, one typed
  * element in shared memory that crosses threads as the same memory.
  */
-import { threadId } from 'node:worker_threads';
 import { registerSharedType } from '../codec/codec';
-import { RLock } from '../sync/rlock';
 import { INTERNAL } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, type LockOption, type SharedLock } from './lock-option';
@@ -54,14 +52,10 @@ function reviveValue<C extends Typecode>(descriptor: ValueDescriptor): SharedVal
  * is one atomic step (integer typecodes; beyond Python). Unlike Python's
  * synchronized wrapper, reading and writing `.value` does not take the lock.
  *
- * An integer write is an `Atomics.store` (sequentially consistent: it also
- * publishes every write this thread made before it), except while this thread
- * holds the value's own RLock (`acquireSync()`, the default lock): then it is a
- * plain store, which the lock's release publishes. That makes `value += 1` under
- * the lock about as cheap as `view[0] += 1`; what it gives up is only that a
- * thread reading `.value` without the lock could see that write before the
- * holder's earlier writes to other memory (on CPUs that reorder stores, not
- * x86): take the lock to read what a lock holder wrote.
+ * An integer write is an `Atomics.store`: sequentially consistent, so it also
+ * publishes every write this thread made before it (a flag set without the lock
+ * is safe to poll). Under the lock, `view[0] += 1` is the faster form of
+ * `value += 1` (a plain load and store; the lock's release publishes it).
  */
 export class SharedValue<C extends Typecode = Typecode> {
   /** The typecode it was created with (`'i'`, `'c_double'`, ...). */
@@ -71,8 +65,6 @@ export class SharedValue<C extends Typecode = Typecode> {
   readonly #lock: SharedLock | undefined;
   /** The typecode's kind, for the fast paths: 'int' (number elements), 'bigint' or 'float'. */
   readonly #kind: TypecodeInfo['kind'];
-  /** The lock when it is an RLock, whose owner a write can check. */
-  readonly #ownedLock: RLock | undefined;
 
   /** Same as {@link Value}`(typecode, init, options)`. */
   constructor(typecode: C, init?: ElementOf<C>, options?: ValueOptions);
@@ -85,7 +77,6 @@ export class SharedValue<C extends Typecode = Typecode> {
       this.#view = new this.#info.ctor(descriptor.buffer, descriptor.byteOffset, 1);
       this.#lock = descriptor.lock ?? undefined;
       this.#kind = this.#info.kind;
-      this.#ownedLock = this.#lock instanceof RLock ? this.#lock : undefined;
       return;
     }
     this.#info = typecodeInfo(typecode);
@@ -93,7 +84,6 @@ export class SharedValue<C extends Typecode = Typecode> {
     const { lock } = readOptions('options', options, ['lock']);
     this.#lock = resolveLock(lock as LockOption);
     this.#kind = this.#info.kind;
-    this.#ownedLock = this.#lock instanceof RLock ? this.#lock : undefined;
     this.#view = new this.#info.ctor(new SharedArrayBuffer(this.#info.size), 0, 1);
     storeElement(this.#info, this.#view, 0, init === undefined ? zeroOf(this.#info) : init, 'init');
   }
@@ -115,8 +105,7 @@ export class SharedValue<C extends Typecode = Typecode> {
   set value(value: ElementOf<C>) {
     // The hot case inline: an int32 number into an integer element (anything else is checked and stored in full).
     if (this.#kind === 'int' && typeof value === 'number' && (value | 0) === value) {
-      if (this.#ownedLock !== undefined && this.#ownedLock.ownerThreadId === threadId) this.#view[0] = value;
-      else Atomics.store(this.#view as Int32Array, 0, value);
+      Atomics.store(this.#view as Int32Array, 0, value);
       return;
     }
     storeElement(this.#info, this.#view, 0, value, 'value');

@@ -184,19 +184,19 @@ describe('Value (CPython _TestValue)', () => {
     }
   });
 
-  test('the fast paths keep the full semantics: wrapping, typecode kinds, the store under the own RLock and without it', () => {
+  test('the fast paths keep the full semantics: wrapping, typecode kinds, with the lock held and without', () => {
     const small = Value('b', 0);
     const lock = small.getLock() as RLock;
     lock.acquireSync();
     try {
-      small.value = 200; // a plain store while this thread holds the RLock: still wraps like C
+      small.value = 200; // wraps like C
       expect(small.value).toBe(-56);
       small.value += 1;
       expect(small.value).toBe(-55);
     } finally {
       lock.release();
     }
-    small.value = 127; // no lock held: Atomics.store
+    small.value = 127;
     expect(small.add(1)).toBe(127);
     expect(small.value).toBe(-128);
     expect(small.sub(1)).toBe(-128);
@@ -270,7 +270,7 @@ describe('Value across threads', () => {
     }
   });
 
-  test(`2 workers × ${INCREMENTS} increments under a Lock (no owner: Atomics.store) = exactly ${2 * INCREMENTS}, ${ROUNDS} rounds`, async () => {
+  test(`2 workers × ${INCREMENTS} increments under a Lock instead of the RLock = exactly ${2 * INCREMENTS}, ${ROUNDS} rounds`, async () => {
     for (let round = 0; round < ROUNDS; round++) {
       const counter = Value('i', 0, { lock: new Lock() });
       await Promise.all(workers.map((w) => w.run('incrementLocked', { counter, n: INCREMENTS })));
