@@ -31,6 +31,34 @@ const CLAIMS_PER_WORKER = 128;
 /** How often onProgress is told the items done, while a self-scheduled map runs. */
 const PROGRESS_INTERVAL_MS = 20;
 
+/**
+ * Output buffers of maps whose jobs all answered, kept for the next map: a
+ * fresh SharedArrayBuffer's pages fault in on the first write, which costs the
+ * workers more than the map's own stores. A buffer is reused only once no
+ * worker can write to it any more (every job answered; a job stopped by an
+ * abort or a death may still be running for a moment), and few and small
+ * ones are kept, so the memory held stays bounded.
+ */
+const spareOutputs: SharedArrayBuffer[] = [];
+const MAX_SPARE_OUTPUTS = 2;
+const MAX_SPARE_OUTPUT_BYTES = 8 * 1024 * 1024;
+
+function takeOutput(bytes: number): SharedArrayBuffer {
+  let best = -1;
+  for (let i = 0; i < spareOutputs.length; i++) {
+    const length = spareOutputs[i]!.byteLength;
+    // A much larger spare stays for a map of its size.
+    if (length >= bytes && length <= 4 * bytes && (best === -1 || length < spareOutputs[best]!.byteLength)) best = i;
+  }
+  return best === -1 ? new SharedArrayBuffer(bytes) : spareOutputs.splice(best, 1)[0]!;
+}
+
+function giveBackOutput(buffer: SharedArrayBuffer): void {
+  if (buffer.byteLength > MAX_SPARE_OUTPUT_BYTES) return;
+  if (spareOutputs.length === MAX_SPARE_OUTPUTS) spareOutputs.shift();
+  spareOutputs.push(buffer);
+}
+
 /** The default range size of a self-scheduled map over `itemCount` items on `workers` workers. */
 export function rangeSize(itemCount: number, workers: number): number {
   return Math.max(1, Math.ceil(itemCount / (Math.max(1, workers) * CLAIMS_PER_WORKER)));
@@ -71,6 +99,8 @@ export class RangeRun implements CallRun {
   /** The error of each failing index a job reported. */
   readonly #errors = new Map<number, unknown>();
   #inFlight = 0;
+  /** False once a job ended without answering: its worker may still write to the output. */
+  #outputReusable = true;
   #finished = false;
   #settled = false;
   #reported = 0;
@@ -86,7 +116,7 @@ export class RangeRun implements CallRun {
     control[RangeWord.Failed] = this.#length;
     this.#job = {
       control,
-      output: new Float64Array(new SharedArrayBuffer(this.#length * Float64Array.BYTES_PER_ELEMENT)),
+      output: new Float64Array(takeOutput(this.#length * Float64Array.BYTES_PER_ELEMENT), 0, this.#length),
       kinds: new Uint8Array(new SharedArrayBuffer(Math.ceil(this.#length / options.size))),
       size: options.size,
     };
@@ -129,6 +159,7 @@ export class RangeRun implements CallRun {
         },
         onFailure: (error) => {
           if (!end()) return;
+          this.#outputReusable = false;
           this.fail(error);
           this.#jobEnded();
         },
@@ -271,6 +302,7 @@ export class RangeRun implements CallRun {
   #maybeSettle(): void {
     if (this.#settled || !this.#finished || this.#inFlight > 0) return;
     this.#settled = true;
+    if (this.#outputReusable) giveBackOutput(this.#job.output.buffer as SharedArrayBuffer);
     this.#options.onSettled();
   }
 }
