@@ -2,8 +2,9 @@
  * The one mutex of parapool: a futex mutex in one Int32 word of shared
  * memory, attachable at any `(Int32Array, index)`. Lock, RLock, Barrier's
  * internal mutex and the SharedMemory directory (lib/shared/shm-directory.ts)
- * are all built on it; blocking and async callers share the algorithm through
- * the `Steps` machinery of ./futex (`runSync` / `runAsync`).
+ * are all built on it. Async callers run the algorithm as `Steps` (./futex's
+ * `runAsync`), blocking callers as a plain loop (`lockSync`); both make every
+ * decision in one place (`#settle`).
  *
  * The algorithm is Ulrich Drepper's, "Futexes Are Tricky" (2011), mutex #3:
  * the word says "unlocked", "locked, nobody waits" or "locked, someone may
@@ -32,7 +33,7 @@
 import { threadId } from 'node:worker_threads';
 import { InvalidStateError } from '../errors';
 import { isThreadDead } from './liveness';
-import { park, runAsync, runSync, type Steps, wake } from './futex';
+import { park, runAsync, type Steps, wake } from './futex';
 
 /** This thread's id as stored in owner words: `worker_threads.threadId + 1`, so 0 means "no owner". */
 export const OWNER_ID = threadId + 1;
@@ -41,6 +42,9 @@ const UNLOCKED = 0;
 const OWNER_MASK = 0x1fffffff;
 const OWNER_DIED = 0x20000000;
 const WAITERS = 0x40000000;
+/** What `#settle` returns instead of a word to park on. */
+const TAKEN = -1;
+const TAKEN_OVER = -2;
 
 /**
  * How long a waiter sleeps before it checks again whether the owner died.
@@ -97,16 +101,59 @@ export class Mutex {
     let word = Atomics.compareExchange(words, index, UNLOCKED, OWNER_ID);
     if (word === UNLOCKED) return 'acquired';
     for (;;) {
+      const next = this.#settle(word, isAbandoned);
+      if (next < 0) return next === TAKEN ? 'acquired' : 'owner-died';
+      // 'ok' and 'not-equal' both mean "look again"; a waiter that times out
+      // is off the wait list before any notify can pick it, so no wake-up is lost.
+      const now = performance.now();
+      if (now >= deadline) return 'timed-out';
+      yield park(words, index, next, Math.min(deadline, now + LIVENESS_SLICE_MS));
+      word = Atomics.load(words, index);
+    }
+  }
+
+  /**
+   * `lockSteps`, blocking the calling thread: the same algorithm without the
+   * generator and its park requests, since a blocked thread has nothing to
+   * interleave (this is the path of every contended `acquireSync`).
+   */
+  lockSync(deadline = Number.POSITIVE_INFINITY, isAbandoned?: IsAbandoned): LockOutcome {
+    const words = this.#words;
+    const index = this.#index;
+    let word = Atomics.compareExchange(words, index, UNLOCKED, OWNER_ID);
+    if (word === UNLOCKED) return 'acquired';
+    for (;;) {
+      const next = this.#settle(word, isAbandoned);
+      if (next < 0) return next === TAKEN ? 'acquired' : 'owner-died';
+      if (deadline === Number.POSITIVE_INFINITY) Atomics.wait(words, index, next, LIVENESS_SLICE_MS);
+      else {
+        const left = deadline - performance.now();
+        if (left <= 0) return 'timed-out';
+        Atomics.wait(words, index, next, Math.min(left, LIVENESS_SLICE_MS));
+      }
+      word = Atomics.load(words, index);
+    }
+  }
+
+  /**
+   * One look at a locked (or just freed) word, after the first attempt failed:
+   * takes the mutex if it is free (marked contended: others may be parked),
+   * takes it over from a dead or abandoned owner, or marks it contended and
+   * returns the word to park on (never negative: the flags are bits 29-30).
+   */
+  #settle(word: number, isAbandoned: IsAbandoned | undefined): number {
+    const words = this.#words;
+    const index = this.#index;
+    for (;;) {
       if (word === UNLOCKED) {
-        // Taken after a wait: others may still be parked, so mark it contended.
         word = Atomics.compareExchange(words, index, UNLOCKED, OWNER_ID | WAITERS);
-        if (word === UNLOCKED) return 'acquired';
+        if (word === UNLOCKED) return TAKEN;
         continue;
       }
       const owner = (word & OWNER_MASK) - 1;
       if (owner >= 0 && ((owner !== threadId && isThreadDead(owner)) || isAbandoned?.(owner) === true)) {
         const seen = Atomics.compareExchange(words, index, word, OWNER_ID | OWNER_DIED | (word & WAITERS));
-        if (seen === word) return 'owner-died';
+        if (seen === word) return TAKEN_OVER;
         word = seen;
         continue;
       }
@@ -118,18 +165,8 @@ export class Mutex {
         }
         word |= WAITERS;
       }
-      // 'ok' and 'not-equal' both mean "look again"; a waiter that times out
-      // is off the wait list before any notify can pick it, so no wake-up is lost.
-      const now = performance.now();
-      if (now >= deadline) return 'timed-out';
-      yield park(words, index, word, Math.min(deadline, now + LIVENESS_SLICE_MS));
-      word = Atomics.load(words, index);
+      return word;
     }
-  }
-
-  /** `lockSteps`, blocking the calling thread. */
-  lockSync(deadline = Number.POSITIVE_INFINITY, isAbandoned?: IsAbandoned): LockOutcome {
-    return this.tryLock() ? 'acquired' : runSync(this.lockSteps(deadline, isAbandoned));
   }
 
   /** `lockSteps`, never blocking the event loop. */

@@ -61,6 +61,7 @@ export class Lock {
       *takeSteps(deadline: number): Steps<boolean> {
         return (yield* mutex.lockSteps(deadline)) !== 'timed-out';
       },
+      takeBlocking: (deadline: number) => mutex.lockSync(deadline) !== 'timed-out',
     };
     registerConditionLock(this, {
       // Python's `Condition._is_owned` for a plain lock: "is it locked at all".

@@ -64,6 +64,8 @@ export function regionFor(
 export interface Take {
   tryTake(): boolean;
   takeSteps(deadline: number): Steps<boolean>;
+  /** `takeSteps`, blocking, without the generator (the contended path of `acquireSync`). */
+  takeBlocking?(deadline: number): boolean;
 }
 
 /** `acquire(options)`: validation, the try, then the async wait; every failure is a rejection. */
@@ -83,7 +85,7 @@ export function acquireBlocking(options: AcquireOptions | undefined, take: Take)
   const deadline = acquireDeadline(options);
   if (take.tryTake()) return true;
   if (deadline === undefined) return false;
-  return runSync(take.takeSteps(deadline));
+  return take.takeBlocking === undefined ? runSync(take.takeSteps(deadline)) : take.takeBlocking(deadline);
 }
 
 /** `withLock(fn)`: runs `fn` between `acquire()` and `release()`, also when it throws. */

@@ -178,6 +178,11 @@ export class RLock {
         own(1);
         return true;
       },
+      takeBlocking: (deadline: number) => {
+        if (mutex.lockSync(deadline) === 'timed-out') return false;
+        own(1);
+        return true;
+      },
     };
   }
 
