@@ -86,15 +86,21 @@ export class ClientLink {
     return this.#closed || Atomics.load(this.control, GONE) !== 0;
   }
 
-  /** Queues a message; the messages of one tick are posted as one. */
+  /**
+   * Posts a message: the first of a tick at once (a lone call waits for
+   * nothing), the others of the same tick together, when its microtasks run.
+   */
   post(message: LinkMessage, transferList?: readonly TransferListItem[]): void {
     if (this.#closed) return;
-    this.#outbox.push(message);
-    if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => this.#flush());
+      this.#posted++;
+      this.#port.postMessage(message, transferList as TransferListItem[] | undefined);
+      return;
     }
+    this.#outbox.push(message);
+    if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
   }
 
   #flush(): void {

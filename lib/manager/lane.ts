@@ -41,6 +41,9 @@ export const LaneState = {
   Gone: 5,
 } as const;
 
+/** What one look at the lanes found (`LaneService`). */
+const Served = { None: 0, Answered: 1, Pending: 2 } as const;
+
 /** What `LaneClient.request` did. */
 export const Requested = { No: 0, Written: 1, Ring: 2 } as const;
 
@@ -172,6 +175,11 @@ export class ServedLane {
     return Atomics.load(this.words, STATE) === LaneState.Request;
   }
 
+  /** The request taken last has been answered. */
+  get answered(): boolean {
+    return Atomics.load(this.words, STATE) >= LaneState.Reply;
+  }
+
   /** Port messages the caller posted before its request. */
   get posted(): number {
     return Atomics.load(this.words, POSTED);
@@ -267,9 +275,17 @@ export class LaneService {
     });
   }
 
-  #serveAll(): boolean {
-    let served = false;
-    for (const [lane, serve] of this.#lanes) if (lane.pending && serve()) served = true;
+  /**
+   * Serves every waiting lane: `Answered` when each was answered at once,
+   * `Pending` when one waits for the event loop (an async method, a call
+   * forwarded over TCP), `None` when no lane was waiting.
+   */
+  #serveAll(): number {
+    let served: number = Served.None;
+    for (const [lane, serve] of this.#lanes) {
+      if (!lane.pending || !serve()) continue;
+      served = Math.max(served, lane.answered ? Served.Answered : Served.Pending);
+    }
     return served;
   }
 
@@ -286,14 +302,15 @@ export class LaneService {
         let served = this.#serveAll();
         if (this.#stopped) return;
         const now = performance.now();
-        if (!served && now > lookUntil) {
+        if (served !== Served.Answered && (served === Served.Pending || now > lookUntil)) {
+          // Stop listening (the event loop must run, or nothing came); first a last look at every lane:
+          // a request stored before its caller saw LISTENING cleared is served here, or its caller rings.
           Atomics.store(control, LISTENING, 0);
-          // A request stored before the caller saw LISTENING cleared: serve it, or the caller rang.
           served = this.#serveAll();
-          if (this.#stopped || !served) return;
+          if (this.#stopped || served !== Served.Answered) return;
           Atomics.store(control, LISTENING, 1);
         }
-        if (served) {
+        if (served === Served.Answered) {
           if (now > sliceEnd) {
             // Let the event loop run; callers need not ring meanwhile.
             this.#schedule();
@@ -392,20 +409,22 @@ export class PortLink {
     return true;
   }
 
-  /** Sends a reply: batched per microtask; a sync caller's at once, then its lane says so. */
+  /**
+   * Sends a reply: the first of a tick at once, the others of the same tick
+   * together when its microtasks run; a sync caller's at once, then its lane says so.
+   */
   send(reply: ReplyMessage, transferList: readonly TransferListItem[] | undefined, sync: boolean): void {
     if (this.closed) return;
-    this.#outbox.push(reply);
-    if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
-    if (sync) {
-      this.flush();
-      this.lane?.onPort();
-      return;
-    }
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => this.flush());
+      this.port.postMessage(reply, transferList as TransferListItem[] | undefined);
+    } else {
+      this.#outbox.push(reply);
+      if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
+      if (sync) this.flush();
     }
+    if (sync) this.lane?.onPort();
   }
 
   flush(): void {
