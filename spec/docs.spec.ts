@@ -96,6 +96,16 @@ describe('documentation', () => {
     expect(entries.length).toBeGreaterThan(0);
   });
 
+  it('README.md starts with the two commands that work on a fresh clone', () => {
+    const first = blocks.find((block) => block.page === 'README.md');
+    expect(first?.lang).toBe('sh');
+    const commands = first?.body
+      .split('\n')
+      .map((line) => line.replace(/#.*$/, '').trim())
+      .filter((line) => line !== '');
+    expect(commands).toEqual(['npm ci && npm run demo', 'npm ci && npm test']);
+  });
+
   it('shell blocks run only npm commands this package has', () => {
     for (const block of blocks.filter((b) => b.lang === 'sh')) {
       for (const line of block.body.replace(/\\\n\s*/g, ' ').split('\n')) {

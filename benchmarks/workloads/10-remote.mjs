@@ -4,8 +4,9 @@
 // - recovery: the time from SIGKILL of one of 3 workers to the end of the map it was serving,
 //   with the CLI's default locks (5 s) and with short ones (2 s lock, 1 s stall check);
 // - scaling: a timer-based task (nap 100 ms, so 2 cores are not the limit) over 1, 2, 4, 8
-//   worker processes of 2 threads each; throughput relative to 1 process.
-// Run alone: `npm run build && node benchmarks/workloads/10-remote.mjs [--quick]`.
+//   worker processes of 2 threads each; throughput relative to 1 process (and to linear).
+// The throughput group also runs BullMQ alone (no parapool) in the same run, as the engine's ceiling here.
+// Run alone: `npm run build && node benchmarks/workloads/10-remote.mjs [--quick] [--only=throughput,recovery,scaling]`.
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -100,12 +101,37 @@ async function stopAll(workers) {
   );
 }
 
+/** Jobs/s of BullMQ by itself: one Queue.addBulk of `count` jobs and one in-process Worker that does nothing. */
+async function bareBullmq(url, count, rounds) {
+  const { Queue, Worker } = require(path.join(ROOT, 'node_modules', 'bullmq'));
+  const connection = { url, maxRetriesPerRequest: null };
+  const queue = new Queue('bare', { connection: { ...connection }, streams: { events: { maxLen: 100 } } });
+  let done = 0;
+  const worker = new Worker('bare', async () => undefined, { connection: { ...connection }, concurrency: 64 });
+  worker.on('completed', () => done++);
+  await worker.waitUntilReady();
+  const samples = [];
+  for (let round = 0; round < rounds; round++) {
+    done = 0;
+    const jobs = Array.from({ length: count }, (_, i) => ({ name: 'noop', data: { i }, opts: { removeOnComplete: true } }));
+    const started = performance.now();
+    await queue.addBulk(jobs);
+    await until(() => done === count);
+    samples.push(count / ((performance.now() - started) / 1000));
+  }
+  await worker.close();
+  await queue.obliterate({ force: true });
+  await queue.close();
+  return samples;
+}
+
 async function until(check) {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 20));
 }
 
 export async function run(ctx) {
   const quick = ctx.quick;
+  const wanted = (part) => ctx.only === undefined || ctx.only.includes(part);
   const { Pool, tasks } = require(path.join(ROOT, 'dist', 'cjs', 'index.js'));
   const { redisBackend } = require(path.join(ROOT, 'dist', 'cjs', 'remote', 'index.js'));
   const math = tasks(path.join(ROOT, 'workers', 'math.ts'));
@@ -127,7 +153,7 @@ export async function run(ctx) {
   };
   try {
     // 1. Chunks/s through one Redis.
-    {
+    if (wanted('throughput')) {
       const workers = await Promise.all([1, 2].map(() => startWorker(redis.url, 'throughput', keyFile, 2)));
       const pool = new Pool({ backend: backendOf('throughput') });
       await until(() => pool.workers === 4);
@@ -141,15 +167,20 @@ export async function run(ctx) {
       }
       await pool.terminate();
       await stopAll(workers);
+      // The engine alone, in this process: what BullMQ reaches here with no parapool around it.
+      const bullmq = await bareBullmq(redis.url, items.length, quick ? 2 : 4);
       report({
         title: `chunks/s through one local Redis: map of ${items.length} no-op chunks (chunksize 1), 2 workers × 2 threads`,
         unit: 'chunks/s',
         better: 'higher',
-        rows: [finishRow({ label: 'parapool Pool + redisBackend', samples })],
+        rows: [
+          finishRow({ label: 'parapool Pool + redisBackend', samples }),
+          finishRow({ label: 'BullMQ alone: addBulk + one Worker (concurrency 64, no-op), one process', samples: bullmq }),
+        ],
       });
     }
     // 2. Recovery from a killed worker.
-    {
+    if (wanted('recovery')) {
       const rows = [];
       for (const [label, locks] of [
         ['CLI defaults (lock 5 s, stall check 5 s)', []],
@@ -185,10 +216,10 @@ export async function run(ctx) {
       });
     }
     // 3. Scaling with worker processes on a timer task.
-    {
+    if (wanted('scaling')) {
       const rows = [];
       let base;
-      for (const processes of quick ? [1, 2, 4] : [1, 2, 4, 8]) {
+      for (const processes of [1, 2, 4, 8]) {
         const queue = `scaling${processes}`;
         const workers = await Promise.all(Array.from({ length: processes }, () => startWorker(redis.url, queue, keyFile, 2)));
         const pool = new Pool({ backend: backendOf(queue) });
@@ -206,7 +237,11 @@ export async function run(ctx) {
         await stopAll(workers);
         const row = finishRow({ label: `${processes} process${processes === 1 ? '' : 'es'} × 2 threads`, samples });
         base ??= row.median;
-        row.extra = { scaling: `${(row.median / base).toFixed(2)}×`, efficiency: `${Math.round((row.median / base / processes) * 100)}%` };
+        row.extra = {
+          scaling: `${(row.median / base).toFixed(2)}×`,
+          'of linear': `${(row.median / base / processes).toFixed(2)}`,
+          'of ideal (20/s per process)': `${(row.median / (20 * processes)).toFixed(2)}`,
+        };
         rows.push(row);
       }
       report({
@@ -225,6 +260,17 @@ export async function run(ctx) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const quick = process.argv.includes('--quick');
-  await run({ quick, log: (line) => process.stdout.write(`${line}\n`) });
+  const only = process.argv
+    .find((arg) => arg.startsWith('--only='))
+    ?.slice('--only='.length)
+    .split(',');
+  const load = () =>
+    os
+      .loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ');
+  process.stdout.write(`load average before: ${load()} (${os.availableParallelism()} cores)\n`);
+  await run({ quick, only, log: (line) => process.stdout.write(`${line}\n`) });
+  process.stdout.write(`load average after: ${load()}\n`);
   process.exit(0);
 }

@@ -89,6 +89,34 @@ function uncloneableKind(object: object): string | undefined {
   return undefined;
 }
 
+/**
+ * Node's platform objects written in JavaScript: their state is in private
+ * fields, so structured clone turns each into an empty object without a word.
+ * They are refused instead, since what arrives would not be what was sent.
+ */
+const PLATFORM_CLASSES = [
+  'URL',
+  'URLSearchParams',
+  'Headers',
+  'Request',
+  'Response',
+  'FormData',
+  'AbortController',
+  'AbortSignal',
+  'Event',
+  'EventTarget',
+  'TextEncoder',
+  'TextDecoder',
+] as const;
+
+function platformKind(object: object): string | undefined {
+  for (const name of PLATFORM_CLASSES) {
+    const Class = (globalThis as Record<string, unknown>)[name];
+    if (typeof Class === 'function' && object instanceof Class) return name;
+  }
+  return undefined;
+}
+
 function isArrayIndex(key: string): boolean {
   const index = Number(key);
   return index >>> 0 === index && index !== 4294967295 && String(index) === key;
@@ -178,6 +206,12 @@ class Encoder {
     }
     const tag = sharedTagOf(proto);
     if (tag !== undefined) return this.sharedObject(object, tag);
+    const platform = platformKind(object);
+    if (platform !== undefined) {
+      throw new UncloneableAt(
+        `is ${/^[AE]/.test(platform) ? 'an' : 'a'} ${platform}, which would arrive as an empty object (send what it holds instead, e.g. a URL's href)`,
+      );
+    }
     // Class instances clone as plain objects of their own enumerable properties.
     return this.plainObject(object, true);
   }

@@ -118,6 +118,25 @@ function undescribable(thrown: unknown, reason: string): EncodedError {
 
 const UNSENDABLE = 'it cannot be sent to another thread';
 
+/**
+ * The stack frames of an error whose `stack` throws when read: V8 formats the
+ * stack lazily, and its header (`name: message`) is what throws for a Symbol
+ * name or a throwing `message` getter. With `Error.prepareStackTrace` set, V8
+ * hands over the frames it captured and formats no header.
+ */
+function framesOf(error: object): string | undefined {
+  const previous = Error.prepareStackTrace;
+  try {
+    Error.prepareStackTrace = (_error, callSites) => callSites.map((site) => `    at ${String(site)}`).join('\n');
+    const frames = (error as { stack?: unknown }).stack;
+    return typeof frames === 'string' ? frames : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    Error.prepareStackTrace = previous;
+  }
+}
+
 class ErrorEncoder {
   shared = false;
   private readonly ancestors = new Set<object>();
@@ -150,6 +169,10 @@ class ErrorEncoder {
         message.value === undefined ? '' : typeof message.value === 'string' ? message.value : safeDescription(message.value);
     const stack = read(error, 'stack');
     if ('value' in stack && typeof stack.value === 'string') result.stack = stack.value;
+    else if ('threw' in stack) {
+      const frames = framesOf(error);
+      if (frames !== undefined) result.stack = `${result.name}: ${result.message}\n${frames}`;
+    }
     const code = read(error, 'code');
     if (isParapoolErrorSafely(error) && 'value' in code && typeof code.value === 'string') result.parapoolCode = code.value;
     result.props = this.props(error);

@@ -11,6 +11,7 @@ import { localDispatcher } from '../runtime/piscina-adapter';
 import { CallKind } from '../runtime/protocol';
 import { ResultIterator } from '../runtime/result-iterator';
 import { type ChunkedCallOptions, dispatcherFactoryOf, Runtime } from '../runtime/runtime';
+import type { PoolStats } from '../runtime/stats';
 import { checkResourceLimits, poolWorkerData } from '../runtime/worker-settings';
 import { type AnyFunction, type Task, type TaskRef, taskSpecOf } from '../tasks/task-ref';
 import { checkInteger, checkOptionalFunction, checkOptions, checkSignal, checkTimeout, INTERNAL, invalidArg } from '../validate';
@@ -49,16 +50,23 @@ export interface PoolOptions {
 /** Options of every call that runs many items. */
 export interface MapOptions {
   /**
-   * Items per task sent to a worker. @default map/starmap: ceil(n / (4 × workers)), as Python;
-   * imap/imapUnordered: adaptive, starting at 1 (results stream at once, as with Python's 1) and
-   * growing while chunks finish in under 2 ms, so tiny items need no tuning.
+   * Items per task sent to a worker; a given chunksize always means one task per chunk, as in
+   * Python (with `maxTasksPerChild`, a chunk counts as one task).
+   * @default map/starmap: ceil(n / (4 × workers)), as Python. Except: `map`/`mapAsync` over an
+   * array of 64 or more numbers on local threads without `maxTasksPerChild` is self-scheduled:
+   * the input is packed once in shared memory, one task per worker takes small ranges of it
+   * itself, and number or boolean results are written in place, so the main thread is not
+   * involved per chunk (results, errors and progress behave as with chunks; the error is that
+   * of the lowest failing index). imap/imapUnordered: adaptive, starting at 1 (results stream
+   * at once, as with Python's 1) and growing while chunks finish in under 2 ms, so tiny items
+   * need no tuning.
    */
   readonly chunksize?: number;
   /** Aborting it drops queued work and stops running work of this call; the call rejects `ERR_CANCELLED`. */
   readonly signal?: AbortSignal;
   /** Milliseconds for the whole call; past it, as with an abort, but `ERR_TIMEOUT`. */
   readonly timeout?: number;
-  /** Called as chunks finish: items done so far, and the total when known. */
+  /** Called as chunks finish (a self-scheduled map: every 20 ms while items finish, and at the end): items done so far, and the total when known. */
   readonly onProgress?: (done: number, total?: number) => void;
 }
 
@@ -83,6 +91,8 @@ type Items<T> = Iterable<T> | AsyncIterable<T>;
 export class Pool {
   readonly #runtime: Runtime;
   readonly #remote: boolean;
+  /** The promises this pool handed out that have not settled: what terminate() rejects. */
+  readonly #pending = new Set<Promise<unknown>>();
 
   /**
    * @throws InvalidArgumentError (`ERR_INVALID_ARG`) for a bad option.
@@ -137,8 +147,8 @@ export class Pool {
   }
 
   /** Like map, but each item is an argument tuple: `fn(...tuple)`. */
-  starmap<P extends unknown[], R>(fn: TaskRef<(...args: P) => R>, tuples: Items<NoInfer<P>>, options?: MapOptions): Promise<Awaited<R>[]>;
-  starmap<P extends unknown[], R>(fn: (...args: P) => R, tuples: Items<P>, options?: MapOptions): Promise<Awaited<R>[]>;
+  // One signature, as for map: a wrong tuple is reported against `tuples`.
+  starmap<P extends unknown[], R>(fn: Task<(...args: P) => R>, tuples: Items<P>, options?: MapOptions): Promise<Awaited<R>[]>;
   /**
    * Python's `starmap`: `fn(...tuple)` for each tuple, results in input order.
    * Rejects (never throws) like `map`.
@@ -203,7 +213,7 @@ export class Pool {
       const opts = checkOptions('options', options);
       const signal = checkSignal('signal', opts.signal);
       const timeout = checkTimeout('timeout', opts.timeout);
-      return this.#runtime.apply(spec, args, signal, timeout, 'apply');
+      return this.#exposed(this.#runtime.apply(spec, args, signal, timeout, 'apply'));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -238,11 +248,10 @@ export class Pool {
 
   /** Like map, returning an AsyncResult. */
   mapAsync<A, R>(
-    fn: TaskRef<(item: A) => R>,
-    items: Items<NoInfer<A>>,
+    fn: Task<(item: A) => R>,
+    items: Items<A>,
     options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]>;
-  mapAsync<A, R>(fn: (item: A) => R, items: Items<A>, options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>): AsyncResult<Awaited<R>[]>;
   /**
    * Python's `map_async`: an `AsyncResult` of the whole list; every failure rejects it.
    *
@@ -262,12 +271,7 @@ export class Pool {
 
   /** Like starmap, returning an AsyncResult. */
   starmapAsync<P extends unknown[], R>(
-    fn: TaskRef<(...args: P) => R>,
-    tuples: Items<NoInfer<P>>,
-    options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
-  ): AsyncResult<Awaited<R>[]>;
-  starmapAsync<P extends unknown[], R>(
-    fn: (...args: P) => R,
+    fn: Task<(...args: P) => R>,
     tuples: Items<P>,
     options?: MapOptions & AsyncResultCallbacks<Awaited<R>[]>,
   ): AsyncResult<Awaited<R>[]>;
@@ -290,6 +294,22 @@ export class Pool {
       return new AsyncResult(INTERNAL, Promise.reject(error));
     }
     return new AsyncResult(INTERNAL, this.starmap(fn as AnyFunction, tuples, options), cbs);
+  }
+
+  /**
+   * A snapshot of the pool's work so far, to see whether a chunksize or a worker
+   * count helps: per-worker utilization and tasks, the queue depth, completed and
+   * failed tasks, and run-time and wait-time percentiles (ms). A task is one
+   * apply, one chunk of a map, or one worker's share of a self-scheduled map.
+   * Also after close() and terminate() (the figures stay as they were).
+   *
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) with a `backend`: its workers are measured on the worker command.
+   * @example
+   * const { runTime, waitTime, queued, workers } = pool.stats();
+   * console.log(runTime.p50, waitTime.p99, queued, workers.map((w) => w.utilization));
+   */
+  stats(): PoolStats {
+    return this.#runtime.stats();
   }
 
   /**
@@ -317,12 +337,44 @@ export class Pool {
 
   /**
    * Stops the workers now; every pending call rejects with `ERR_CANCELLED`,
-   * including a map still reading its input.
+   * including a map still reading its input. Those rejections are marked
+   * handled: awaiting such a promise later still rejects, but one nobody
+   * awaits does not crash the process as an unhandled rejection (the caller
+   * asked for it; Python's terminate leaves abandoned results silent too).
    * @example
+   * const running = pool.map(slow, items);
    * await pool.terminate();
+   * await running.catch((error) => error.code);   // 'ERR_CANCELLED'
    */
   terminate(): Promise<void> {
+    for (const pending of this.#pending) pending.catch(() => undefined);
+    this.#pending.clear();
     return this.#runtime.terminate();
+  }
+
+  /**
+   * The promise the caller gets for `inner`: the same outcome, tracked until it
+   * settles so that terminate() can mark it handled. Settling it from `inner`'s
+   * callbacks (instead of a reaction on the caller's promise) keeps an
+   * unobserved task error an unhandled rejection, as any promise's would be.
+   */
+  #exposed<T>(inner: Promise<T>): Promise<T> {
+    let settle!: { resolve: (value: T) => void; reject: (error: unknown) => void };
+    const outer = new Promise<T>((resolve, reject) => {
+      settle = { resolve, reject };
+    });
+    this.#pending.add(outer);
+    inner.then(
+      (value) => {
+        this.#pending.delete(outer);
+        settle.resolve(value);
+      },
+      (error: unknown) => {
+        this.#pending.delete(outer);
+        settle.reject(error);
+      },
+    );
+    return outer;
   }
 
   /** `await using pool = new Pool()`: close() then join(). */
@@ -351,7 +403,7 @@ export class Pool {
         onProgress: checkProgress(opts.onProgress),
       };
       if (!isIterable(items) && !isAsyncIterable(items)) throw invalidArg(rootName, 'an Iterable or an AsyncIterable', items);
-      return this.#runtime.map(spec, kind, items, call, rootName, what);
+      return this.#exposed(this.#runtime.map(spec, kind, items, call, rootName, what));
     } catch (error) {
       return Promise.reject(error);
     }

@@ -20,7 +20,8 @@ import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { decodeError } from '../codec/error-codec';
-import { BackendError, CancelledError, InvalidArgumentError, TaskNotFoundError } from '../errors';
+import { AuthenticationError, BackendError, CancelledError, InvalidArgumentError, TaskNotFoundError } from '../errors';
+import { REMOTE_TARGET_CHUNK_MS } from '../runtime/chunk-source';
 import type { Dispatcher, Job, JobEntry } from '../runtime/dispatch';
 import { setLongTimeout, type LongTimer } from '../timers';
 import {
@@ -33,7 +34,7 @@ import {
   type ClientKeys,
   type QueueKeys,
 } from './keys';
-import { contentHash, sign } from './signing';
+import { contentHash, openResult, sign } from './signing';
 import { fromWire, plainArgs, toWire, type JobData, type ResultMessage } from './wire';
 
 /** The options a dispatcher needs, validated by redisBackend(). */
@@ -65,6 +66,14 @@ const LARGE_JOB_BYTES = 1024 * 1024;
 const HASH_RECHECK_MS = 1000;
 /** A job answered longer ago than this was removed by its worker long since. */
 const ANSWERED_MEMORY_MS = 10000;
+/**
+ * Chunks a call keeps in Redis and in the workers' hands ahead of its consumer: enough to cover the round
+ * trips (a worker prefetches short jobs), still a bound for an imap over an infinite input.
+ */
+export const MIN_READ_AHEAD = 64;
+/** The most results one read takes from the result list. */
+const RESULTS_PER_READ = 1000;
+export const READ_AHEAD_PER_THREAD = 8;
 
 export class RemoteDispatcher implements Dispatcher {
   readonly #settings: RemoteSettings;
@@ -129,6 +138,16 @@ export class RemoteDispatcher implements Dispatcher {
   /** The number of threads of the workers that heartbeat on this queue now. */
   get workers(): number {
     return this.#liveThreads;
+  }
+
+  /** Chunks a chunked call keeps submitted ahead of its consumer. */
+  get readAhead(): number {
+    return Math.max(MIN_READ_AHEAD, READ_AHEAD_PER_THREAD * this.#liveThreads);
+  }
+
+  /** A map without a chunksize aims at this much work per remote chunk (docs/remote.md, "Chunk sizes"). */
+  get targetChunkMs(): number {
+    return REMOTE_TARGET_CHUNK_MS;
   }
 
   /** The live workers, as they describe themselves. */
@@ -361,15 +380,18 @@ export class RemoteDispatcher implements Dispatcher {
 
   // ---- results ----
 
+  /** Drains this client's result list: one LPOP of many while results flow, a blocking pop when it is empty. */
   async #readResults(): Promise<void> {
     const key = this.#keys.results;
     while (this.#state !== 'closed') {
       let texts: string[];
       try {
-        const first = await this.#blocking.blpop(key, 1);
-        if (first === null) continue;
-        const rest = (await this.#blocking.lpop(key, 1000)) ?? [];
-        texts = [first[1], ...rest];
+        texts = (await this.#blocking.lpop(key, RESULTS_PER_READ)) ?? [];
+        if (texts.length === 0) {
+          const first = await this.#blocking.blpop(key, 1);
+          if (first === null) continue;
+          texts = [first[1]];
+        }
       } catch {
         if (this.#isClosed()) return;
         await new Promise((resolve) => setTimeout(resolve, 50));
@@ -383,11 +405,17 @@ export class RemoteDispatcher implements Dispatcher {
     return this.#state === 'closed';
   }
 
-  #onMessage(text: string): void {
+  #onMessage(sealed: string): void {
+    const { text, authentic } = openResult(this.#settings.authkey, sealed);
     let message: ResultMessage;
     try {
       message = fromWire(text) as ResultMessage;
     } catch {
+      return;
+    }
+    if (typeof message !== 'object' || message === null || typeof message.id !== 'string') return;
+    if (!authentic) {
+      this.#forged(message.id);
       return;
     }
     const entry = this.#entries.get(message.id);
@@ -424,6 +452,19 @@ export class RemoteDispatcher implements Dispatcher {
         entry.job.onFailure(new CancelledError('The job was cancelled'));
         return;
     }
+  }
+
+  /** A message whose MAC fails: never trusted; the job it names fails with ERR_AUTH (a genuine answer after it is a duplicate). */
+  #forged(id: string): void {
+    const entry = this.#entries.get(id);
+    if (entry === undefined) return;
+    entry.state = 'done';
+    this.#forget(entry, true);
+    entry.job.onFailure(
+      new AuthenticationError(
+        `A result for this job failed its signature check: it was not made with this client's authkey (a worker with another --authkey-file, or someone else writing to Redis)`,
+      ),
+    );
   }
 
   /** Keeps the ids answered lately (older ones are long gone from Redis). */

@@ -44,21 +44,38 @@ export const HEARTBEAT_INTERVAL_MS = 1000;
 export const CLIENT_TTL_MS = 30000;
 
 /**
- * Worker, before running a job. KEYS: alive, cancelled, runners, results. ARGV: job id, runner, started message.
- * Returns 0 when the client is gone, 1 when the job was cancelled, 2 to run it (and tells the client it started).
+ * Worker, before running the jobs of one client it fetched in one event-loop turn. KEYS: alive, cancelled,
+ * runners. ARGV: runner, then the job ids. Returns 0 when the client is gone, else one state per job:
+ * 1 cancelled (skip it), 2 run it (its runner recorded, to name the host if it dies).
  */
 export const BEGIN_SCRIPT = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return 1 end
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[2])
-redis.call('RPUSH', KEYS[4], ARGV[3])
-return 2
+local states = {}
+local runners = {}
+for i = 2, #ARGV do
+  if redis.call('SISMEMBER', KEYS[2], ARGV[i]) == 1 then
+    states[i - 1] = 1
+  else
+    states[i - 1] = 2
+    runners[#runners + 1] = ARGV[i]
+    runners[#runners + 1] = ARGV[1]
+  end
+end
+for i = 1, #runners, 500 do redis.call('HSET', KEYS[3], unpack(runners, i, math.min(i + 499, #runners))) end
+return states
 `;
 
-/** Worker, after a job. KEYS: alive, results, runners. ARGV: job id, message. Pushes only while the client lives. */
+/**
+ * Worker, the messages for one client of one event-loop turn, in order. KEYS: alive, results, runners.
+ * ARGV: n, then the n ids of jobs that ended (their runner entries go), then the sealed messages, pushed
+ * only while the client lives.
+ */
 export const PUSH_SCRIPT = `
-redis.call('HDEL', KEYS[3], ARGV[1])
-if redis.call('EXISTS', KEYS[1]) == 1 then redis.call('RPUSH', KEYS[2], ARGV[2]) end
+local n = tonumber(ARGV[1])
+for i = 2, n + 1, 500 do redis.call('HDEL', KEYS[3], unpack(ARGV, i, math.min(i + 499, n + 1))) end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  for i = n + 2, #ARGV, 500 do redis.call('RPUSH', KEYS[2], unpack(ARGV, i, math.min(i + 499, #ARGV))) end
+end
 return 1
 `;
 

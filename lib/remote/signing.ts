@@ -1,8 +1,10 @@
 /**
- * Job signatures: HMAC-SHA256 over a canonical payload, so that a worker runs
- * only jobs made by a holder of the authkey, exactly as they were made (the
+ * Signatures, both ways: HMAC-SHA256 over a canonical payload, so that a worker
+ * runs only jobs made by a holder of the authkey, exactly as they were made (the
  * job id, the task named by module, export and hash, the kind and the
- * arguments). Redis itself is protected by its ACL and TLS (docs/remote.md).
+ * arguments), and a client accepts only results made by one (each result
+ * message is sealed: its MAC, then its text, which names its job). Redis itself
+ * is protected by its ACL and TLS (docs/remote.md).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { JobData } from './wire';
@@ -24,6 +26,26 @@ export function verify(authkey: Buffer, id: string, data: JobData): boolean {
   if (typeof data.mac !== 'string' || !/^[0-9a-f]{64}$/.test(data.mac)) return false;
   const expected = Buffer.from(sign(authkey, id, data), 'hex');
   return timingSafeEqual(expected, Buffer.from(data.mac, 'hex'));
+}
+
+/** Separates result MACs from job MACs: a job's signature can never pass for a result's. */
+const RESULT_DOMAIN = 'parapool.remote.result\n';
+const MAC_HEX = 64;
+
+/** A result message as it goes into a client's result list: the hex MAC of its text, then the text. */
+export function sealResult(authkey: Buffer, text: string): string {
+  return createHmac('sha256', authkey).update(RESULT_DOMAIN).update(text).digest('hex') + text;
+}
+
+/**
+ * A sealed result message's text, and whether its MAC is this authkey's (constant-time comparison). An
+ * unauthentic text is only good for naming the job to fail: nothing in it is trusted.
+ */
+export function openResult(authkey: Buffer, sealed: string): { readonly text: string; readonly authentic: boolean } {
+  const text = sealed.slice(MAC_HEX);
+  if (!/^[0-9a-f]{64}/.test(sealed)) return { text, authentic: false };
+  const expected = createHmac('sha256', authkey).update(RESULT_DOMAIN).update(text).digest();
+  return { text, authentic: timingSafeEqual(expected, Buffer.from(sealed.slice(0, MAC_HEX), 'hex')) };
 }
 
 /** sha256 of a task module's content, hex: how client and worker agree on its version. */

@@ -5,6 +5,7 @@
  * and the job and result messages built on it.
  */
 import { parse, stringify } from 'devalue';
+import { DESCRIPTOR_KEY, ESCAPED } from '../codec/registry';
 import { UncloneableError } from '../errors';
 import type { CallKind, EncodedError, TaskRequest, TaskResponse } from '../runtime/protocol';
 
@@ -26,7 +27,7 @@ export interface JobData {
   readonly mac: string;
 }
 
-/** Worker → client, one entry of the client's result list. */
+/** Worker → client, one entry of the client's result list (sealed with the authkey: signing.ts). */
 export type ResultMessage =
   | { readonly id: string; readonly type: 'started' }
   | { readonly id: string; readonly type: 'response'; readonly response: TaskResponse }
@@ -62,4 +63,52 @@ export function toWire(value: unknown, rootName: string): string {
 /** Parses devalue JSON (objects with a `__proto__` key are refused by devalue itself). */
 export function fromWire(text: string): unknown {
   return parse(text);
+}
+
+/** The tag of the first shared-object descriptor in a codec-encoded value, or undefined (escaped user objects are plain data). */
+export function sharedTagIn(value: unknown): string | undefined {
+  let found: string | undefined;
+  walkEncoded(value, (tag) => {
+    found ??= tag;
+    return undefined;
+  });
+  return found;
+}
+
+/**
+ * Replaces, in place, every shared-object descriptor in a codec-encoded value by a description of what
+ * was there: what an error's properties become when they held shared objects, which cannot cross machines
+ * (the error itself, with its class, code and stack, still does).
+ */
+export function describeShared<T>(value: T): T {
+  return walkEncoded(value, (tag) => `[shared object ${tag}: it ${SENT_AWAY}]`) as T;
+}
+
+/** Visits the descriptors of shared objects in `value`; a string returned replaces the descriptor. */
+function walkEncoded(root: unknown, visit: (tag: string) => string | undefined): unknown {
+  const seen = new Set<object>();
+  const walk = (value: unknown): unknown => {
+    if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+    seen.add(value);
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) value[i] = walk(value[i]);
+      return value;
+    }
+    if (value instanceof Map) {
+      for (const [key, entry] of value) value.set(key, walk(entry));
+      return value;
+    }
+    if (value instanceof Set) {
+      const entries = [...value];
+      value.clear();
+      for (const entry of entries) value.add(walk(entry));
+      return value;
+    }
+    const record = value as Record<string, unknown>;
+    const tag = record[DESCRIPTOR_KEY];
+    if (typeof tag === 'string' && tag !== ESCAPED) return visit(tag) ?? value;
+    for (const key of Object.keys(record)) record[key] = walk(record[key]);
+    return value;
+  };
+  return walk(root);
 }

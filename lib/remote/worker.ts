@@ -23,25 +23,18 @@ import {
   isParapoolError,
   TaskNotFoundError,
   TaskVersionError,
+  UncloneableError,
   WorkerExitedError,
 } from '../errors';
+import type { Dispatcher, JobEntry } from '../runtime/dispatch';
 import { localDispatcher } from '../runtime/piscina-adapter';
-import { CallKind, type TaskResponse } from '../runtime/protocol';
-import { Runtime } from '../runtime/runtime';
+import { CallKind, type TaskRequest, type TaskResponse } from '../runtime/protocol';
 import { poolWorkerData } from '../runtime/worker-settings';
-import { task, taskSpecOf } from '../tasks/task-ref';
-import {
-  BEGIN_SCRIPT,
-  clientKeys,
-  HEARTBEAT_INTERVAL_MS,
-  HEARTBEAT_SCRIPT,
-  HEARTBEAT_TTL_MS,
-  PUSH_SCRIPT,
-  queueKeys,
-  type QueueKeys,
-} from './keys';
+import { task } from '../tasks/task-ref';
+import { clientKeys, HEARTBEAT_INTERVAL_MS, HEARTBEAT_SCRIPT, HEARTBEAT_TTL_MS, queueKeys, type QueueKeys } from './keys';
+import { Outbox } from './outbox';
 import { contentHash, verify } from './signing';
-import { fromWire, toWire, type JobData, type ResultMessage } from './wire';
+import { describeShared, fromWire, sharedTagIn, toWire, type JobData, type ResultMessage } from './wire';
 
 /** Everything a worker process is started with (the CLI's flags, checked). */
 export interface WorkerSettings {
@@ -72,6 +65,21 @@ const STALLED_REASON = 'job stalled more than allowable limit';
 const CLIENT_ID = /^[0-9a-f]{12}$/;
 /** How long a cancelled id is remembered (well past a job's start check). */
 const CANCEL_MEMORY_MS = 60000;
+/**
+ * Prefetch: a worker holds, per thread, the job it runs plus as many more as take about this long, so
+ * that a thread that finishes a short job finds the next one here instead of waiting for a Redis round
+ * trip. Jobs of this length or longer are not prefetched (no thread idles long, and no job waits here
+ * while another worker's thread is free).
+ */
+const PREFETCH_MS = 10;
+/** At most this many jobs per thread beyond the running one. */
+const MAX_PREFETCH = 32;
+/**
+ * Jobs shorter than this (the chunk sizes docs/remote.md recommends) get one spare job per worker
+ * process, so that a thread that finishes one starts the next at once instead of after a round trip
+ * to Redis; longer jobs lose little to that round trip, and a held job would wait longer.
+ */
+const SPARE_JOB_MS = 1000;
 
 export class RemoteWorker {
   readonly #settings: WorkerSettings;
@@ -81,11 +89,14 @@ export class RemoteWorker {
   readonly #runner: string;
   readonly #redis: Redis;
   readonly #subscriber: Redis;
-  /** The local runtime (what Pool and Executor compose) that runs this worker's jobs on its threads. */
-  readonly #pool: Runtime;
+  readonly #outbox: Outbox;
+  /** The local dispatcher (what a local Pool runs on) that runs this worker's jobs on its threads. */
+  readonly #threads: Dispatcher;
   readonly #active = new Map<string, AbortController>();
   /** Ids cancelled lately: a cancellation may arrive between a job's start check and its registration here. */
   readonly #cancelled = new Map<string, number>();
+  /** The mean time a job runs on a thread (exponentially weighted), which sets the prefetch. */
+  #meanRunMs: number | undefined;
   #worker: Worker<JobData> | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -109,21 +120,19 @@ export class RemoteWorker {
       this.#served.set(relative.split(path.sep).join('/'), { file: pathToFileURL(file).href, hash: contentHash(content) });
     }
     const initializer = settings.initializer === undefined ? undefined : task(settings.initializer.file, settings.initializer.name);
-    this.#pool = new Runtime(
-      localDispatcher({
-        workers: settings.threads,
-        maxTasksPerChild: settings.maxTasksPerChild,
-        idleTimeout: undefined,
-        resourceLimits: undefined,
-        workerData: poolWorkerData(initializer, settings.initargs),
-      }),
-      'pool',
-    );
+    this.#threads = localDispatcher({
+      workers: settings.threads,
+      maxTasksPerChild: settings.maxTasksPerChild,
+      idleTimeout: undefined,
+      resourceLimits: undefined,
+      workerData: poolWorkerData(initializer, settings.initargs),
+    });
     this.#redis = new Redis(settings.redis, { maxRetriesPerRequest: null });
-    this.#subscriber = this.#redis.duplicate();
+    this.#subscriber = new Redis(settings.redis, { maxRetriesPerRequest: null });
     for (const connection of [this.#redis, this.#subscriber]) {
       connection.on('error', (error: unknown) => this.#log(`redis: ${messageOf(error)}`));
     }
+    this.#outbox = new Outbox(this.#redis, settings.prefix, settings.queue, this.#runner, settings.authkey);
   }
 
   /** The task modules this worker serves, relative to its root. */
@@ -156,7 +165,7 @@ export class RemoteWorker {
     this.#log(`serving queue "${settings.queue}" with ${settings.threads} threads (${this.#runner}); tasks: ${this.modules.join(', ')}`);
   }
 
-  /** Finishes the jobs it runs, then leaves: heartbeat removed, pool joined, connections closed. */
+  /** Finishes the jobs it holds, then leaves: heartbeat removed, threads stopped, connections closed. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
       if (this.#heartbeat !== undefined) clearInterval(this.#heartbeat);
@@ -167,8 +176,7 @@ export class RemoteWorker {
         .exec()
         .catch(() => undefined);
       await this.#worker?.close();
-      this.#pool.close();
-      await this.#pool.join();
+      await this.#threads.close();
       this.#subscriber.disconnect();
       await this.#redis.quit().catch(() => undefined);
       this.#log('closed');
@@ -209,13 +217,19 @@ export class RemoteWorker {
     }
   }
 
-  async #push(client: string, id: string, message: ResultMessage): Promise<void> {
-    const keys = clientKeys(this.#settings.prefix, this.#settings.queue, client);
-    await this.#redis.eval(PUSH_SCRIPT, 3, keys.alive, keys.results, keys.runners, id, toWire(message, 'message'));
+  /** Sends a message about a job to its client (batched per turn; see outbox.ts); `ended`: the job is over. */
+  #send(client: string, message: ResultMessage, ended: boolean): Promise<void> {
+    let text: string;
+    try {
+      text = toWire(message, 'result');
+    } catch (error) {
+      text = toWire({ id: message.id, type: 'response', response: errorResponse(error) } satisfies ResultMessage, 'result');
+    }
+    return this.#outbox.send(client, text, ended ? message.id : undefined);
   }
 
-  async #fail(client: string, id: string, error: unknown): Promise<void> {
-    await this.#push(client, id, { id, type: 'failure', error: encodeError(error).error });
+  #fail(client: string, id: string, error: unknown): Promise<void> {
+    return this.#send(client, { id, type: 'failure', error: errorResponse(error).error! }, true);
   }
 
   async #process(job: BullJob<JobData>, signal: AbortSignal | undefined): Promise<void> {
@@ -234,22 +248,10 @@ export class RemoteWorker {
       );
       return;
     }
-    const keys = clientKeys(this.#settings.prefix, this.#settings.queue, client);
-    const started = toWire({ id, type: 'started' } satisfies ResultMessage, 'message');
-    const begin = await this.#redis.eval(
-      BEGIN_SCRIPT,
-      4,
-      keys.alive,
-      keys.cancelled,
-      keys.runners,
-      keys.results,
-      id,
-      this.#runner,
-      started,
-    );
-    if (begin === 0) return;
-    if (begin === 1) {
-      await this.#push(client, id, { id, type: 'skipped' });
+    const begin = await this.#outbox.begin(client, id);
+    if (begin === 'gone') return;
+    if (begin === 'cancelled') {
+      await this.#send(client, { id, type: 'skipped' }, true);
       return;
     }
     const served = this.#served.get(data.module);
@@ -279,56 +281,72 @@ export class RemoteWorker {
     signal?.addEventListener('abort', () => controller.abort(), { once: true });
     let message: ResultMessage;
     try {
-      const response = await this.#run(served, data, controller.signal);
-      message = controller.signal.aborted ? { id, type: 'skipped' } : { id, type: 'response', response };
+      const response = await this.#run(client, id, served, data, controller.signal);
+      message = response === undefined ? { id, type: 'skipped' } : { id, type: 'response', response };
     } finally {
       this.#active.delete(id);
     }
-    let text: string;
-    try {
-      text = toWire(message, 'result');
-    } catch (error) {
-      text = toWire({ id, type: 'response', response: errorResponse(error, undefined) } satisfies ResultMessage, 'result');
-    }
-    await this.#redis.eval(PUSH_SCRIPT, 3, keys.alive, keys.results, keys.runners, id, text);
+    await this.#send(client, message, true);
   }
 
-  async #run(served: ServedModule, data: JobData, signal: AbortSignal): Promise<TaskResponse> {
-    let args: unknown[];
+  /**
+   * Runs one job on a local thread, exactly as a local Pool would run it (the arguments are already
+   * codec-encoded by the caller); tells the client when a thread starts it. Undefined when it was cancelled.
+   */
+  #run(client: string, id: string, served: ServedModule, data: JobData, signal: AbortSignal): Promise<TaskResponse | undefined> {
+    let request: TaskRequest;
     try {
-      args = fromWire(data.args) as unknown[];
+      const args = fromWire(data.args);
       if (!Array.isArray(args)) throw new InvalidArgumentError('The job carries no argument list');
-    } catch (error) {
-      return errorResponse(error, undefined);
-    }
-    const ref = task(served.file, data.export);
-    if (data.kind === CallKind.Apply) {
-      try {
-        return { result: await this.#pool.apply(taskSpecOf(ref), args, signal, undefined, 'apply'), shared: false };
-      } catch (error) {
-        this.#onPoolError(error);
-        return errorResponse(error, undefined);
+      if (data.kind !== CallKind.Apply && data.kind !== CallKind.Map && data.kind !== CallKind.Starmap) {
+        throw new InvalidArgumentError(`The job's kind ${String(data.kind)} is not one of apply, map, starmap`);
       }
-    }
-    const results: unknown[] = [];
-    try {
-      const kind = data.kind === CallKind.Starmap ? CallKind.Starmap : CallKind.Map;
-      for await (const value of this.#pool.iterate(
-        taskSpecOf(ref),
-        kind,
-        args,
-        { chunksize: Math.max(1, args.length), signal, timeout: undefined, onProgress: undefined },
-        true,
-        kind === CallKind.Starmap ? 'tuples' : 'items',
-        'remote',
-      )) {
-        results.push(value);
-      }
-      return { result: results, shared: false };
+      request = { file: served.file, name: data.export, kind: data.kind, input: { kind: 'encoded', args, shared: false } };
     } catch (error) {
-      this.#onPoolError(error);
-      return errorResponse(error, results);
+      return Promise.resolve(errorResponse(error));
     }
+    return new Promise((resolve) => {
+      let startedAt = 0;
+      let entry: JobEntry | undefined;
+      const onAbort = (): void => {
+        // Still waiting for a thread here: it never starts. Running: the signal stops its thread.
+        if (entry !== undefined && this.#threads.cancel(entry)) resolve(undefined);
+      };
+      entry = this.#threads.submit({
+        request,
+        signal,
+        onStart: () => {
+          startedAt = performance.now();
+          void this.#send(client, { id, type: 'started' }, false).catch(() => undefined);
+        },
+        onResponse: (response) => {
+          signal.removeEventListener('abort', onAbort);
+          this.#ran(performance.now() - startedAt);
+          resolve(signal.aborted ? undefined : remoteResponse(response));
+        },
+        onFailure: (error) => {
+          signal.removeEventListener('abort', onAbort);
+          if (signal.aborted) {
+            resolve(undefined);
+            return;
+          }
+          this.#onPoolError(error);
+          resolve(errorResponse(error));
+        },
+      });
+      if (signal.aborted) onAbort();
+      else signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  /** A job ran `ms` on a thread: short jobs raise the prefetch, long ones lower it (BullMQ's concurrency). */
+  #ran(ms: number): void {
+    this.#meanRunMs = this.#meanRunMs === undefined ? ms : 0.8 * this.#meanRunMs + 0.2 * ms;
+    const worker = this.#worker;
+    if (worker === undefined) return;
+    const perThread = 1 + Math.min(MAX_PREFETCH, Math.floor(PREFETCH_MS / Math.max(this.#meanRunMs, 0.001)));
+    const concurrency = this.#settings.threads * perThread + (this.#meanRunMs < SPARE_JOB_MS ? 1 : 0);
+    if (worker.concurrency !== concurrency) worker.concurrency = concurrency;
   }
 
   /** A broken local pool (the initializer failed) cannot serve anything: leave, so the jobs go elsewhere. */
@@ -366,8 +384,28 @@ export class RemoteWorker {
   }
 }
 
-function errorResponse(error: unknown, partial: unknown[] | undefined): TaskResponse {
-  return { result: partial, shared: false, error: encodeError(error).error };
+function errorResponse(error: unknown): TaskResponse {
+  const encoded = encodeError(error);
+  return { result: undefined, shared: encoded.shared, error: encoded.shared ? describeShared(encoded.error) : encoded.error };
+}
+
+/**
+ * A thread's response as it may cross machines: shared objects cannot. A result that holds one fails
+ * with ERR_UNCLONEABLE; an error keeps its class, code and stack, the properties that held one become
+ * descriptions (as the error codec does for any property that cannot cross).
+ */
+function remoteResponse(response: TaskResponse): TaskResponse {
+  if (!response.shared) return response;
+  const tag = sharedTagIn(response.result);
+  if (tag !== undefined) {
+    return errorResponse(
+      new UncloneableError(
+        `The task returned a parapool shared object (${tag}), which cannot be sent to another machine: return plain data, or keep shared state on the machine that uses it`,
+      ),
+    );
+  }
+  if (response.error === undefined) return response;
+  return { ...response, error: describeShared(response.error) };
 }
 
 function messageOf(error: unknown): string {

@@ -66,8 +66,9 @@ const MAX_ADAPTIVE_CHUNK = 4096;
  * Python's chunksize 1) and grow, at most doubling per finished chunk, while
  * chunks finish faster than TARGET_CHUNK_MS; they shrink at once when items
  * turn out slow. Tiny items end up in chunks of thousands without any tuning.
+ * `maxSize` caps a chunk below that (a remote map: Python's default size, so every thread gets chunks).
  */
-export function adaptiveChunksize(targetMs = TARGET_CHUNK_MS): ChunkSizer {
+export function adaptiveChunksize(targetMs = TARGET_CHUNK_MS, maxSize = MAX_ADAPTIVE_CHUNK): ChunkSizer {
   let size = 1;
   return {
     get size() {
@@ -76,7 +77,7 @@ export function adaptiveChunksize(targetMs = TARGET_CHUNK_MS): ChunkSizer {
     flushPartial: true,
     observe(items, ms) {
       const perItem = Math.max(ms, 0.001) / items;
-      const ideal = Math.max(1, Math.min(MAX_ADAPTIVE_CHUNK, Math.floor(targetMs / perItem)));
+      const ideal = Math.max(1, Math.min(maxSize, MAX_ADAPTIVE_CHUNK, Math.floor(targetMs / perItem)));
       size = ideal > size ? Math.min(ideal, size * 2) : ideal;
     },
   };

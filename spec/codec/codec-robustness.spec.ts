@@ -331,6 +331,17 @@ describe('codec: what structured clone refuses is ERR_UNCLONEABLE with its path,
     expect(cloneFailed || name.includes('encoder')).toBe(true);
   });
 
+  // Structured clone does not refuse these: it turns them into `{}`, which is worse.
+  it.each<[string, unknown[], string]>([
+    ['a URL', [{ at: new URL('https://example.com/') }], 'args[0].at is a URL, which would arrive as an empty object'],
+    ['an AbortSignal', [new AbortController().signal], 'args[0] is an AbortSignal'],
+    ['Headers in a Map', [new Map([['h', new Headers()]])], 'args[0].get("h") is a Headers'],
+  ])('refuses %s, a platform object that structured clone would empty', (_name, value, message) => {
+    expect(structuredClone(value)).toBeDefined();
+    expect(() => encode(value, 'args')).toThrow(UncloneableError);
+    expect(() => encode(value, 'args')).toThrow(message);
+  });
+
   it('shortens the path of a value nested too deeply', () => {
     expect(() => encode(nested(100_000, false), 'args')).toThrow(/^args(\[0\]){12}…\(\d+ more\)…(\[0\]){12} is nested too deeply/);
   });

@@ -204,6 +204,18 @@ describe('errors across threads: whatever is thrown, the caller learns what it w
     expect(back).toBeInstanceOf(Class);
   });
 
+  it.each([
+    ['a throwing getter on message', () => withGetter(new Error('x'), 'message', thrower(new Error('no')))],
+    ['a Symbol name', () => Object.assign(new Error('kept'), { name: Symbol('n') })],
+  ])('keeps the stack frames of an error whose stack cannot be formatted (%s)', async (_name, make) => {
+    function thrownHere(): unknown {
+      return make();
+    }
+    const back = (await acrossThreads(thrownHere())) as Error;
+    expect(back.stack).toContain('thrownHere');
+    expect(back.stack?.split('\n')[0]).toBe(`${back.name}: ${back.message}`);
+  });
+
   it('an AggregateError with hostile members keeps the readable ones', async () => {
     const members = [revoked(), Symbol('s'), new TypeError('fine'), withGetter(new Error('x'), 'message', thrower(1))];
     const back = (await acrossThreads(new AggregateError(members, 'many'))) as AggregateError;

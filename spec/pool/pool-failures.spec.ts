@@ -3,6 +3,7 @@
  * readers, terminate during input, failing maps, initializers, §8 reporting,
  * validation, hostile errors and uncloneable results.
  */
+import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { CancelledError, defaultChunksize, Pool, tasks } from '../../lib';
 
@@ -96,6 +97,22 @@ describe('Pool: nothing left pending, nothing lost (shared pool of 2 workers)', 
 });
 
 describe('Pool: lifecycle failures', () => {
+  test('calls that terminate() rejects do not crash the process when awaited late or never (a plain node process)', () => {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../fixtures/pool-terminate-unawaited.ts'), ...args], {
+        encoding: 'utf8',
+        timeout: 15_000,
+      });
+    const quiet = run();
+    expect(quiet.stderr).toBe('');
+    expect(quiet.stdout).toBe('ERR_CANCELLED ERR_CANCELLED\n');
+    expect(quiet.status).toBe(0);
+    // The control: a task error nobody awaits is still an unhandled rejection.
+    const control = run('control');
+    expect(control.status).not.toBe(0);
+    expect(control.stderr).toContain('nobody awaits this');
+  });
+
   it('an imap not read to the end, then close() + join(): join resolves (the accepted work runs) and results stay readable', async () => {
     const pool = new Pool({ workers: 2 });
     const iterator = pool.imap(t.slowSquare, range(40), { chunksize: 1 });

@@ -9,6 +9,8 @@ import { Value } from '../../lib';
 import { encode, transfer } from '../../lib/codec/codec';
 import { decodeError } from '../../lib/codec/error-codec';
 import { RemoteDispatcher, type RemoteSettings } from '../../lib/remote/dispatcher';
+import { sealResult } from '../../lib/remote/signing';
+import { toWire } from '../../lib/remote/wire';
 import type { Job } from '../../lib/runtime/dispatch';
 import { CallKind, type TaskRequest, type TaskResponse } from '../../lib/runtime/protocol';
 import { type Child, describeRemote, keyFile, killAll, type RedisServer, ROOT, startRedis, startWorker, until } from './harness';
@@ -147,6 +149,27 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
   it('refuses a job signed with another authkey (ERR_AUTH), and the task does not run', async () => {
     const d = dispatcher({ authkey: Buffer.from('not-the-key') });
     await expect(submit(d, request('square', CallKind.Apply, [3])).promise).rejects.toMatchObject({ code: 'ERR_AUTH' });
+    await d.close();
+  });
+
+  it('never accepts a result it cannot verify: one forged in Redis, one sealed with another key → ERR_AUTH', async () => {
+    const d = dispatcher();
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'never');
+    const runs = [0, 1].map(() => submit(d, request('waitForFile', CallKind.Apply, [marker])));
+    await until(() => runs.every((run) => run.starts === 1), 'both jobs to start');
+    const ids = [0, 1].map((n) => `${d.clientId}-${n.toString(36)}`);
+    const forged = (id: string): string => toWire({ id, type: 'response', response: { result: 'forged', shared: false } }, 'message');
+    const c = redis.client();
+    await c.rpush(
+      `bull:${QUEUE}:pp:c:${d.clientId}:results`,
+      `${'0'.repeat(64)}${forged(ids[0]!)}`,
+      sealResult(Buffer.from('another key'), forged(ids[1]!)),
+    );
+    c.disconnect();
+    for (const run of runs) await expect(run.promise).rejects.toMatchObject({ code: 'ERR_AUTH' });
+    expect(runs.map((run) => run.responses)).toEqual([0, 0]);
+    // The jobs were stopped where they ran: the threads serve the next job.
+    expect(await value(submit(d, request('square', CallKind.Apply, [6])))).toBe(36);
     await d.close();
   });
 
