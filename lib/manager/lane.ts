@@ -20,17 +20,20 @@
  * them off the port synchronously when they are already queued), so calls
  * from one thread are applied in the order they were made.
  */
-import { type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
+import { BroadcastChannel, threadId, type TransferListItem } from 'node:worker_threads';
+import { isThreadDead } from '../atomics/liveness';
 import { decodeCompact, encodeCompactInto } from './compact';
+import { broadcastEnd, broadcastNames, helloChannelName, type LinkEnd } from './link-end';
 import { DOORBELL, LISTENING, type LinkMessage, Op, type ReplyMessage } from './protocol';
 
 /** Bytes of a lane's request/reply area. */
 const LANE_DATA = 256 * 1024;
-/** Int32 words before the data: state, length, port messages before the request. */
+/** Int32 words before the data: state, length, port messages before the request, and (broadcast links) ready. */
 const HEADER = 16;
 const STATE = 0;
 const LENGTH = 1;
 const POSTED = 2;
+const READY = 3;
 
 export const LaneState = {
   Idle: 0,
@@ -111,6 +114,15 @@ export class LaneClient {
     if (Atomics.load(this.#control, LISTENING) === 0) return Requested.Ring;
     Atomics.notify(this.#control, DOORBELL);
     return Requested.Written;
+  }
+
+  /** A broadcast link: waits until the manager opened its end; false when it is gone first. */
+  waitReady(pollMs: number, gone: () => boolean): boolean {
+    while (Atomics.load(this.words, READY) === 0) {
+      Atomics.wait(this.words, READY, 0, pollMs);
+      if (Atomics.load(this.words, READY) === 0 && gone()) return false;
+    }
+    return true;
   }
 
   /** Marks the lane as waiting for a reply that will come on the port. */
@@ -215,6 +227,12 @@ export class ServedLane {
   /** The manager is going: wake the caller. */
   gone(): void {
     this.#set(LaneState.Gone);
+  }
+
+  /** A broadcast link's end is open: the caller may post. */
+  ready(): void {
+    Atomics.store(this.words, READY, 1);
+    Atomics.notify(this.words, READY);
   }
 
   #set(state: number): void {
@@ -336,9 +354,9 @@ export class LaneService {
 /** What a port link carries from its thread: one message or, batched, many. */
 export type PortPayload = LinkMessage | LinkMessage[];
 
-/** The manager side of a thread's port: counts what arrives, batches replies, and serves the thread's lane. */
+/** The manager side of a thread's link (lib/manager/link-end.ts): counts what arrives, batches replies, and serves the thread's lane. */
 export class PortLink {
-  readonly port: MessagePort;
+  readonly port: LinkEnd;
   lane: ServedLane | undefined;
   /** Port messages received from the thread. */
   received = 0;
@@ -351,7 +369,7 @@ export class PortLink {
   closed = false;
 
   constructor(
-    port: MessagePort,
+    port: LinkEnd,
     service: LaneService,
     onMessage: (message: LinkMessage) => void,
     onLane: (call: LaneCall) => void,
@@ -361,15 +379,25 @@ export class PortLink {
     this.#service = service;
     this.#onMessage = onMessage;
     this.#onLane = onLane;
-    port.on('message', (payload: PortPayload) => {
-      this.#receive(payload);
-      if (this.lane?.pending) this.#service.wake();
-    });
-    port.on('close', () => {
-      this.closed = true;
-      if (this.lane !== undefined) this.#service.delete(this.lane);
-      onClose();
-    });
+    port.listen(
+      (payload) => {
+        this.#receive(payload as PortPayload);
+        if (this.lane?.pending) this.#service.wake();
+      },
+      () => {
+        this.closed = true;
+        if (this.lane !== undefined) this.#service.delete(this.lane);
+        onClose();
+      },
+    );
+  }
+
+  /** Serves `lane` (a broadcast link's, which came with its hello). */
+  useLane(buffer: SharedArrayBuffer): ServedLane {
+    const lane = new ServedLane(buffer);
+    this.lane = lane;
+    this.#service.add(lane, () => this.#serveLane(lane));
+    return lane;
   }
 
   #receive(payload: PortPayload): void {
@@ -384,10 +412,7 @@ export class PortLink {
       return;
     }
     if (message.op === Op.Hello) {
-      if (this.lane !== undefined) return;
-      const lane = new ServedLane(message.lane);
-      this.lane = lane;
-      this.#service.add(lane, () => this.#serveLane(lane));
+      if (this.lane === undefined) this.useLane(message.lane);
       return;
     }
     this.#onMessage(message);
@@ -396,7 +421,7 @@ export class PortLink {
   #serveLane(lane: ServedLane): boolean {
     // Everything the thread posted before this request goes first.
     while (this.received < lane.posted) {
-      const next = receiveMessageOnPort(this.port);
+      const next = this.port.receive();
       if (next === undefined) return false;
       this.#receive(next.message as PortPayload);
     }
@@ -418,7 +443,7 @@ export class PortLink {
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => this.flush());
-      this.port.postMessage(reply, transferList as TransferListItem[] | undefined);
+      this.port.post(reply, transferList);
     } else {
       this.#outbox.push(reply);
       if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
@@ -434,6 +459,60 @@ export class PortLink {
     const transfer = this.#transfer;
     this.#outbox = [];
     this.#transfer = [];
-    this.port.postMessage(replies.length === 1 ? replies[0] : replies, transfer);
+    this.port.post(replies.length === 1 ? replies[0] : replies, transfer);
   }
+}
+
+/** How often the manager looks for the death of threads on broadcast links (ms). */
+const LIVENESS_MS = 250;
+
+/** A broadcast link's hello. */
+interface BroadcastHello {
+  readonly link: string;
+  readonly thread: number;
+  readonly lane: SharedArrayBuffer;
+}
+
+function isBroadcastHello(value: unknown): value is BroadcastHello {
+  const hello = value as Partial<BroadcastHello> | null;
+  return (
+    typeof hello === 'object' &&
+    hello !== null &&
+    typeof hello.link === 'string' &&
+    typeof hello.thread === 'number' &&
+    Object.prototype.toString.call(hello.lane) === '[object SharedArrayBuffer]'
+  );
+}
+
+/**
+ * The manager side of broadcast links (lib/manager/link-end.ts): opens each
+ * link a thread asks for, hands it to `adopt` (which serves it like a port),
+ * and closes it once its thread died.
+ */
+export function serveBroadcastLinks(mgr: string, adopt: (end: LinkEnd) => PortLink): void {
+  const hellos = new BroadcastChannel(helloChannelName(mgr));
+  hellos.unref();
+  const watched = new Map<LinkEnd, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = () => {
+    for (const [end, thread] of watched) {
+      if (!isThreadDead(thread)) continue;
+      watched.delete(end);
+      end.close();
+    }
+    if (watched.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  hellos.onmessage = (event) => {
+    const hello = (event as MessageEvent).data as unknown;
+    if (!isBroadcastHello(hello) || hello.thread === threadId) return;
+    const [listen, post] = broadcastNames(mgr, hello.link);
+    const end = broadcastEnd(listen, post);
+    const link = adopt(end);
+    link.useLane(hello.lane).ready();
+    watched.set(end, hello.thread);
+    timer ??= setInterval(watch, LIVENESS_MS).unref();
+  };
 }
