@@ -9,6 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
+// Tracks the deaths of the Workers this thread creates from now on: a manager drops the
+// broadcast link of a thread that died (lib/manager/link-end.ts) only once it is seen dead.
+import '../atomics/liveness';
 import { registerSharedType } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { InvalidStateError, ManagerGoneError } from '../errors';
