@@ -11,7 +11,7 @@ describe('recycling workers (maxTasksPerChild)', () => {
   it('runs no task in a worker past its limit and starts exactly one replacement per worker that reached it', async () => {
     const limit = 3;
     const workers = 2;
-    for (let round = 0; round < 6; round++) {
+    for (let round = 0; round < 4; round++) {
       // Every worker counts itself once, in its initializer, whether or not it ever gets a task.
       const started = new Int32Array(new SharedArrayBuffer(4));
       const pool = new Pool({
@@ -24,7 +24,7 @@ describe('recycling workers (maxTasksPerChild)', () => {
       });
       let ids: number[];
       try {
-        const tasksInRound = 10 + round * 7;
+        const tasksInRound = 7 + round * 5;
         const [mapped, applied] = await Promise.all([
           pool.map(plain.whoami, new Array(tasksInRound).fill(0), { chunksize: 1 }),
           Promise.all(Array.from({ length: round + 1 }, () => pool.apply(plain.whoami))),
