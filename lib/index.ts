@@ -113,6 +113,9 @@ export type {
   ManagerStartOptions,
   ManagerConnectOptions,
   ManagedQueueOptions,
+  RemoteFactories,
+  ConnectedManager,
+  RegisteredConnectedManager,
 } from './manager/manager';
 export type { ManagerStats } from './manager/protocol';
 export type {
@@ -130,4 +133,15 @@ export type {
   SetMethods,
   NamespaceMethods,
   FactoryOptions,
+  Remote,
+  RemoteWaitOptions,
+  RemoteLockMethods,
+  RemoteSemaphoreMethods,
+  RemoteConditionMethods,
+  RemoteEventMethods,
+  RemoteBarrierMethods,
+  RemoteQueueMethods,
+  RemoteJoinableQueueMethods,
+  RemoteValueMethods,
+  RemoteArrayMethods,
 } from './manager/types';

@@ -14,13 +14,16 @@
  * its own link, and uses the port as that link if it has none yet. When a
  * thread exits, its ports close and the manager releases what it held.
  */
-import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
+import { randomUUID } from 'node:crypto';
+import { MessageChannel, type MessagePort, threadId, type TransferListItem } from 'node:worker_threads';
 import { decode, encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { InvalidStateError, ManagerGoneError } from '../errors';
 import { encodingSideItem } from '../ipc/side-channel';
 import type { EncodedError } from '../runtime/protocol';
 import { LaneClient, LaneState, newLane, Requested } from './lane';
+import { BroadcastChannel } from 'node:worker_threads';
+import { broadcastEnd, broadcastNames, helloChannelName, type LinkEnd, portEnd } from './link-end';
 import { GONE, type LinkMessage, Op, type ProxyDescriptor, type ReplyMessage } from './protocol';
 
 /** How often a blocked sync call looks at the manager's `GONE` word (ms): the bound on noticing a dead manager. */
@@ -53,7 +56,7 @@ export class ClientLink {
   readonly mgr: string;
   readonly control: Int32Array;
   readonly #controlBuffer: SharedArrayBuffer;
-  readonly #port: MessagePort;
+  readonly #port: LinkEnd;
   readonly #lane: LaneClient;
   readonly #pending = new Map<number, Pending>();
   /** Messages of this tick, posted together (one port message per microtask). */
@@ -65,17 +68,38 @@ export class ClientLink {
   #seq = 0;
   #closed = false;
 
-  constructor(mgr: string, control: SharedArrayBuffer, port: MessagePort) {
+  /** A link over `port`, or (no port) a broadcast link (lib/manager/link-end.ts). */
+  constructor(mgr: string, control: SharedArrayBuffer, port: MessagePort | undefined) {
     this.mgr = mgr;
     this.#controlBuffer = control;
     this.control = new Int32Array(control);
-    this.#port = port;
     const lane = newLane();
     this.#lane = new LaneClient(lane, this.control);
-    port.on('message', (replies: ReplyMessage | ReplyMessage[]) => this.#settleAll(replies));
-    port.on('close', () => this.fail());
-    port.unref();
-    this.post({ op: Op.Hello, lane });
+    if (port !== undefined) {
+      this.#port = portEnd(port);
+    } else {
+      const link = randomUUID();
+      const [post, listen] = broadcastNames(mgr, link);
+      this.#port = broadcastEnd(listen, post);
+      const hello = new BroadcastChannel(helloChannelName(mgr));
+      hello.postMessage({ link, thread: threadId, lane });
+      hello.close();
+    }
+    this.#port.listen(
+      (replies) => this.#settleAll(replies as ReplyMessage | ReplyMessage[]),
+      () => this.fail(),
+    );
+    this.#port.unref();
+    if (port !== undefined) {
+      this.post({ op: Op.Hello, lane });
+    } else if (!this.#lane.waitReady(GONE_POLL_MS, () => Atomics.load(this.control, GONE) !== 0)) {
+      this.fail();
+    }
+  }
+
+  /** Ports can travel on this link (not on a broadcast link). */
+  get transfers(): boolean {
+    return this.#port.transfers;
   }
 
   get controlBuffer(): SharedArrayBuffer {
@@ -86,15 +110,21 @@ export class ClientLink {
     return this.#closed || Atomics.load(this.control, GONE) !== 0;
   }
 
-  /** Queues a message; the messages of one tick are posted as one. */
+  /**
+   * Posts a message: the first of a tick at once (a lone call waits for
+   * nothing), the others of the same tick together, when its microtasks run.
+   */
   post(message: LinkMessage, transferList?: readonly TransferListItem[]): void {
     if (this.#closed) return;
-    this.#outbox.push(message);
-    if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => this.#flush());
+      this.#posted++;
+      this.#port.post(message, transferList);
+      return;
     }
+    this.#outbox.push(message);
+    if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
   }
 
   #flush(): void {
@@ -105,7 +135,7 @@ export class ClientLink {
     this.#outbox = [];
     this.#transfer = [];
     this.#posted++;
-    this.#port.postMessage(messages.length === 1 ? messages[0] : messages, transfer);
+    this.#port.post(messages.length === 1 ? messages[0] : messages, transfer);
   }
 
   /** The manager is gone: every pending call rejects, every later one too. */
@@ -176,7 +206,7 @@ export class ClientLink {
     lane.done();
     if (state === LaneState.OnPort) {
       // Replies to earlier async calls may be queued ahead of ours: settle them on the way.
-      for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
+      for (let received = this.#port.receive(); received !== undefined; received = this.#port.receive()) {
         const replies = received.message as ReplyMessage | ReplyMessage[];
         let mine: ReplyMessage | undefined;
         for (const reply of Array.isArray(replies) ? replies : [replies]) {
@@ -273,8 +303,9 @@ export function describeProxy(proxy: ManagerProxy): ProxyDescriptor {
   const { link, descriptor } = proxyState(proxy);
   if (link.closed) throw goneError();
   const token = nextToken();
-  if (encodingSideItem()) {
-    // Through a queue: no port can ride along, the receiver must already have a link.
+  if (encodingSideItem() || !link.transfers) {
+    // Through a queue or a pipe, or from a broadcast link: no port rides along; a receiver
+    // without a link to this manager opens a broadcast link.
     link.post({ op: Op.Pin, id: descriptor.id, token });
     return { ...descriptor, token };
   }
@@ -288,12 +319,8 @@ export function reviveProxy(descriptor: ProxyDescriptor): ManagerProxy {
   if (hostResolver !== undefined && hostResolver.mgr === descriptor.mgr) return hostResolver.resolve(descriptor) as ManagerProxy;
   let link = links.get(descriptor.mgr);
   if (link === undefined) {
-    if (descriptor.port === undefined) {
-      throw new InvalidStateError(
-        'A manager proxy arrived through a queue in a thread that has no link to its manager yet: pass one proxy (or the manager) as a task or Process argument first',
-      );
-    }
     link = new ClientLink(descriptor.mgr, descriptor.control, descriptor.port);
+    if (link.closed) throw goneError();
     links.set(descriptor.mgr, link);
   } else if (descriptor.port !== undefined) {
     descriptor.port.close();

@@ -29,7 +29,8 @@ import { invalidArg } from '../validate';
 import { setHostResolver } from './client';
 import { BUILTIN_TYPES, exposedMethods } from './hosted';
 import { HOSTED_SYNC_TYPES, type Releasable } from './hosted-sync';
-import { LaneService, PortLink, type ServedLane } from './lane';
+import { LaneService, PortLink, type ServedLane, serveBroadcastLinks } from './lane';
+import { type LinkEnd, portEnd } from './link-end';
 import { RemoteRef } from './wire';
 import {
   type CallMessage,
@@ -142,6 +143,7 @@ export class Host {
     };
     this.#register(ROOT_ID, 'manager', root, ['create', 'stats', 'shutdown']).named = true;
     setHostResolver({ mgr: options.mgr, resolve: (descriptor) => this.#resolve(descriptor) });
+    serveBroadcastLinks(options.mgr, (end) => this.#adopt(end));
   }
 
   /** The root object's descriptor: what the main thread's Manager holds. */
@@ -171,8 +173,12 @@ export class Host {
 
   /** Serves a thread's port (and its lane). */
   adoptPort(port: MessagePort): void {
+    this.#adopt(portEnd(port));
+  }
+
+  #adopt(end: LinkEnd): PortLink {
     const portLink: PortLink = new PortLink(
-      port,
+      end,
       this.#lanes,
       (message) => this.receive(link, message),
       (call) => this.#call(link, { op: Op.Call, seq: call.seq, id: call.id, m: call.m, a: call.a, s: false, sync: true, lane: true }),
@@ -188,6 +194,7 @@ export class Host {
       },
     };
     this.#links.add(link);
+    return portLink;
   }
 
   /** The TCP address, once listening. */

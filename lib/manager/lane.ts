@@ -20,17 +20,20 @@
  * them off the port synchronously when they are already queued), so calls
  * from one thread are applied in the order they were made.
  */
-import { type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
+import { BroadcastChannel, threadId, type TransferListItem } from 'node:worker_threads';
+import { isThreadDead } from '../atomics/liveness';
 import { decodeCompact, encodeCompactInto } from './compact';
+import { broadcastEnd, broadcastNames, helloChannelName, type LinkEnd } from './link-end';
 import { DOORBELL, LISTENING, type LinkMessage, Op, type ReplyMessage } from './protocol';
 
 /** Bytes of a lane's request/reply area. */
 const LANE_DATA = 256 * 1024;
-/** Int32 words before the data: state, length, port messages before the request. */
+/** Int32 words before the data: state, length, port messages before the request, and (broadcast links) ready. */
 const HEADER = 16;
 const STATE = 0;
 const LENGTH = 1;
 const POSTED = 2;
+const READY = 3;
 
 export const LaneState = {
   Idle: 0,
@@ -40,6 +43,9 @@ export const LaneState = {
   OnPort: 4,
   Gone: 5,
 } as const;
+
+/** What one look at the lanes found (`LaneService`). */
+const Served = { None: 0, Answered: 1, Pending: 2 } as const;
 
 /** What `LaneClient.request` did. */
 export const Requested = { No: 0, Written: 1, Ring: 2 } as const;
@@ -110,6 +116,15 @@ export class LaneClient {
     return Requested.Written;
   }
 
+  /** A broadcast link: waits until the manager opened its end; false when it is gone first. */
+  waitReady(pollMs: number, gone: () => boolean): boolean {
+    while (Atomics.load(this.words, READY) === 0) {
+      Atomics.wait(this.words, READY, 0, pollMs);
+      if (Atomics.load(this.words, READY) === 0 && gone()) return false;
+    }
+    return true;
+  }
+
   /** Marks the lane as waiting for a reply that will come on the port. */
   expectOnPort(): void {
     Atomics.store(this.words, STATE, LaneState.Idle);
@@ -172,6 +187,11 @@ export class ServedLane {
     return Atomics.load(this.words, STATE) === LaneState.Request;
   }
 
+  /** The request taken last has been answered. */
+  get answered(): boolean {
+    return Atomics.load(this.words, STATE) >= LaneState.Reply;
+  }
+
   /** Port messages the caller posted before its request. */
   get posted(): number {
     return Atomics.load(this.words, POSTED);
@@ -207,6 +227,12 @@ export class ServedLane {
   /** The manager is going: wake the caller. */
   gone(): void {
     this.#set(LaneState.Gone);
+  }
+
+  /** A broadcast link's end is open: the caller may post. */
+  ready(): void {
+    Atomics.store(this.words, READY, 1);
+    Atomics.notify(this.words, READY);
   }
 
   #set(state: number): void {
@@ -267,9 +293,17 @@ export class LaneService {
     });
   }
 
-  #serveAll(): boolean {
-    let served = false;
-    for (const [lane, serve] of this.#lanes) if (lane.pending && serve()) served = true;
+  /**
+   * Serves every waiting lane: `Answered` when each was answered at once,
+   * `Pending` when one waits for the event loop (an async method, a call
+   * forwarded over TCP), `None` when no lane was waiting.
+   */
+  #serveAll(): number {
+    let served: number = Served.None;
+    for (const [lane, serve] of this.#lanes) {
+      if (!lane.pending || !serve()) continue;
+      served = Math.max(served, lane.answered ? Served.Answered : Served.Pending);
+    }
     return served;
   }
 
@@ -286,14 +320,15 @@ export class LaneService {
         let served = this.#serveAll();
         if (this.#stopped) return;
         const now = performance.now();
-        if (!served && now > lookUntil) {
+        if (served !== Served.Answered && (served === Served.Pending || now > lookUntil)) {
+          // Stop listening (the event loop must run, or nothing came); first a last look at every lane:
+          // a request stored before its caller saw LISTENING cleared is served here, or its caller rings.
           Atomics.store(control, LISTENING, 0);
-          // A request stored before the caller saw LISTENING cleared: serve it, or the caller rang.
           served = this.#serveAll();
-          if (this.#stopped || !served) return;
+          if (this.#stopped || served !== Served.Answered) return;
           Atomics.store(control, LISTENING, 1);
         }
-        if (served) {
+        if (served === Served.Answered) {
           if (now > sliceEnd) {
             // Let the event loop run; callers need not ring meanwhile.
             this.#schedule();
@@ -319,9 +354,9 @@ export class LaneService {
 /** What a port link carries from its thread: one message or, batched, many. */
 export type PortPayload = LinkMessage | LinkMessage[];
 
-/** The manager side of a thread's port: counts what arrives, batches replies, and serves the thread's lane. */
+/** The manager side of a thread's link (lib/manager/link-end.ts): counts what arrives, batches replies, and serves the thread's lane. */
 export class PortLink {
-  readonly port: MessagePort;
+  readonly port: LinkEnd;
   lane: ServedLane | undefined;
   /** Port messages received from the thread. */
   received = 0;
@@ -334,7 +369,7 @@ export class PortLink {
   closed = false;
 
   constructor(
-    port: MessagePort,
+    port: LinkEnd,
     service: LaneService,
     onMessage: (message: LinkMessage) => void,
     onLane: (call: LaneCall) => void,
@@ -344,15 +379,25 @@ export class PortLink {
     this.#service = service;
     this.#onMessage = onMessage;
     this.#onLane = onLane;
-    port.on('message', (payload: PortPayload) => {
-      this.#receive(payload);
-      if (this.lane?.pending) this.#service.wake();
-    });
-    port.on('close', () => {
-      this.closed = true;
-      if (this.lane !== undefined) this.#service.delete(this.lane);
-      onClose();
-    });
+    port.listen(
+      (payload) => {
+        this.#receive(payload as PortPayload);
+        if (this.lane?.pending) this.#service.wake();
+      },
+      () => {
+        this.closed = true;
+        if (this.lane !== undefined) this.#service.delete(this.lane);
+        onClose();
+      },
+    );
+  }
+
+  /** Serves `lane` (a broadcast link's, which came with its hello). */
+  useLane(buffer: SharedArrayBuffer): ServedLane {
+    const lane = new ServedLane(buffer);
+    this.lane = lane;
+    this.#service.add(lane, () => this.#serveLane(lane));
+    return lane;
   }
 
   #receive(payload: PortPayload): void {
@@ -367,10 +412,7 @@ export class PortLink {
       return;
     }
     if (message.op === Op.Hello) {
-      if (this.lane !== undefined) return;
-      const lane = new ServedLane(message.lane);
-      this.lane = lane;
-      this.#service.add(lane, () => this.#serveLane(lane));
+      if (this.lane === undefined) this.useLane(message.lane);
       return;
     }
     this.#onMessage(message);
@@ -379,7 +421,7 @@ export class PortLink {
   #serveLane(lane: ServedLane): boolean {
     // Everything the thread posted before this request goes first.
     while (this.received < lane.posted) {
-      const next = receiveMessageOnPort(this.port);
+      const next = this.port.receive();
       if (next === undefined) return false;
       this.#receive(next.message as PortPayload);
     }
@@ -392,20 +434,22 @@ export class PortLink {
     return true;
   }
 
-  /** Sends a reply: batched per microtask; a sync caller's at once, then its lane says so. */
+  /**
+   * Sends a reply: the first of a tick at once, the others of the same tick
+   * together when its microtasks run; a sync caller's at once, then its lane says so.
+   */
   send(reply: ReplyMessage, transferList: readonly TransferListItem[] | undefined, sync: boolean): void {
     if (this.closed) return;
-    this.#outbox.push(reply);
-    if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
-    if (sync) {
-      this.flush();
-      this.lane?.onPort();
-      return;
-    }
     if (!this.#flushing) {
       this.#flushing = true;
       queueMicrotask(() => this.flush());
+      this.port.post(reply, transferList);
+    } else {
+      this.#outbox.push(reply);
+      if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
+      if (sync) this.flush();
     }
+    if (sync) this.lane?.onPort();
   }
 
   flush(): void {
@@ -415,6 +459,60 @@ export class PortLink {
     const transfer = this.#transfer;
     this.#outbox = [];
     this.#transfer = [];
-    this.port.postMessage(replies.length === 1 ? replies[0] : replies, transfer);
+    this.port.post(replies.length === 1 ? replies[0] : replies, transfer);
   }
+}
+
+/** How often the manager looks for the death of threads on broadcast links (ms). */
+const LIVENESS_MS = 250;
+
+/** A broadcast link's hello. */
+interface BroadcastHello {
+  readonly link: string;
+  readonly thread: number;
+  readonly lane: SharedArrayBuffer;
+}
+
+function isBroadcastHello(value: unknown): value is BroadcastHello {
+  const hello = value as Partial<BroadcastHello> | null;
+  return (
+    typeof hello === 'object' &&
+    hello !== null &&
+    typeof hello.link === 'string' &&
+    typeof hello.thread === 'number' &&
+    Object.prototype.toString.call(hello.lane) === '[object SharedArrayBuffer]'
+  );
+}
+
+/**
+ * The manager side of broadcast links (lib/manager/link-end.ts): opens each
+ * link a thread asks for, hands it to `adopt` (which serves it like a port),
+ * and closes it once its thread died.
+ */
+export function serveBroadcastLinks(mgr: string, adopt: (end: LinkEnd) => PortLink): void {
+  const hellos = new BroadcastChannel(helloChannelName(mgr));
+  hellos.unref();
+  const watched = new Map<LinkEnd, number>();
+  let timer: NodeJS.Timeout | undefined;
+  const watch = () => {
+    for (const [end, thread] of watched) {
+      if (!isThreadDead(thread)) continue;
+      watched.delete(end);
+      end.close();
+    }
+    if (watched.size === 0) {
+      clearInterval(timer);
+      timer = undefined;
+    }
+  };
+  hellos.onmessage = (event) => {
+    const hello = (event as MessageEvent).data as unknown;
+    if (!isBroadcastHello(hello) || hello.thread === threadId) return;
+    const [listen, post] = broadcastNames(mgr, hello.link);
+    const end = broadcastEnd(listen, post);
+    const link = adopt(end);
+    link.useLane(hello.lane).ready();
+    watched.set(end, hello.thread);
+    timer ??= setInterval(watch, LIVENESS_MS).unref();
+  };
 }

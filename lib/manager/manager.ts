@@ -9,6 +9,9 @@
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
+// Tracks the deaths of the Workers this thread creates from now on: a manager drops the
+// broadcast link of a thread that died (lib/manager/link-end.ts) only once it is seen dead.
+import '../atomics/liveness';
 import { registerSharedType } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { InvalidStateError, ManagerGoneError } from '../errors';
@@ -35,7 +38,24 @@ import {
   type ReadyMessage,
   type StartFailedMessage,
 } from './protocol';
-import type { FactoryOptions, ManagedDict, ManagedList, ManagedNamespace, ManagedSet, Proxied } from './types';
+import type {
+  FactoryOptions,
+  ManagedDict,
+  ManagedList,
+  ManagedNamespace,
+  ManagedSet,
+  Proxied,
+  Remote,
+  RemoteArrayMethods,
+  RemoteBarrierMethods,
+  RemoteConditionMethods,
+  RemoteEventMethods,
+  RemoteJoinableQueueMethods,
+  RemoteLockMethods,
+  RemoteQueueMethods,
+  RemoteSemaphoreMethods,
+  RemoteValueMethods,
+} from './types';
 
 // biome-ignore lint/suspicious/noExplicitAny: any class
 type AnyClass = abstract new (...args: any[]) => any;
@@ -90,10 +110,47 @@ export type RegisteredManager<R extends Record<string, ClassRef>> = Manager & {
   readonly [K in keyof R]: R[K] extends ClassRef<infer C> ? ClassFactory<C> : never;
 };
 
+/**
+ * The factories of §5–7 on a manager reached over TCP (`Manager.connect()`):
+ * shared memory does not cross machines, so each returns a proxy to an object
+ * the server hosts, with async methods and their blocking forms under `.sync`.
+ *
+ * @example
+ * const m = await Manager.connect({ address, authkey });
+ * const lock = await m.Lock({ name: 'db' }); // Remote<RemoteLockMethods>
+ * if (await lock.acquire({ timeout: 1000 })) await lock.release();
+ */
+export interface RemoteFactories {
+  Lock(options?: FactoryOptions): Promise<Remote<RemoteLockMethods>>;
+  RLock(options?: FactoryOptions): Promise<Remote<RemoteLockMethods>>;
+  Semaphore(value?: number, options?: FactoryOptions): Promise<Remote<RemoteSemaphoreMethods>>;
+  BoundedSemaphore(value?: number, options?: FactoryOptions): Promise<Remote<RemoteSemaphoreMethods>>;
+  /** On `lock` (a hosted Lock or RLock of the same server) or a new RLock. */
+  Condition(lock?: Remote<RemoteLockMethods>, options?: FactoryOptions): Promise<Remote<RemoteConditionMethods>>;
+  Event(options?: FactoryOptions): Promise<Remote<RemoteEventMethods>>;
+  Barrier(parties: number, options?: FactoryOptions & { readonly timeout?: number }): Promise<Remote<RemoteBarrierMethods>>;
+  Queue<T = unknown>(options?: ManagedQueueOptions): Promise<Remote<RemoteQueueMethods<T>>>;
+  JoinableQueue<T = unknown>(options?: ManagedQueueOptions): Promise<Remote<RemoteJoinableQueueMethods<T>>>;
+  Value<C extends Typecode>(typecode: C, init?: ElementOf<C>, options?: FactoryOptions): Promise<Remote<RemoteValueMethods<ElementOf<C>>>>;
+  Array<C extends Typecode>(
+    typecode: C,
+    sizeOrValues: number | Iterable<ElementOf<C>>,
+    options?: FactoryOptions,
+  ): Promise<Remote<RemoteArrayMethods<ElementOf<C>>>>;
+}
+
+/** A manager reached over TCP: a Manager whose §5–7 factories give manager-hosted proxies (`RemoteFactories`). */
+export type ConnectedManager = Omit<Manager, keyof RemoteFactories> & RemoteFactories;
+
+/** A connected manager that also makes the registered classes of `R`. */
+export type RegisteredConnectedManager<R extends Record<string, ClassRef>> = ConnectedManager & {
+  readonly [K in keyof R]: R[K] extends ClassRef<infer C> ? ClassFactory<C> : never;
+};
+
 /** The class `Manager.register()` returns. */
 export interface ManagerClass<R extends Record<string, ClassRef>> {
   start(options?: ManagerStartOptions): Promise<RegisteredManager<R>>;
-  connect(options: ManagerConnectOptions): Promise<RegisteredManager<R>>;
+  connect(options: ManagerConnectOptions): Promise<RegisteredConnectedManager<R>>;
   register<S extends Record<string, ClassRef>>(types: S): ManagerClass<R & S>;
 }
 
@@ -235,10 +292,11 @@ export class Manager {
    * const m = await MyManager.connect({ address: { host: '10.0.0.5', port: 50000 }, authkey: key });
    * const d = await m.dict<string, number>(undefined, { name: 'results' });
    */
-  static async connect<M extends typeof Manager>(this: M, options: ManagerConnectOptions): Promise<Manager> {
+  static async connect<M extends typeof Manager>(this: M, options: ManagerConnectOptions): Promise<ConnectedManager> {
     if (typeof options !== 'object' || options === null) throw invalidArg('options', '{ address, authkey }', options);
+    // The factories of §5–7 give the server's hosted objects here (RemoteFactories); the methods are the same.
     // biome-ignore lint/complexity/noThisInStatic: `this` is the registered subclass, whose types it must use
-    return spawn('relay', this.types, checkAddress(options.address), authkeyBytes(options.authkey));
+    return (await spawn('relay', this.types, checkAddress(options.address), authkeyBytes(options.authkey))) as unknown as ConnectedManager;
   }
 
   /** Where the manager listens (or the server this one is connected to); undefined for a local manager. */

@@ -7,7 +7,6 @@
  * that exits releases what it held on the server too.
  */
 import * as tls from 'node:tls';
-import type { MessagePort } from 'node:worker_threads';
 import { decode, encode, sharedDescriptor } from '../codec/codec';
 import { encodeError } from '../codec/error-codec';
 import { AuthenticationError, InvalidStateError, ManagerGoneError } from '../errors';
@@ -26,7 +25,8 @@ import {
   ROOT_ID,
   WIRE_VERSION,
 } from './protocol';
-import { LaneService, PortLink } from './lane';
+import { LaneService, PortLink, serveBroadcastLinks } from './lane';
+import { type LinkEnd, portEnd } from './link-end';
 import { clientTlsOptions } from './tls-psk';
 import { frame, readFrames, RemoteRef, writeFrame } from './wire';
 
@@ -185,7 +185,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
         return;
       }
       case Op.Pin: {
-        if (message.port !== undefined) adopt(message.port);
+        if (message.port !== undefined) adopt(portEnd(message.port));
         write({ t: 'incref', id: message.id });
         const claimer = earlyClaims.get(message.token);
         if (claimer !== undefined) {
@@ -208,9 +208,9 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
     }
   };
 
-  const adopt = (port: MessagePort) => {
+  const adopt = (end: LinkEnd): PortLink => {
     const portLink: PortLink = new PortLink(
-      port,
+      end,
       lanes,
       (message) => onLocal(link, message),
       (call) => onLocal(link, { op: Op.Call, seq: call.seq, id: call.id, m: call.m, a: call.a, s: false, sync: true, lane: true }),
@@ -218,7 +218,9 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
     );
     const link: RelayLink = { port: portLink, refs: new Map() };
     links.add(link);
+    return portLink;
   };
+  serveBroadcastLinks(data.mgr, adopt);
 
   readFrames(
     socket,
@@ -269,7 +271,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
     };
     write({ t: 'hello', v: WIRE_VERSION });
   });
-  adopt(data.port);
+  adopt(portEnd(data.port));
   return {
     ready: true,
     address: data.address,

@@ -144,3 +144,91 @@ export interface FactoryOptions {
   /** Keep the object until shutdown under this name; the same name later gives the same object. */
   readonly name?: string;
 }
+
+/** Options of a blocking call of a manager-hosted lock or queue: `blocking: false` or `timeout` ms (≤ 0: do not wait). */
+export interface RemoteWaitOptions {
+  readonly blocking?: boolean;
+  readonly timeout?: number;
+}
+
+/** The proxy of manager-hosted methods `M`: each async, and blocking under `.sync`. */
+export type Remote<M> = Promised<M> & { readonly sync: M } & ProxyBrand;
+
+/** The methods of a manager-hosted Lock or RLock (a connected manager's `m.Lock()`, `m.RLock()`). */
+export interface RemoteLockMethods {
+  /** True once acquired; false when not acquired in time (or at once, with `blocking: false`). */
+  acquire(options?: RemoteWaitOptions): boolean;
+  /** `ERR_INVALID_STATE` for an unlocked Lock, or an RLock this connection does not own. */
+  release(): void;
+  locked(): boolean;
+}
+/** The methods of a manager-hosted Semaphore or BoundedSemaphore (over-release of a bounded one: `ERR_INVALID_STATE`). */
+export interface RemoteSemaphoreMethods {
+  acquire(options?: RemoteWaitOptions): boolean;
+  release(): void;
+  getValue(): number;
+}
+/** The methods of a manager-hosted Condition (waiting or notifying without its lock: `ERR_INVALID_STATE`). */
+export interface RemoteConditionMethods extends RemoteLockMethods {
+  /** Releases the lock, waits for a notify or `timeout` ms, takes the lock again; true when notified. */
+  wait(options?: { readonly timeout?: number }): boolean;
+  notify(n?: number): void;
+  notifyAll(): void;
+}
+/** The methods of a manager-hosted Event. */
+export interface RemoteEventMethods {
+  isSet(): boolean;
+  set(): void;
+  clear(): void;
+  /** True once set; false after `timeout` ms. */
+  wait(options?: { readonly timeout?: number }): boolean;
+}
+/** The methods of a manager-hosted Barrier (a timeout, `abort()` or `reset()`: `ERR_BROKEN_BARRIER`). */
+export interface RemoteBarrierMethods {
+  /** This party's index in its pass, `0..parties-1`. */
+  wait(options?: { readonly timeout?: number }): number;
+  reset(): void;
+  abort(): void;
+  parties(): number;
+  nWaiting(): number;
+  broken(): boolean;
+}
+/** The methods of a manager-hosted Queue (`ERR_QUEUE_FULL`, `ERR_QUEUE_EMPTY`, `ERR_QUEUE_CLOSED` as §7). */
+export interface RemoteQueueMethods<T> {
+  put(item: T, options?: RemoteWaitOptions): void;
+  get(options?: RemoteWaitOptions): DeepReadonly<T>;
+  putNowait(item: T): void;
+  getNowait(): DeepReadonly<T>;
+  qsize(): number;
+  empty(): boolean;
+  full(): boolean;
+  close(): void;
+}
+/** The methods of a manager-hosted JoinableQueue. */
+export interface RemoteJoinableQueueMethods<T> extends RemoteQueueMethods<T> {
+  taskDone(): void;
+  join(): void;
+}
+/** The methods of a manager-hosted Value of element type `E` (typecode checks and C wrapping as §5). */
+export interface RemoteValueMethods<E> {
+  get(): E;
+  set(value: E): void;
+  /** Adds `delta`; returns the previous value (so do `sub` and `exchange`). */
+  add(delta: E): E;
+  sub(delta: E): E;
+  exchange(value: E): E;
+  compareExchange(expected: E, replacement: E): E;
+}
+/** The methods of a manager-hosted Array of element type `E` (negative indices, Python slices, C wrapping as §5). */
+export interface RemoteArrayMethods<E> {
+  length(): number;
+  get(index: number): E;
+  set(index: number, value: E): void;
+  slice(start?: number | null, stop?: number | null, step?: number | null): E[];
+  setSlice(start: number | null | undefined, stop: number | null | undefined, values: Iterable<E>, step?: number | null): void;
+  toArray(): E[];
+  add(index: number, delta: E): E;
+  sub(index: number, delta: E): E;
+  exchange(index: number, value: E): E;
+  compareExchange(index: number, expected: E, replacement: E): E;
+}

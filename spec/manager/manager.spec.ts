@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { classRef, Manager, Pool, Process, tasks, type RegisteredManager } from '../../lib/index';
+import { classRef, Manager, Pipe, Pool, Process, Queue, tasks, type RegisteredManager } from '../../lib/index';
 import type * as taskMod from '../fixtures/manager-tasks';
 import type { Counter as CounterClass, Registry as RegistryClass } from '../fixtures/manager-types';
 
@@ -273,6 +273,55 @@ describe('Manager (local)', () => {
     expect(p.exitCode).toBe(0);
     // At most the baseline: proxies of earlier tests that V8 collects meanwhile release their objects too.
     await eventually(async () => (await m.stats()).objects <= baseline);
+  });
+});
+
+describe('proxies through queues and pipes, into threads with no link to their manager', () => {
+  test('a dict through a queue into fresh workers: sync and async calls, exact totals, in a loop', async () => {
+    const m = await Manager.start();
+    const pool = new Pool({ workers: 2 });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const d = await m.dict<string, number>();
+        const q = new Queue<typeof d>();
+        await q.put(d);
+        await q.put(d);
+        const sizes = await pool.starmap(
+          work.fromQueue,
+          [
+            [q, 100],
+            [q, 100],
+          ],
+          { chunksize: 1 },
+        );
+        expect(sizes.every((size) => size >= 101)).toBe(true);
+        expect(await d.size()).toBe(101);
+        expect(await d.get('q99')).toBe(99);
+      }
+    } finally {
+      await pool.terminate();
+      await m.shutdown();
+    }
+  });
+
+  test('a manager through a pipe into a Process: what that thread held is released once it has exited', async () => {
+    const m = await Manager.start();
+    try {
+      const baseline = await m.stats();
+      const [reader, writer] = Pipe({ duplex: false });
+      const p = new Process({ target: work.managerFromPipe, args: [reader, 200] });
+      p.start();
+      writer.send(m);
+      await p.join();
+      expect(p.exitCode).toBe(0);
+      // The thread's broadcast link is dropped once the manager sees the thread dead.
+      await eventually(async () => {
+        const now = await m.stats();
+        return now.objects <= baseline.objects && now.links === baseline.links;
+      });
+    } finally {
+      await m.shutdown();
+    }
   });
 });
 

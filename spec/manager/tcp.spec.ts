@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { classRef, Manager, Pool, tasks } from '../../lib/index';
+import { classRef, Manager, Pool, Queue, tasks } from '../../lib/index';
 import { clientTlsOptions } from '../../lib/manager/tls-psk';
 import type * as taskMod from '../fixtures/manager-tasks';
 import type { Counter as CounterClass } from '../fixtures/manager-types';
@@ -178,6 +178,25 @@ describe('Manager over TCP', () => {
         ),
       ).toEqual([50, 50]);
       expect(await c.get()).toBe(100);
+      // Through a queue, into workers that have no link to this manager yet.
+      const fresh = new Pool({ workers: 2 });
+      try {
+        const d = await m.dict<string, number>();
+        const q = new Queue<typeof d>();
+        await q.put(d);
+        await q.put(d);
+        await fresh.starmap(
+          work.fromQueue,
+          [
+            [q, 50],
+            [q, 50],
+          ],
+          { chunksize: 1 },
+        );
+        expect(await d.size()).toBe(51);
+      } finally {
+        await fresh.terminate();
+      }
     } finally {
       await pool.terminate();
       await m.shutdown();

@@ -1,6 +1,18 @@
 // Type tests for the Manager: compiled by `npm run typecheck`, never run. An
 // `@ts-expect-error` line that stops being an error fails the typecheck.
-import { classRef, type Lock, Manager, type ManagedDict, type ManagedList, type Proxied, type Queue, type SharedValue } from '../../lib';
+import {
+  classRef,
+  type Lock,
+  Manager,
+  type ManagedDict,
+  type ManagedList,
+  type Proxied,
+  type Queue,
+  type Remote,
+  type RemoteArrayMethods,
+  type RemoteLockMethods,
+  type SharedValue,
+} from '../../lib';
 import type { Counter } from '../fixtures/manager-types';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
@@ -54,4 +66,40 @@ export async function managerTypes(): Promise<void> {
   // @ts-expect-error no such factory on an unregistered Manager
   void (await Manager.start()).Counter;
   await m.shutdown();
+}
+
+export async function connectedManagerTypes(): Promise<void> {
+  // Over TCP the objects of §5–7 are the server's: proxies with async methods and `.sync` forms.
+  await using m = await MyManager.connect({ address: { host: '127.0.0.1', port: 1 }, authkey: 'k' });
+  const lock = await m.Lock();
+  assertEqual<typeof lock, Remote<RemoteLockMethods>>(true);
+  const got = await lock.acquire({ timeout: 10 });
+  assertEqual<typeof got, boolean>(true);
+  const held: boolean = lock.sync.locked();
+  void held;
+  // @ts-expect-error a remote lock has no acquireSync (its blocking form is lock.sync.acquire)
+  lock.acquireSync();
+  const cond = await m.Condition(lock);
+  const notified = await cond.wait({ timeout: 5 });
+  assertEqual<typeof notified, boolean>(true);
+  const barrier = await m.Barrier(2, { timeout: 100 });
+  const index = await barrier.wait();
+  assertEqual<typeof index, number>(true);
+  const arr = await m.Array('q', 3);
+  assertEqual<typeof arr, Remote<RemoteArrayMethods<bigint>>>(true);
+  const item = arr.sync.get(0);
+  assertEqual<typeof item, bigint>(true);
+  // @ts-expect-error the element type follows the typecode
+  await arr.set(0, 1);
+  const q = await m.Queue<{ a: number[] }>();
+  const back = await q.get({ timeout: 1 });
+  // @ts-expect-error an item read back is a read-only copy
+  back.a.push(1);
+  const v = await m.Value('d', 1.5);
+  const previous = await v.add(1);
+  assertEqual<typeof previous, number>(true);
+  const c = await m.Counter(1);
+  assertEqual<typeof c, Proxied<Counter>>(true);
+  const d = await m.dict<string, number>();
+  assertEqual<typeof d, ManagedDict<string, number>>(true);
 }
