@@ -1,7 +1,11 @@
 /**
  * parapool: Python's multiprocessing and concurrent.futures for Node.js worker threads.
- * The one public barrel: every export is named here.
+ * The one public barrel: every export is named here. The build makes its CommonJS form
+ * lazy (scripts/build.mjs: each module loads on first use of one of its exports), so
+ * that a program or a task module loads only what it uses; a shared object that
+ * arrives before its class was used loads its type through the shared-type loader.
  */
+import './entry/shared-type-loader';
 
 // Errors (lib/errors.ts)
 export {
@@ -41,6 +45,7 @@ export type { TaskRef, Task, TaskModule, AnyFunction } from './tasks/task-ref';
 export { Pool } from './pool/pool';
 export { defaultChunksize } from './runtime/map-call';
 export type { PoolOptions, MapOptions, ApplyOptions } from './pool/pool';
+export type { PoolStats, TimeSummary, WorkerStats } from './runtime/stats';
 export { AsyncResult } from './pool/async-result';
 export type { AsyncResultCallbacks } from './pool/async-result';
 

@@ -6,7 +6,7 @@
 // TypeScript sees an ES module there, not CommonJS types behind an `import`
 // condition. No source maps: they would point at sources the package does not ship.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,6 +20,7 @@ const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const project = join(root, 'tsconfig.build.json');
 execFileSync(process.execPath, [tsc, '-p', project, '--removeComments', '--declaration', 'false'], { stdio: 'inherit' });
 execFileSync(process.execPath, [tsc, '-p', project, '--emitDeclarationOnly'], { stdio: 'inherit' });
+lazyBarrel(join(dist, 'cjs/index.js'));
 const require = createRequire(import.meta.url);
 const names = Object.keys(require(join(dist, 'cjs/index.js'))).filter((name) => name !== 'default' && name !== '__esModule');
 mkdirSync(join(dist, 'esm'), { recursive: true });
@@ -37,4 +38,45 @@ writeFileSync(
     `export * from '../cjs/index.js';\n` +
     `export default parapool;\n`,
 );
+/**
+ * Makes the CommonJS barrel load each module on first use of one of its exports. tsc
+ * already emits every re-export as a getter over a module required up front; this
+ * moves the require into the getter, so `require('parapool')` (in the main thread, and
+ * in every worker whose task module requires it) loads the errors and the codec only,
+ * and `Pool` what a pool needs, not the Manager, queues or shared types it never uses.
+ * Bare imports (`import './x'`, kept for their effect) and the modules in EAGER stay
+ * eager. Any line of another shape fails the build, so a change in tsc's output cannot
+ * slip through as a barrel that silently lost its laziness or an export.
+ */
+function lazyBarrel(file) {
+  const EAGER = new Set(['./errors', './codec/codec']);
+  const modules = new Map();
+  const out = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const required = /^var (\w+) = require\("(\.[^"]+)"\);$/.exec(line);
+    const getter =
+      /^Object\.defineProperty\(exports, "(\w+)", \{ enumerable: true, get: function \(\) \{ return (\w+)\.(\w+); \} \}\);$/.exec(line);
+    if (required && !EAGER.has(required[2])) modules.set(required[1], required[2]);
+    else if (getter && modules.has(getter[2])) {
+      const [, name, local, member] = getter;
+      out.push(
+        `Object.defineProperty(exports, "${name}", { enumerable: true, get: function () { return require("${modules.get(local)}").${member}; } });`,
+      );
+    } else if (
+      required ||
+      getter ||
+      line === '' ||
+      line === '"use strict";' ||
+      line === 'Object.defineProperty(exports, "__esModule", { value: true });' ||
+      /^(exports\.\w+ = )+void 0;$/.test(line) ||
+      /^require\("\.[^"]+"\);$/.test(line)
+    ) {
+      out.push(line);
+    } else {
+      throw new Error(`scripts/build.mjs: unexpected line in ${file}, cannot make it lazy: ${line}`);
+    }
+  }
+  writeFileSync(file, out.join('\n'));
+}
+
 console.log(`built dist/cjs and dist/esm (${names.length} exports)`);

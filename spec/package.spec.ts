@@ -75,6 +75,131 @@ describe('the built package', () => {
     expect(JSON.parse(output)).toEqual({ sum: 42, same: true, errors: true });
   });
 
+  it('from CommonJS loads only what is used: no piscina, acorn or Manager for a task module, and a shared object still arrives working', () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        // A task module that uses a shared type requires parapool in every worker (piscina's own worker code is there anyway).
+        'work.js': `
+          const { Value } = require('parapool');
+          const loaded = () => Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]manager[\\\\/]/.test(f));
+          exports.make = () => ({ value: Value('i', 7), loaded: loaded() });
+          exports.bump = (value) => { value.add(1); return loaded(); };
+        `,
+        'main.js': `
+          const mp = require('parapool');
+          const atStart = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]manager[\\\\/]/.test(f));
+          const work = mp.tasks(require.resolve('./work.js'));
+          const pool = new mp.Pool({ workers: 1 });
+          (async () => {
+            try {
+              const made = await pool.apply(work.make);
+              const inWorker = await pool.apply(work.bump, [made.value]);
+              console.log(JSON.stringify({ atStart, value: made.value.value, shared: made.value instanceof mp.SharedValue, inWorker: [...made.loaded, ...inWorker] }));
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(output)).toEqual({ atStart: [], value: 8, shared: true, inWorker: [] });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a CommonJS TypeScript task module runs from the compile cache, without tsx in the worker, its imports and stack traces intact', () => {
+    if ((process.features as { typescript?: unknown }).typescript) return; // this Node strips types itself
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        'helper.ts': 'export const offset: number = 100;\n',
+        'work.ts': `import { offset } from './helper.js';
+export default function add(n: number): number {
+  return n + offset;
+}
+export function loaders(): string[] {
+  return Object.keys(require.cache).filter((f) => /[\\\\/]node_modules[\\\\/](tsx|esbuild)[\\\\/]/.test(f));
+}
+export function fail(): never {
+  throw new RangeError('from line 9');
+}
+`,
+        'main.js': `
+          const { Pool, task, tasks } = require('parapool');
+          const work = tasks(require.resolve('./work.ts'));
+          const pool = new Pool({ workers: 2 });
+          (async () => {
+            try {
+              const added = await pool.map(task(require.resolve('./work.ts')), [1, 2]);
+              const loaders = await pool.apply(work.loaders);
+              const error = await pool.apply(work.fail).catch((e) => e);
+              console.log(JSON.stringify({ added, loaders, name: error.name, stack: error.stack }));
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const run = () =>
+        JSON.parse(execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })) as {
+          added: number[];
+          loaders: string[];
+          name: string;
+          stack: string;
+        };
+      // The first run compiles helper.ts (which tasks() never saw) in a worker, with esbuild, never tsx.
+      const first = run();
+      expect(first).toMatchObject({ added: [101, 102], name: 'RangeError' });
+      expect(first.loaders.filter((file) => file.includes('tsx'))).toEqual([]);
+      expect(first.stack).toContain(`${path.join(fs.realpathSync(dir), 'work.ts')}:9:`);
+      // The next program finds both files compiled: its workers load no compiler at all.
+      expect(run()).toMatchObject({ added: [101, 102], loaders: [], name: 'RangeError' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a worker requires a CommonJS task module (not through the ES module loader), and imports an ES module with top-level await', () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        // Loaded through import(), a CommonJS module runs under the ES module loader's translator.
+        'plain.js': `const loadedFrom = new Error().stack;\nexports.viaImport = () => /esm[\\\\/]translators/.test(loadedFrom);\n`,
+        'tla.mjs': 'const base = await Promise.resolve(1000);\nexport function addBase(n) {\n  return n + base;\n}\n',
+        'main.js': `
+          const { Pool, tasks } = require('parapool');
+          const plain = tasks(require.resolve('./plain.js'));
+          const tla = tasks(require.resolve('./tla.mjs'));
+          const pool = new Pool({ workers: 1 });
+          (async () => {
+            try {
+              const viaImport = await pool.apply(plain.viaImport);
+              const added = await pool.apply(tla.addBase, [1]);
+              console.log(JSON.stringify({ viaImport, added }));
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(output)).toEqual({ viaImport: false, added: 1001 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exports the same names from ESM and CommonJS', () => {
     const cjs = JSON.parse(runNode(['-e', `console.log(JSON.stringify(Object.keys(require('parapool')).sort()))`])) as string[];
     const esm = JSON.parse(

@@ -11,13 +11,16 @@ export const id = 'fine-map';
 export const title = 'Fine-grained map: isPrime over 1,000,000..1,100,000';
 export const description =
   'isPrime on each of 100,000 consecutive integers (the Pool.map tutorial example), results in input order. ' +
-  "parapool `map` at its default options and at chunksize 1, against the sequential loop, each peer's " +
+  "parapool `map` at its default options (self-scheduled ranges of the packed input), at Python's default chunksize " +
+  "given explicitly (one task per chunk) and at chunksize 1, against the sequential loop, each peer's " +
   'one-task-per-item API, raw piscina/tinypool given the same chunks by hand, and the hand-written limit: ' +
   'pre-started raw workers that take chunks off an atomic counter over a SharedArrayBuffer input and write ' +
   'their results in place (benchmarks/peers/handwritten-pool.mjs).';
 
 const FIRST = 1_000_000;
 const HANDWRITTEN = `hand-written limit (SAB + Atomics, self-scheduled chunks of ${HANDWRITTEN_CHUNK})`;
+// A given chunksize keeps one task per chunk: the path every map took before the self-scheduled default.
+const CHUNKED = "parapool map (Python's default chunksize given: one task per chunk)";
 
 export async function run(ctx) {
   const warmup = 1;
@@ -49,6 +52,7 @@ export async function run(ctx) {
       teardown: (pool) => pool.destroy(),
     }),
     primed(parapoolRunner(ctx, 'parapool map (default)', (pool, refs) => timeChecked(() => pool.map(refs.primes.isPrime, numbers), check))),
+    primed(parapoolRunner(ctx, CHUNKED, (pool, refs) => timeChecked(() => pool.map(refs.primes.isPrime, numbers, { chunksize }), check))),
     parapoolRunner(ctx, 'parapool map (chunksize 1)', (pool, refs) =>
       timeChecked(() => pool.map(refs.primes.isPrime, numbers, { chunksize: 1 }), check),
     ),
@@ -120,6 +124,10 @@ export async function run(ctx) {
         goal: '≥ 0.90',
         met: share >= 0.9,
       });
+      const chunked = byLabel[CHUNKED];
+      if (!chunked.error) {
+        ratios.push({ label: `${CHUNKED}: share of the hand-written speedup`, value: handwritten.median / chunked.median });
+      }
     }
     for (const row of rows.filter((candidate) => candidate.label.endsWith('one task per item') && !candidate.error)) {
       const ratio = row.median / mapDefault.median;

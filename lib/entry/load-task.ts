@@ -1,16 +1,20 @@
 /**
  * Finds a task function in a worker: loads its module once, or compiles an
  * inline function's source once. A TypeScript task module (.ts, .mts, .cts)
- * loads through Node's own type stripping where this Node has it, else through
- * tsx if the project installed it (an optional peer dependency), as ESM or
- * CommonJS by Node's own rules, so a `.mts` module may use top-level await.
+ * loads through Node's own type stripping where this Node has it; else a
+ * CommonJS one loads with `require` from parapool's compile cache
+ * (lib/tasks/typescript.ts), and anything else through tsx if the project
+ * installed it (an optional peer dependency), as ESM or CommonJS by Node's own
+ * rules, so a `.mts` module may use top-level await.
  */
 import * as fs from 'node:fs';
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidStateError, TaskNotFoundError } from '../errors';
 import { TYPESCRIPT_EXTENSIONS, type TaskSpec } from '../runtime/protocol';
+import { isCommonJsFile } from '../tasks/module-format';
+import { compiledTypeScript, nodeStripsTypes } from '../tasks/typescript';
 
 // biome-ignore lint/suspicious/noExplicitAny: a loaded task takes whatever its caller sends; the types were checked on the caller's side
 export type LoadedTask = (...args: any[]) => unknown;
@@ -87,11 +91,105 @@ async function registerTsx(filePath: string): Promise<boolean> {
   return true;
 }
 
-function nodeStripsTypes(): boolean {
-  return Boolean((process.features as { typescript?: unknown }).typescript);
+function missingLoader(filePath: string): InvalidStateError {
+  return new InvalidStateError(
+    `The task module ${filePath} is TypeScript, and this Node.js (${process.version}) cannot load TypeScript by itself. ` +
+      'Install tsx in your project (`npm install --save-dev tsx`), use Node.js >= 22.18 (type stripping on by default), ' +
+      'or point the task at the compiled .js file.',
+  );
+}
+
+type Extensions = Record<string, (module: { _compile(code: string, filename: string): void }, filename: string) => void>;
+type Resolver = (request: string, parent: { filename?: string | null } | undefined, ...rest: unknown[]) => string;
+
+let cacheHookInstalled = false;
+
+/**
+ * Serves `.ts`/`.cts` files to `require` from the compile cache, and lets a
+ * TypeScript module require `./x.js` for its `./x.ts` sibling (TypeScript's
+ * nodenext convention), as tsx does. Only in a worker thread, once.
+ */
+function installCacheHook(): void {
+  if (cacheHookInstalled) return;
+  cacheHookInstalled = true;
+  const extensions = require.extensions as unknown as Extensions;
+  const compile: Extensions[string] = (module, filename) => {
+    const code = justCompiled.get(filename) ?? compiledTypeScript(filename);
+    justCompiled.delete(filename);
+    if (code === undefined) throw missingLoader(filename);
+    module._compile(code, filename);
+  };
+  extensions['.ts'] = compile;
+  extensions['.cts'] = compile;
+  const internals = Module as unknown as { _resolveFilename: Resolver };
+  const resolve = internals._resolveFilename;
+  internals._resolveFilename = function resolveTypeScriptTwin(request, parent, ...rest) {
+    try {
+      return resolve.call(this, request, parent, ...rest);
+    } catch (error) {
+      const twin = /^\.\.?\/.*\.c?js$/.test(request) && /\.c?ts$/.test(parent?.filename ?? '') ? request.replace(/js$/, 'ts') : undefined;
+      if (twin === undefined) throw error;
+      return resolve.call(this, twin, parent, ...rest);
+    }
+  };
+  // Stack traces point into the TypeScript source (the cached output carries its source map).
+  process.setSourceMapsEnabled(true);
+}
+
+/** Output compiled by requireTypeScript's check, for the hook to use once instead of reading the cache again. */
+const justCompiled = new Map<string, string>();
+
+/**
+ * A CommonJS TypeScript module through `require` and the compile cache, shaped
+ * like what `import()` gives (its exports, and `default`); undefined when it is
+ * not for the cache (no compiler installed, or one that refuses the file: tsx's turn).
+ */
+function requireTypeScript(filePath: string): ModuleExports | undefined {
+  // A hook installed before ours (tsx, when parapool itself runs from its sources) compiles instead.
+  if (cacheHookInstalled || require.extensions['.ts'] === undefined) {
+    try {
+      const code = compiledTypeScript(filePath);
+      if (code === undefined) return undefined;
+      justCompiled.set(filePath, code);
+    } catch {
+      return undefined;
+    }
+    installCacheHook();
+  }
+  return asNamespace(require(filePath) as unknown);
+}
+
+/** A CommonJS module's exports as `import()` shows them: its own properties, and the whole as `default`. */
+function asNamespace(exports: unknown): ModuleExports {
+  const namespace: ModuleExports =
+    (typeof exports === 'object' && exports !== null) || typeof exports === 'function' ? { ...(exports as ModuleExports) } : {};
+  // Compiled `export default` (esbuild and tsc mark such exports with __esModule).
+  const esModule = (exports as ModuleExports | undefined)?.__esModule === true && Object.hasOwn(namespace, 'default');
+  namespace.default = esModule ? namespace.default : exports;
+  return namespace;
+}
+
+/**
+ * A CommonJS JavaScript module through `require`, which spares this worker the
+ * start of the ES module loader. `require` also loads a `.js` file whose module
+ * syntax Node detects; one with top-level await it refuses before running any
+ * of it, and that goes to `import()`.
+ */
+async function requireOrImport(file: string, filePath: string): Promise<ModuleExports> {
+  try {
+    return asNamespace(require(filePath) as unknown);
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw error;
+    return (await import(file)) as ModuleExports;
+  }
 }
 
 async function importTypeScript(file: string, filePath: string): Promise<ModuleExports> {
+  if (!tsxRegistered && !nodeStripsTypes() && isCommonJsFile(filePath)) {
+    const exports = requireTypeScript(filePath);
+    if (exports !== undefined) return exports;
+  }
   if (!tsxRegistered && nodeStripsTypes()) {
     try {
       return (await import(file)) as ModuleExports;
@@ -104,13 +202,7 @@ async function importTypeScript(file: string, filePath: string): Promise<ModuleE
       return (await import(`${file}?tsx`)) as ModuleExports;
     }
   }
-  if (!(await registerTsx(filePath))) {
-    throw new InvalidStateError(
-      `The task module ${filePath} is TypeScript, and this Node.js (${process.version}) cannot load TypeScript by itself. ` +
-        'Install tsx in your project (`npm install --save-dev tsx`), use Node.js >= 22.18 (type stripping on by default), ' +
-        'or point the task at the compiled .js file.',
-    );
-  }
+  if (!(await registerTsx(filePath))) throw missingLoader(filePath);
   return (await import(file)) as ModuleExports;
 }
 
@@ -118,12 +210,14 @@ async function importModule(file: string): Promise<ModuleExports> {
   const filePath = fileURLToPath(file);
   if (!fs.existsSync(filePath)) throw new TaskNotFoundError(`Task module not found: ${filePath}`);
   if (TYPESCRIPT_EXTENSIONS.includes(path.extname(filePath))) return importTypeScript(file, filePath);
+  // Under a loader of its own (tsx), `require` would compile the module with it: leave it to import().
+  if (isCommonJsFile(filePath) && (cacheHookInstalled || require.extensions['.ts'] === undefined)) return requireOrImport(file, filePath);
   return (await import(file)) as ModuleExports;
 }
 
 /** An own property that is a function: never one inherited from Object.prototype (`constructor`, `toString`). */
 function ownFunction(exports: unknown, name: string): LoadedTask | undefined {
-  if (typeof exports !== 'object' || exports === null || !Object.hasOwn(exports, name)) return undefined;
+  if ((typeof exports !== 'object' && typeof exports !== 'function') || exports === null || !Object.hasOwn(exports, name)) return undefined;
   const value = (exports as ModuleExports)[name];
   return typeof value === 'function' ? (value as LoadedTask) : undefined;
 }

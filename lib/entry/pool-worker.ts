@@ -14,6 +14,9 @@ import {
   CallKind,
   type EncodedError,
   type PoolWorkerData,
+  type RangeJob,
+  RangeResults,
+  RangeWord,
   type TaskRequest,
   type TaskResponse,
   type WorkerInitializedMessage,
@@ -57,7 +60,14 @@ let piscina: PiscinaMovable | undefined;
 /** Results with `transfer()`-marked buffers go back through piscina's `move()` and its exported symbols. */
 function moved(response: TaskResponse, transferList: TransferListItem[]): unknown {
   piscina ??= require('piscina') as PiscinaMovable;
-  return piscina.move({ [piscina.transferableSymbol]: transferList, [piscina.valueSymbol]: response });
+  return piscina.move({ [piscina.transferableSymbol]: transferList, [piscina.valueSymbol]: { ...response, threadId } });
+}
+
+/** Every answer names this thread, for the main thread's per-worker stats (a moved one did in moved()). */
+async function answer(request: TaskRequest): Promise<unknown> {
+  const response = await handleTask(request);
+  if (piscina === undefined || !(piscina.valueSymbol in (response as object))) (response as { threadId?: number }).threadId = threadId;
+  return response;
 }
 
 const INLINE_HINT =
@@ -108,6 +118,130 @@ async function runChunk(
   }
 }
 
+/** Where a range's results go, item by item: in place while they are all numbers or all booleans, else a list. */
+interface RangeFill {
+  readonly from: number;
+  /** The next item to run. */
+  index: number;
+  kind: number;
+  values: unknown[] | undefined;
+}
+
+function place(fill: RangeFill, output: Float64Array, value: unknown): void {
+  const index = fill.index;
+  if (fill.values !== undefined) fill.values.push(value);
+  else if (fill.kind === RangeResults.Numbers && typeof value === 'number') output[index] = value;
+  else if (fill.kind === RangeResults.Booleans && typeof value === 'boolean') output[index] = value ? 1 : 0;
+  else if (index === fill.from && typeof value === 'number') {
+    fill.kind = RangeResults.Numbers;
+    output[index] = value;
+  } else if (index === fill.from && typeof value === 'boolean') {
+    fill.kind = RangeResults.Booleans;
+    output[index] = value ? 1 : 0;
+  } else {
+    // Neither a number nor a boolean like the ones before it: this range's results travel in the response.
+    const values: unknown[] = [];
+    for (let earlier = fill.from; earlier < index; earlier++)
+      values.push(fill.kind === RangeResults.Booleans ? output[earlier] === 1 : output[earlier]);
+    values.push(value);
+    fill.values = values;
+  }
+  fill.index = index + 1;
+}
+
+/**
+ * Runs the range's items up to `to` without leaving the loop: while the results
+ * keep the range's kind, a synchronous task costs one call and one store per
+ * item, as in a hand-written loop. Stops at the first promise a task returns
+ * and hands it back. When a task throws, `fill.index` names its item.
+ */
+function fillSync(
+  fn: LoadedTask,
+  args: ArrayLike<unknown>,
+  output: Float64Array,
+  fill: RangeFill,
+  to: number,
+): PromiseLike<unknown> | undefined {
+  while (fill.index < to) {
+    let index = fill.index;
+    let value: unknown;
+    try {
+      if (fill.values === undefined && fill.kind === RangeResults.Booleans) {
+        for (; index < to; index++) {
+          value = fn(args[index]);
+          if (value === true) output[index] = 1;
+          else if (value === false) output[index] = 0;
+          else break;
+        }
+      } else if (fill.values === undefined && fill.kind === RangeResults.Numbers) {
+        for (; index < to; index++) {
+          value = fn(args[index]);
+          if (typeof value !== 'number') break;
+          output[index] = value;
+        }
+      } else {
+        value = fn(args[index]);
+      }
+    } catch (error) {
+      fill.index = index;
+      throw error;
+    }
+    fill.index = index;
+    if (index === to) return undefined;
+    if (isThenable(value)) return value;
+    place(fill, output, value);
+  }
+  return undefined;
+}
+
+/**
+ * A self-scheduled map (lib/runtime/range-run.ts): claims ranges of the shared
+ * input off the control block until none is left, the map failed below the
+ * next range, or the map was stopped. A claimed range runs to its end (as a
+ * chunk does). A range of numbers or booleans is written in place into the
+ * shared output; any other result sends that range back in the response
+ * instead. A throwing item lowers `Failed` to its index (a compare-and-swap
+ * minimum) and ends this job; the other jobs still finish every range they
+ * claimed, and every range below the failing index was claimed, so the map
+ * reports the lowest failing index of the whole input.
+ */
+async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob, isInline: boolean): Promise<unknown> {
+  const { control, output, kinds, size } = job;
+  const length = args.length;
+  const messages: [number, unknown[]][] = [];
+  for (;;) {
+    if (Atomics.load(control, RangeWord.Stop) !== 0) break;
+    const from = Atomics.add(control, RangeWord.Next, size);
+    if (from >= length || from >= Atomics.load(control, RangeWord.Failed)) break;
+    const to = Math.min(length, from + size);
+    const fill: RangeFill = { from, index: from, kind: RangeResults.Pending, values: undefined };
+    try {
+      for (let pending = fillSync(fn, args, output, fill, to); pending !== undefined; pending = fillSync(fn, args, output, fill, to)) {
+        place(fill, output, await pending);
+      }
+    } catch (error) {
+      let lowest = Atomics.load(control, RangeWord.Failed);
+      while (fill.index < lowest) {
+        const seen = Atomics.compareExchange(control, RangeWord.Failed, lowest, fill.index);
+        if (seen === lowest) break;
+        lowest = seen;
+      }
+      return { ...failure(error, undefined, isInline), failedAt: fill.index };
+    }
+    if (fill.values !== undefined) messages.push([from, fill.values]);
+    Atomics.store(kinds, from / size, fill.values === undefined ? fill.kind : RangeResults.Message);
+    Atomics.add(control, RangeWord.Done, to - from);
+  }
+  if (messages.length === 0) return { result: undefined, shared: false };
+  try {
+    const encoded = encodeResult(messages);
+    const response: TaskResponse = { result: encoded.value, shared: encoded.shared };
+    return encoded.transferList === undefined ? response : moved(response, encoded.transferList);
+  } catch (error) {
+    return failure(error, undefined, isInline);
+  }
+}
+
 /** A value made ready to post: the Proxy check first (the codec's walk would run a Proxy's traps), then the codec. */
 function encodeResult(value: unknown): ReturnType<typeof encode> {
   return encode(value, 'result');
@@ -125,6 +259,7 @@ async function handleTask(request: TaskRequest): Promise<unknown> {
   } catch (error) {
     return failure(error, undefined, isInline);
   }
+  if (request.ranges !== undefined) return runRanges(fn, input.args, request.ranges, isInline);
   let result: unknown;
   if (request.kind === CallKind.Apply) {
     try {
@@ -161,4 +296,4 @@ async function handleTask(request: TaskRequest): Promise<unknown> {
   }
 }
 
-export default (initializing ?? Promise.resolve()).then(() => handleTask);
+export default (initializing ?? Promise.resolve()).then(() => answer);

@@ -13,6 +13,7 @@ import { CallKind } from '../runtime/protocol';
 import { ResultIterator } from '../runtime/result-iterator';
 import { type Backend, backendDispatcher } from '../runtime/backend';
 import { dispatcherFactoryOf, Runtime } from '../runtime/runtime';
+import type { PoolStats } from '../runtime/stats';
 import { poolWorkerData } from '../runtime/worker-settings';
 import { type AnyFunction, type Task, type TaskRef, taskSpecOf } from '../tasks/task-ref';
 import { checkBoolean, checkInteger, checkOptions, checkSignal, checkTimeout, invalidArg } from '../validate';
@@ -215,6 +216,22 @@ export class Executor {
     } catch (error) {
       return ResultIterator.failed(error);
     }
+  }
+
+  /**
+   * A snapshot of the executor's work so far, to see whether a chunksize or a worker
+   * count helps: per-worker utilization and tasks, the queue depth, completed and
+   * failed tasks, and run-time and wait-time percentiles (ms). A task is one
+   * submit, one chunk of a map, or one worker's share of a self-scheduled map.
+   * Also after shutdown() (the figures stay as they were).
+   *
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) with a `backend`: its workers are measured on the worker command.
+   * @example
+   * const { runTime, waitTime, queued, workers } = executor.stats();
+   * console.log(runTime.p50, waitTime.p99, queued, workers.map((w) => w.utilization));
+   */
+  stats(): PoolStats {
+    return this.#runtime.stats();
   }
 
   /**

@@ -4,13 +4,14 @@
  * class the module exports under its export name; the key is the file's
  * bytes. Once it accepts connections it prints one line,
  * `parapool manager listening on HOST:PORT` (the real port when given 0), and
- * serves until SIGINT or SIGTERM.
+ * serves until SIGINT or SIGTERM (exit code 0), a client's `shutdown` (0), or
+ * the manager thread crashing (1, with the error on stderr).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { InvalidArgumentError } from '../errors';
-import { type ClassRef, classRef, Manager } from './manager';
+import { type ClassRef, classRef, Manager, managerEnded } from './manager';
 
 const USAGE = 'usage: parapool manager --listen HOST:PORT --register ./types.ts [--register …] --authkey-file FILE';
 
@@ -69,13 +70,25 @@ export async function main(args: readonly string[]): Promise<number> {
   const address = manager.address!;
   const shown = address.host.includes(':') ? `[${address.host}]` : address.host;
   process.stdout.write(`parapool manager listening on ${shown}:${address.port}\n`);
-  // The manager thread does not hold the process open by itself: serve until told to stop.
+  // The manager thread does not hold the process open by itself: serve until told to stop, or until it ends.
   const keepAlive = setInterval(() => {}, 2 ** 30);
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve);
-    process.once('SIGTERM', resolve);
+  const signalled = new Promise<'signal'>((resolve) => {
+    process.once('SIGINT', () => resolve('signal'));
+    process.once('SIGTERM', () => resolve('signal'));
   });
+  const outcome = await Promise.race([signalled, managerEnded(manager)]);
   clearInterval(keepAlive);
-  await manager.shutdown();
-  return 0;
+  if (outcome === 'signal') {
+    await manager.shutdown();
+    return 0;
+  }
+  if (outcome.code === 0) {
+    // A client called the root's shutdown().
+    process.stderr.write('parapool manager: shut down by a client\n');
+    return 0;
+  }
+  const error = outcome.error;
+  const why = error instanceof Error ? (error.stack ?? error.message) : error === undefined ? 'no error was reported' : String(error);
+  process.stderr.write(`parapool manager: the manager thread crashed (exit code ${outcome.code}): ${why}\n`);
+  return 1;
 }

@@ -1,10 +1,11 @@
 /**
  * The client side of a manager, in every thread that holds proxies: one link
  * per manager per thread (the main thread's port, or the first port that came
- * with a proxy), async calls pipelined on it, sync calls that wait on a shared
- * flag and read their reply with `receiveMessageOnPort` (so they work while
- * this thread's event loop is blocked), and the proxies themselves, a shared
- * type of the codec.
+ * with a proxy), async calls pipelined on it (the messages of one tick posted
+ * as one), sync calls through the link's shared-memory lane (lane.ts; they work
+ * while this thread's event loop is blocked, and a reply that is not plain
+ * data is read from the port with `receiveMessageOnPort`), and the proxies
+ * themselves, a shared type of the codec.
  *
  * Lifetime: each proxy holds one reference on its thread's link and drops it
  * when collected (best effort). A proxy that crosses to another thread *pins*
@@ -18,6 +19,8 @@ import { decode, encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { InvalidStateError, ManagerGoneError } from '../errors';
 import { encodingSideItem } from '../ipc/side-channel';
+import type { EncodedError } from '../runtime/protocol';
+import { LaneClient, LaneState, newLane, Requested } from './lane';
 import { GONE, type LinkMessage, Op, type ProxyDescriptor, type ReplyMessage } from './protocol';
 
 /** How often a blocked sync call looks at the manager's `GONE` word (ms): the bound on noticing a dead manager. */
@@ -51,8 +54,14 @@ export class ClientLink {
   readonly control: Int32Array;
   readonly #controlBuffer: SharedArrayBuffer;
   readonly #port: MessagePort;
-  readonly #flag = new Int32Array(new SharedArrayBuffer(4));
+  readonly #lane: LaneClient;
   readonly #pending = new Map<number, Pending>();
+  /** Messages of this tick, posted together (one port message per microtask). */
+  #outbox: LinkMessage[] = [];
+  #transfer: TransferListItem[] = [];
+  #flushing = false;
+  /** Port messages posted so far: a lane request waits until the manager received them all. */
+  #posted = 0;
   #seq = 0;
   #closed = false;
 
@@ -61,10 +70,12 @@ export class ClientLink {
     this.#controlBuffer = control;
     this.control = new Int32Array(control);
     this.#port = port;
-    port.on('message', (reply: ReplyMessage) => this.#settle(reply));
+    const lane = newLane();
+    this.#lane = new LaneClient(lane, this.control);
+    port.on('message', (replies: ReplyMessage | ReplyMessage[]) => this.#settleAll(replies));
     port.on('close', () => this.fail());
     port.unref();
-    this.post({ op: Op.Hello, flag: this.#flag.buffer as SharedArrayBuffer });
+    this.post({ op: Op.Hello, lane });
   }
 
   get controlBuffer(): SharedArrayBuffer {
@@ -75,9 +86,26 @@ export class ClientLink {
     return this.#closed || Atomics.load(this.control, GONE) !== 0;
   }
 
+  /** Queues a message; the messages of one tick are posted as one. */
   post(message: LinkMessage, transferList?: readonly TransferListItem[]): void {
     if (this.#closed) return;
-    this.#port.postMessage(message, transferList as TransferListItem[] | undefined);
+    this.#outbox.push(message);
+    if (transferList !== undefined) for (const item of transferList) this.#transfer.push(item);
+    if (!this.#flushing) {
+      this.#flushing = true;
+      queueMicrotask(() => this.#flush());
+    }
+  }
+
+  #flush(): void {
+    this.#flushing = false;
+    if (this.#outbox.length === 0 || this.#closed) return;
+    const messages = this.#outbox;
+    const transfer = this.#transfer;
+    this.#outbox = [];
+    this.#transfer = [];
+    this.#posted++;
+    this.#port.postMessage(messages.length === 1 ? messages[0] : messages, transfer);
   }
 
   /** The manager is gone: every pending call rejects, every later one too. */
@@ -85,10 +113,17 @@ export class ClientLink {
     if (this.#closed) return;
     this.#closed = true;
     links.delete(this.mgr);
+    this.#outbox = [];
+    this.#transfer = [];
     this.#port.close();
     const pending = [...this.#pending.values()];
     this.#pending.clear();
     for (const call of pending) call.reject(goneError());
+  }
+
+  #settleAll(replies: ReplyMessage | ReplyMessage[]): void {
+    if (Array.isArray(replies)) for (const reply of replies) this.#settle(reply);
+    else this.#settle(replies);
   }
 
   #settle(reply: ReplyMessage): void {
@@ -118,31 +153,43 @@ export class ClientLink {
 
   callSync(id: number, method: string, args: unknown[]): unknown {
     if (this.closed) throw goneError();
-    const encoded = encode(args, 'args');
     const seq = this.#seq++;
-    const flag = this.#flag;
-    Atomics.store(flag, 0, 0);
-    this.post({ op: Op.Call, seq, id, m: method, a: encoded.value, s: encoded.shared, sync: true }, encoded.transferList);
-    for (;;) {
-      Atomics.wait(flag, 0, 0, GONE_POLL_MS);
-      if (Atomics.load(flag, 0) !== 0) break;
-      if (Atomics.load(this.control, GONE) !== 0) {
-        this.fail();
-        throw goneError();
-      }
+    const lane = this.#lane;
+    // What this thread queued before goes first (the manager serves the lane after it).
+    this.#flush();
+    const requested = lane.request(seq, id, method, args, this.#posted);
+    if (requested === Requested.Ring) {
+      this.post({ op: Op.Ring });
+      this.#flush();
+    } else if (requested === Requested.No) {
+      const encoded = encode(args, 'args');
+      lane.expectOnPort();
+      this.post({ op: Op.Call, seq, id, m: method, a: encoded.value, s: encoded.shared, sync: true }, encoded.transferList);
+      this.#flush();
     }
-    // Replies to earlier async calls may be queued ahead of ours: settle them on the way.
-    for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
-      const reply = received.message as ReplyMessage;
-      if (reply.seq !== seq) {
-        this.#settle(reply);
-        continue;
-      }
-      const { ok, value } = decodeReply(reply);
+    const state = lane.wait(GONE_POLL_MS, () => Atomics.load(this.control, GONE) !== 0);
+    if (state === LaneState.Reply) {
+      const [ok, value] = lane.readReply();
       if (ok) return value;
-      throw value;
+      throw decodeError(value as EncodedError, false);
     }
-    // The flag was set with no reply: the manager set every flag on its way out.
+    lane.done();
+    if (state === LaneState.OnPort) {
+      // Replies to earlier async calls may be queued ahead of ours: settle them on the way.
+      for (let received = receiveMessageOnPort(this.#port); received !== undefined; received = receiveMessageOnPort(this.#port)) {
+        const replies = received.message as ReplyMessage | ReplyMessage[];
+        let mine: ReplyMessage | undefined;
+        for (const reply of Array.isArray(replies) ? replies : [replies]) {
+          if (reply.seq === seq) mine = reply;
+          else this.#settle(reply);
+        }
+        if (mine === undefined) continue;
+        const { ok, value } = decodeReply(mine);
+        if (ok) return value;
+        throw value;
+      }
+    }
+    // The manager woke this lane on its way out, or died without a word.
     this.fail();
     throw goneError();
   }

@@ -29,6 +29,7 @@ import { invalidArg } from '../validate';
 import { setHostResolver } from './client';
 import { BUILTIN_TYPES, exposedMethods } from './hosted';
 import { HOSTED_SYNC_TYPES, type Releasable } from './hosted-sync';
+import { LaneService, PortLink, type ServedLane } from './lane';
 import { RemoteRef } from './wire';
 import {
   type CallMessage,
@@ -55,6 +56,10 @@ export interface HostLink {
   readonly refs: Map<number, number>;
   /** Manager-hosted locks and semaphores this link acquired and has not released. */
   readonly held: Map<Releasable, number>;
+  /** A thread's sync lane (port links only). */
+  readonly lane?: ServedLane | undefined;
+  /** Set once the link closed: nothing is granted to it any more. */
+  closed?: boolean;
 }
 
 interface Entry {
@@ -113,7 +118,7 @@ export class Host {
   readonly #idOf = new WeakMap<object, number>();
   readonly #names = new Map<string, { type: string; value: object }>();
   readonly #links = new Set<HostLink>();
-  readonly #flags = new Set<Int32Array>();
+  readonly #lanes: LaneService;
   readonly #pins = new Map<string, number>();
   readonly #earlyClaims = new Map<string, HostLink>();
   readonly #classes = new Map<string, { ctor: AnyClass; methods: string[] }>();
@@ -129,6 +134,7 @@ export class Host {
   constructor(options: HostOptions) {
     this.#options = options;
     this.#control = new Int32Array(options.control);
+    this.#lanes = new LaneService(this.#control);
     const root = {
       create: (link: HostLink, type: unknown, args: unknown, name: unknown) => this.#create(type, args, name, link.remote),
       stats: () => this.stats(),
@@ -160,40 +166,28 @@ export class Host {
   markGone(): void {
     Atomics.store(this.#control, GONE, 1);
     Atomics.notify(this.#control, GONE);
-    for (const flag of this.#flags) {
-      Atomics.store(flag, 0, 1);
-      Atomics.notify(flag, 0);
-    }
+    this.#lanes.stop();
   }
 
-  /** Serves a thread's port. */
+  /** Serves a thread's port (and its lane). */
   adoptPort(port: MessagePort): void {
-    let flag: Int32Array | undefined;
+    const portLink: PortLink = new PortLink(
+      port,
+      this.#lanes,
+      (message) => this.receive(link, message),
+      (call) => this.#call(link, { op: Op.Call, seq: call.seq, id: call.id, m: call.m, a: call.a, s: false, sync: true, lane: true }),
+      () => this.dropLink(link),
+    );
     const link: HostLink = {
       remote: false,
       refs: new Map(),
       held: new Map(),
-      send: (reply, transferList, sync) => {
-        port.postMessage(reply, transferList);
-        if (sync && flag !== undefined) {
-          Atomics.store(flag, 0, 1);
-          Atomics.notify(flag, 0);
-        }
+      send: (reply, transferList, sync) => portLink.send(reply, transferList, sync),
+      get lane() {
+        return portLink.lane;
       },
     };
     this.#links.add(link);
-    port.on('message', (message: LinkMessage) => {
-      if (message.op === Op.Hello) {
-        flag = new Int32Array(message.flag);
-        this.#flags.add(flag);
-        return;
-      }
-      this.receive(link, message);
-    });
-    port.on('close', () => {
-      if (flag !== undefined) this.#flags.delete(flag);
-      this.dropLink(link);
-    });
   }
 
   /** The TCP address, once listening. */
@@ -227,6 +221,7 @@ export class Host {
   /** A link closed: release everything it held. */
   dropLink(link: HostLink): void {
     if (!this.#links.delete(link)) return;
+    link.closed = true;
     for (const [lock, count] of link.held) for (let i = 0; i < count; i++) lock._releaseFor(link);
     link.held.clear();
     for (const [id, count] of link.refs) this.#unref(id, count);
@@ -426,6 +421,7 @@ export class Host {
       try {
         const found = { proxies: false };
         const outbound = this.#outbound(value, link, found);
+        if (message.lane === true && !found.proxies && link.lane?.reply(true, outbound) === true) return;
         const encoded = link.remote ? { value: outbound, shared: false, transferList: undefined } : encode(outbound, 'result');
         reply = { seq: message.seq, ok: encoded.value, s: encoded.shared || found.proxies };
         transferList = encoded.transferList;
@@ -435,6 +431,7 @@ export class Host {
       }
     } else {
       const encoded = encodeError(value);
+      if (message.lane === true && !encoded.shared && link.lane?.reply(false, encoded.error) === true) return;
       reply = { seq: message.seq, err: encoded.error, s: encoded.shared };
     }
     link.send(reply, transferList, message.sync);
@@ -516,16 +513,14 @@ export class Host {
       this.#register(this.#nextId++, type, value, exposedMethods(builtin));
       return value;
     }
+    // Shared memory does not cross machines: a TCP client gets a manager-hosted object.
+    const shared = SHARED_FACTORIES[type];
+    if (shared !== undefined && !remote) return shared(args);
     const hosted = HOSTED_SYNC_TYPES[type];
-    if (hosted !== undefined && (remote || SHARED_FACTORIES[type] === undefined)) {
+    if (hosted !== undefined) {
       const value = new hosted(...args);
       this.#register(this.#nextId++, type, value, exposedMethods(hosted));
       return value;
-    }
-    const shared = SHARED_FACTORIES[type];
-    if (shared !== undefined) {
-      if (remote) throw new InvalidArgumentError(`A ${type} cannot be made over TCP (shared memory does not cross machines)`);
-      return shared(args);
     }
     if (!this.#options.typeNames.includes(type)) throw new InvalidArgumentError(`This manager has no type ${JSON.stringify(type)}`);
     const known = await this.#classOf(type);

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { MessageChannel, Worker } from 'node:worker_threads';
 import { registerSharedType } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
-import { ManagerGoneError } from '../errors';
+import { InvalidStateError, ManagerGoneError } from '../errors';
 import type { SharedArray } from '../shared/array';
 import type { SharedValue } from '../shared/value';
 import type { ElementOf, Typecode } from '../shared/typecodes';
@@ -469,12 +469,39 @@ async function spawn(
   const controlWords = new Int32Array(control);
   const link = new ClientLink(mgr, control, channel.port1);
   addLink(link);
-  worker.on('error', () => {});
-  worker.once('exit', () => {
-    Atomics.store(controlWords, GONE, 1);
-    Atomics.notify(controlWords, GONE);
-    link.fail();
+  let crash: unknown;
+  worker.on('error', (error) => {
+    crash ??= error;
+  });
+  const ended = new Promise<ManagerEnd>((resolve) => {
+    worker.once('exit', (code) => {
+      Atomics.store(controlWords, GONE, 1);
+      Atomics.notify(controlWords, GONE);
+      link.fail();
+      resolve({ code, error: crash });
+    });
   });
   worker.unref();
-  return new Manager(INTERNAL, makeProxy(link, ready.root), worker);
+  const manager = new Manager(INTERNAL, makeProxy(link, ready.root), worker);
+  ends.set(manager, ended);
+  return manager;
+}
+
+/** How a manager thread ended: its exit code, and what it threw if it crashed. */
+export interface ManagerEnd {
+  readonly code: number;
+  readonly error: unknown;
+}
+
+const ends = new WeakMap<Manager, Promise<ManagerEnd>>();
+
+/**
+ * Settles when the thread of a manager this process started (or connected
+ * through) has ended, for whatever reason (the `parapool manager` command
+ * watches it). Not exported from the package.
+ */
+export function managerEnded(manager: Manager): Promise<ManagerEnd> {
+  const ended = ends.get(manager);
+  if (ended === undefined) throw new InvalidStateError('This manager was not started or connected in this thread');
+  return ended;
 }

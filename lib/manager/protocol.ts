@@ -14,10 +14,14 @@ export const PROXY_TAG = 'parapool.ManagerProxy';
 /** The id of a manager's root object: the one whose methods are the factories. */
 export const ROOT_ID = 0;
 /** The version of the TCP protocol, checked in the handshake. */
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 
-/** Words of a manager's control buffer, shared by every proxy of that manager. */
+/** Words of a manager's control buffer, shared by every proxy of that manager: set once the manager is gone. */
 export const GONE = 0;
+/** The doorbell: bumped (and notified) by every sync call written to a lane (lane.ts). */
+export const DOORBELL = 1;
+/** Non-zero while the manager's lane pump is looking at the lanes (a caller need not ring). */
+export const LISTENING = 2;
 
 export const Op = {
   /** `{ op, seq, id, m, a, s, sync }`: call method `m` of object `id` with `a`. */
@@ -28,8 +32,10 @@ export const Op = {
   Pin: 3,
   /** `{ op, token }`: the proxy in flight under `token` arrived on this link's thread. */
   Claim: 4,
-  /** `{ op, flag }`: first message on a port link: the flag its sync calls wait on. */
+  /** `{ op, lane }`: first message on a port link: the lane its sync calls use (lane.ts). */
   Hello: 5,
+  /** `{ op }`: a request waits in this link's lane and the manager was not listening. */
+  Ring: 6,
 } as const;
 
 export interface CallMessage {
@@ -41,6 +47,8 @@ export interface CallMessage {
   /** The arguments hold shared-object descriptors (codec `decode` needed). */
   readonly s: boolean;
   readonly sync: boolean;
+  /** The call came in the caller's lane: answer there if the answer is plain data. */
+  readonly lane?: boolean;
 }
 export interface DecrefMessage {
   readonly op: typeof Op.Decref;
@@ -58,9 +66,12 @@ export interface ClaimMessage {
 }
 export interface HelloMessage {
   readonly op: typeof Op.Hello;
-  readonly flag: SharedArrayBuffer;
+  readonly lane: SharedArrayBuffer;
 }
-export type LinkMessage = CallMessage | DecrefMessage | PinMessage | ClaimMessage | HelloMessage;
+export interface RingMessage {
+  readonly op: typeof Op.Ring;
+}
+export type LinkMessage = CallMessage | DecrefMessage | PinMessage | ClaimMessage | HelloMessage | RingMessage;
 
 /** The manager's answer to one call. */
 export interface ReplyMessage {

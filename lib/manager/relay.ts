@@ -26,12 +26,12 @@ import {
   ROOT_ID,
   WIRE_VERSION,
 } from './protocol';
+import { LaneService, PortLink } from './lane';
 import { clientTlsOptions } from './tls-psk';
 import { frame, readFrames, RemoteRef, writeFrame } from './wire';
 
 interface RelayLink {
-  readonly port: MessagePort;
-  flag: Int32Array | undefined;
+  readonly port: PortLink;
   readonly refs: Map<number, number>;
 }
 
@@ -78,53 +78,50 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
 
   const write = (value: unknown) => writeFrame(socket, frame(value));
 
+  const lanes = new LaneService(control);
   const markGone = () => {
     Atomics.store(control, GONE, 1);
     Atomics.notify(control, GONE);
-    for (const link of links) {
-      if (link.flag === undefined) continue;
-      Atomics.store(link.flag, 0, 1);
-      Atomics.notify(link.flag, 0);
-    }
+    lanes.stop();
   };
   process.on('exit', markGone);
   process.on('uncaughtExceptionMonitor', markGone);
 
-  const reply = (link: RelayLink, message: CallMessage, ok: boolean, value: unknown) => {
+  /** `proxies`: the value holds proxy descriptors (never answered in a lane). */
+  const reply = (link: RelayLink, message: CallMessage, ok: boolean, value: unknown, proxies = false) => {
+    if (!links.has(link)) return;
     let out: ReplyMessage;
     let transferList: ReturnType<typeof encode>['transferList'];
     if (ok) {
+      if (message.lane === true && !proxies && link.port.lane?.reply(true, value) === true) return;
       const encoded = encode(value, 'result');
       out = { seq: message.seq, ok: encoded.value, s: true };
       transferList = encoded.transferList;
     } else {
       const encoded = encodeError(value);
+      if (message.lane === true && !encoded.shared && link.port.lane?.reply(false, encoded.error) === true) return;
       out = { seq: message.seq, err: encoded.error, s: encoded.shared };
     }
-    if (!links.has(link)) return;
-    link.port.postMessage(out, transferList);
-    if (message.sync && link.flag !== undefined) {
-      Atomics.store(link.flag, 0, 1);
-      Atomics.notify(link.flag, 0);
-    }
+    link.port.send(out, transferList, message.sync);
   };
 
   const addRef = (link: RelayLink, id: number) => link.refs.set(id, (link.refs.get(id) ?? 0) + 1);
 
-  /** Server references in a reply become local descriptors held by `link`. */
-  const localize = (value: unknown, link: RelayLink): unknown => {
+  /** Server references in a reply become local descriptors held by `link` (`found.proxies` set). */
+  const localize = (value: unknown, link: RelayLink, found: { proxies: boolean }): unknown => {
     if (typeof value !== 'object' || value === null) return value;
     if (value instanceof RemoteRef) {
+      found.proxies = true;
       addRef(link, value.id);
       const descriptor: ProxyDescriptor = { mgr: data.mgr, control: data.control, id: value.id, type: value.type, methods: value.methods };
       return sharedDescriptor(PROXY_TAG, descriptor);
     }
-    if (Array.isArray(value)) return value.map((item) => localize(item, link));
-    if (value instanceof Map) return new Map([...value].map(([k, v]) => [localize(k, link), localize(v, link)]));
-    if (value instanceof Set) return new Set([...value].map((v) => localize(v, link)));
+    if (Array.isArray(value)) return value.map((item) => localize(item, link, found));
+    if (value instanceof Map) return new Map([...value].map(([k, v]) => [localize(k, link, found), localize(v, link, found)]));
+    if (value instanceof Set) return new Set([...value].map((v) => localize(v, link, found)));
     if (Object.getPrototypeOf(value) === Object.prototype) {
       const out: Record<string, unknown> = {};
-      for (const key of Object.keys(value)) out[key] = localize((value as Record<string, unknown>)[key], link);
+      for (const key of Object.keys(value)) out[key] = localize((value as Record<string, unknown>)[key], link, found);
       return out;
     }
     return value;
@@ -155,9 +152,6 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
 
   const onLocal = (link: RelayLink, message: LinkMessage) => {
     switch (message.op) {
-      case Op.Hello:
-        link.flag = new Int32Array(message.flag);
-        return;
       case Op.Call: {
         if (message.id === ROOT_ID && message.m === 'shutdown') {
           reply(link, message, true, undefined);
@@ -215,10 +209,15 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
   };
 
   const adopt = (port: MessagePort) => {
-    const link: RelayLink = { port, flag: undefined, refs: new Map() };
+    const portLink: PortLink = new PortLink(
+      port,
+      lanes,
+      (message) => onLocal(link, message),
+      (call) => onLocal(link, { op: Op.Call, seq: call.seq, id: call.id, m: call.m, a: call.a, s: false, sync: true, lane: true }),
+      () => dropLink(link),
+    );
+    const link: RelayLink = { port: portLink, refs: new Map() };
     links.add(link);
-    port.on('message', (message: LinkMessage) => onLocal(link, message));
-    port.on('close', () => dropLink(link));
   };
 
   readFrames(
@@ -239,22 +238,19 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
       if (call === undefined) return;
       pending.delete(r.seq);
       if (r.err !== undefined) {
-        const encoded: ReplyMessage = { seq: call.message.seq, err: r.err, s: false };
         if (!links.has(call.link)) return;
-        call.link.port.postMessage(encoded);
-        if (call.message.sync && call.link.flag !== undefined) {
-          Atomics.store(call.link.flag, 0, 1);
-          Atomics.notify(call.link.flag, 0);
-        }
+        if (call.message.lane === true && call.link.port.lane?.reply(false, r.err) === true) return;
+        call.link.port.send({ seq: call.message.seq, err: r.err, s: false }, undefined, call.message.sync);
         return;
       }
       let local: unknown;
+      const found = { proxies: false };
       try {
-        local = localize(r.ok, call.link);
+        local = localize(r.ok, call.link, found);
       } catch (error) {
         return reply(call.link, call.message, false, error);
       }
-      reply(call.link, call.message, true, local);
+      reply(call.link, call.message, true, local, found.proxies);
     },
     () => socket.destroy(),
   );

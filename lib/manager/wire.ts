@@ -1,16 +1,20 @@
 /**
  * The frames of a manager's TCP channel (inside TLS, see tls-psk.ts): a uint32
- * length followed by UTF-8 devalue text. devalue's `parse` never evaluates
- * code; on top of it every frame is capped in size before it is buffered, and
- * checked after parsing for `__proto__` own keys and for depth.
+ * length, then either a zero byte and the compact binary form of compact.ts
+ * (plain data: what almost every call carries), or UTF-8 devalue text (the
+ * rest: cycles, typed arrays, RegExps …). Neither decoder ever evaluates code;
+ * every frame is capped in size before it is buffered; devalue's output is
+ * checked after parsing for `__proto__` own keys and for depth, and the compact
+ * decoder refuses both while it reads.
  */
 import type * as net from 'node:net';
 import { parse, stringify } from 'devalue';
+import { type CompactRef, decodeCompact, encodeCompact, MAX_DEPTH } from './compact';
 
-/** The largest frame either side accepts (bytes of devalue text). */
+/** The largest frame either side accepts (bytes after the length). */
 export const MAX_FRAME = 64 * 1024 * 1024;
-/** The deepest nesting a frame may hold. */
-export const MAX_DEPTH = 256;
+/** The first byte of a compact frame (devalue text never starts with it). */
+const COMPACT = 0;
 /** A reference to an object of the server, as it travels on the wire. */
 export class RemoteRef {
   constructor(
@@ -19,6 +23,12 @@ export class RemoteRef {
     readonly methods: readonly string[],
   ) {}
 }
+
+const compactRef: CompactRef<RemoteRef> = {
+  test: (value): value is RemoteRef => value instanceof RemoteRef,
+  parts: (ref) => [ref.id, ref.type, ref.methods],
+  make: (id, type, methods) => new RemoteRef(id, type, methods),
+};
 
 const reducers = {
   Ref: (value: unknown) => (value instanceof RemoteRef ? [value.id, value.type, value.methods] : undefined),
@@ -44,8 +54,14 @@ export function writeFrame(socket: net.Socket, bytes: Buffer): void {
   socket.write(bytes);
 }
 
-/** One frame's bytes: length, then devalue text. Throws for values devalue cannot carry. */
+/** One frame's bytes: length, then the compact form or devalue text. Throws for values devalue cannot carry. */
 export function frame(value: unknown): Buffer {
+  const compact = encodeCompact(value, 5, MAX_FRAME + 4, compactRef);
+  if (compact !== undefined) {
+    compact.writeUInt32BE(compact.length - 4, 0);
+    compact[4] = COMPACT;
+    return compact;
+  }
   const text = Buffer.from(stringify(value, reducers), 'utf8');
   if (text.length > MAX_FRAME) throw new RangeError(`A manager message of ${text.length} bytes is over the ${MAX_FRAME}-byte frame limit`);
   const header = Buffer.allocUnsafe(4);
@@ -117,8 +133,11 @@ export function readFrames(socket: net.Socket, onFrame: (value: unknown) => void
       need = -1;
       let value: unknown;
       try {
-        value = parse(new TextDecoder('utf-8', { fatal: true }).decode(text), revivers);
-        guard(value);
+        if (text.length > 0 && text[0] === COMPACT) value = decodeCompact(text, 1, text.length, true, compactRef);
+        else {
+          value = parse(new TextDecoder('utf-8', { fatal: true }).decode(text), revivers);
+          guard(value);
+        }
       } catch (error) {
         bad = true;
         onBad(`malformed frame: ${(error as Error).message}`);

@@ -11,6 +11,7 @@ import { localDispatcher } from '../runtime/piscina-adapter';
 import { CallKind } from '../runtime/protocol';
 import { ResultIterator } from '../runtime/result-iterator';
 import { type ChunkedCallOptions, dispatcherFactoryOf, Runtime } from '../runtime/runtime';
+import type { PoolStats } from '../runtime/stats';
 import { checkResourceLimits, poolWorkerData } from '../runtime/worker-settings';
 import { type AnyFunction, type Task, type TaskRef, taskSpecOf } from '../tasks/task-ref';
 import { checkInteger, checkOptionalFunction, checkOptions, checkSignal, checkTimeout, INTERNAL, invalidArg } from '../validate';
@@ -49,16 +50,23 @@ export interface PoolOptions {
 /** Options of every call that runs many items. */
 export interface MapOptions {
   /**
-   * Items per task sent to a worker. @default map/starmap: ceil(n / (4 × workers)), as Python;
-   * imap/imapUnordered: adaptive, starting at 1 (results stream at once, as with Python's 1) and
-   * growing while chunks finish in under 2 ms, so tiny items need no tuning.
+   * Items per task sent to a worker; a given chunksize always means one task per chunk, as in
+   * Python (with `maxTasksPerChild`, a chunk counts as one task).
+   * @default map/starmap: ceil(n / (4 × workers)), as Python. Except: `map`/`mapAsync` over an
+   * array of 64 or more numbers on local threads without `maxTasksPerChild` is self-scheduled:
+   * the input is packed once in shared memory, one task per worker takes small ranges of it
+   * itself, and number or boolean results are written in place, so the main thread is not
+   * involved per chunk (results, errors and progress behave as with chunks; the error is that
+   * of the lowest failing index). imap/imapUnordered: adaptive, starting at 1 (results stream
+   * at once, as with Python's 1) and growing while chunks finish in under 2 ms, so tiny items
+   * need no tuning.
    */
   readonly chunksize?: number;
   /** Aborting it drops queued work and stops running work of this call; the call rejects `ERR_CANCELLED`. */
   readonly signal?: AbortSignal;
   /** Milliseconds for the whole call; past it, as with an abort, but `ERR_TIMEOUT`. */
   readonly timeout?: number;
-  /** Called as chunks finish: items done so far, and the total when known. */
+  /** Called as chunks finish (a self-scheduled map: every 20 ms while items finish, and at the end): items done so far, and the total when known. */
   readonly onProgress?: (done: number, total?: number) => void;
 }
 
@@ -286,6 +294,22 @@ export class Pool {
       return new AsyncResult(INTERNAL, Promise.reject(error));
     }
     return new AsyncResult(INTERNAL, this.starmap(fn as AnyFunction, tuples, options), cbs);
+  }
+
+  /**
+   * A snapshot of the pool's work so far, to see whether a chunksize or a worker
+   * count helps: per-worker utilization and tasks, the queue depth, completed and
+   * failed tasks, and run-time and wait-time percentiles (ms). A task is one
+   * apply, one chunk of a map, or one worker's share of a self-scheduled map.
+   * Also after close() and terminate() (the figures stay as they were).
+   *
+   * @throws InvalidStateError (`ERR_INVALID_STATE`) with a `backend`: its workers are measured on the worker command.
+   * @example
+   * const { runTime, waitTime, queued, workers } = pool.stats();
+   * console.log(runTime.p50, waitTime.p99, queued, workers.map((w) => w.utilization));
+   */
+  stats(): PoolStats {
+    return this.#runtime.stats();
   }
 
   /**

@@ -40,6 +40,14 @@ export interface ChunkConsumer {
   done(): void;
 }
 
+/** A many-item call in flight, as the Runtime drives it: join() drains it, terminate() fails it. */
+export interface CallRun {
+  /** Reads the input to the end without waiting for a consumer. */
+  drain(): void;
+  /** Fails the call now with `error`; its running jobs finish or are stopped. */
+  fail(error: unknown): void;
+}
+
 export interface ChunkRunOptions {
   readonly spec: TaskSpec;
   readonly kind: CallKind;
@@ -63,7 +71,7 @@ interface Outcome {
   failed: boolean;
 }
 
-export class ChunkRun {
+export class ChunkRun implements CallRun {
   #dispatched = 0;
   #delivered = 0;
   #released = 0;

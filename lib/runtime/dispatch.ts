@@ -6,6 +6,7 @@
  */
 import type { TransferListItem } from 'node:worker_threads';
 import type { TaskRequest, TaskResponse } from './protocol';
+import type { PoolStats } from './stats';
 
 /** One unit of work: a call (apply, submit), or a chunk of a map. */
 export interface Job {
@@ -32,6 +33,12 @@ export interface Dispatcher {
   /** Threads that serve jobs now: the pool size locally, the live remote thread count remotely. */
   readonly workers: number;
   /**
+   * True when jobs run on this process's threads and may share memory with the
+   * caller, and a job is not counted against a worker's task budget: a map over
+   * a packed input may then run as one self-scheduled job per worker (range-run.ts).
+   */
+  readonly selfScheduling?: boolean;
+  /**
    * How many chunks a chunked call keeps submitted ahead of its consumer (what bounds an imap over an
    * infinite input); undefined: 4 per worker thread. A remote dispatcher keeps more, to cover its round trips.
    */
@@ -51,4 +58,6 @@ export interface Dispatcher {
   close(): Promise<void>;
   /** Stops now: queued and running jobs fail with `error`; resolves once the workers are gone. */
   terminate(error: unknown): Promise<void>;
+  /** What the jobs so far measured (local threads only). */
+  stats?(): PoolStats;
 }

@@ -17,6 +17,7 @@ import { decodeError } from '../codec/error-codec';
 import { PoolBrokenError } from '../errors';
 import type { Dispatcher, Job, JobEntry } from './dispatch';
 import type { TaskRequest, TaskResponse } from './protocol';
+import { type PoolStats, StatsRecorder } from './stats';
 
 /** What the local dispatcher runs jobs on: piscina through piscina-adapter.ts, or a fake in the specs. */
 export interface WorkerEngine {
@@ -27,11 +28,27 @@ export interface WorkerEngine {
   close(): Promise<void>;
   /** Stops every worker now; running requests reject. */
   destroy(): Promise<void>;
+  /** The thread ids of the live workers (for stats()). */
+  threadIds?(): readonly number[];
+}
+
+/** A job as this dispatcher tracks it: when it was submitted and when a worker took it. */
+interface LocalEntry extends JobEntry {
+  readonly submittedAt: number;
+  startedAt: number;
+}
+
+/** How the local dispatcher is set up. */
+export interface LocalDispatcherOptions {
+  /** Self-scheduled maps (range-run.ts); off when workers are recycled, since those count every job. @default true */
+  readonly selfScheduling?: boolean;
 }
 
 export class LocalDispatcher implements Dispatcher {
+  readonly selfScheduling: boolean;
   readonly #engine: WorkerEngine;
-  readonly #queue: (JobEntry | undefined)[] = [];
+  readonly #queue: (LocalEntry | undefined)[] = [];
+  readonly #stats = new StatsRecorder();
   #queueHead = 0;
   #running = 0;
   /** Set when the pool broke or was terminated: every later job fails with it. */
@@ -42,8 +59,9 @@ export class LocalDispatcher implements Dispatcher {
   #idle: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
-  constructor(engine: WorkerEngine) {
+  constructor(engine: WorkerEngine, options: LocalDispatcherOptions = {}) {
     this.#engine = engine;
+    this.selfScheduling = options.selfScheduling ?? true;
   }
 
   get workers(): number {
@@ -51,9 +69,10 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   submit(job: Job): JobEntry {
-    const entry: JobEntry = { job, state: 'queued' };
+    const entry: LocalEntry = { job, state: 'queued', submittedAt: performance.now(), startedAt: 0 };
     if (this.#broken || this.#isTerminated) {
       entry.state = 'done';
+      this.#stats.dropped(true);
       job.onFailure(this.#refusal);
       return entry;
     }
@@ -65,7 +84,15 @@ export class LocalDispatcher implements Dispatcher {
   cancel(entry: JobEntry): boolean {
     if (entry.state !== 'queued') return false;
     entry.state = 'cancelled';
+    this.#stats.dropped(false);
     return true;
+  }
+
+  /** A snapshot of the work so far (Pool.stats(), Executor.stats()). */
+  stats(): PoolStats {
+    let queued = 0;
+    for (let i = this.#queueHead; i < this.#queue.length; i++) if (this.#queue[i]?.state === 'queued') queued++;
+    return this.#stats.snapshot(this.#engine.threadIds?.() ?? [], this.#engine.workers, queued, this.#running, performance.now());
   }
 
   failQueued(error: unknown): void {
@@ -75,6 +102,7 @@ export class LocalDispatcher implements Dispatcher {
     for (const entry of queued) {
       if (entry === undefined || entry.state !== 'queued') continue;
       entry.state = 'done';
+      this.#stats.dropped(true);
       entry.job.onFailure(error);
     }
     this.#checkIdle();
@@ -123,6 +151,7 @@ export class LocalDispatcher implements Dispatcher {
       if (entry.state !== 'queued') continue;
       if (entry.job.signal?.aborted) {
         entry.state = 'done';
+        this.#stats.dropped(true);
         entry.job.onFailure(entry.job.signal.reason);
         continue;
       }
@@ -134,10 +163,12 @@ export class LocalDispatcher implements Dispatcher {
     }
   }
 
-  #start(entry: JobEntry): void {
+  #start(entry: LocalEntry): void {
     const { job } = entry;
     entry.state = 'running';
     this.#running++;
+    entry.startedAt = performance.now();
+    this.#stats.started(entry.startedAt - entry.submittedAt, entry.startedAt);
     job.onStart?.();
     this.#engine.run(job.request, job.transferList, job.signal).then(
       (response) => this.#finished(entry, response, undefined),
@@ -145,9 +176,12 @@ export class LocalDispatcher implements Dispatcher {
     );
   }
 
-  #finished(entry: JobEntry, response: TaskResponse | undefined, failure: unknown): void {
+  #finished(entry: LocalEntry, response: TaskResponse | undefined, failure: unknown): void {
     this.#running--;
     entry.state = 'done';
+    const now = performance.now();
+    const failed = response === undefined || response.error !== undefined || response.broken !== undefined;
+    this.#stats.ended(now - entry.startedAt, failed, response?.threadId, now);
     try {
       if (response !== undefined) {
         if (response.broken !== undefined) this.#breakPool(response);

@@ -5,14 +5,19 @@
  * walk (so an uncloneable item fails the call before anything runs, with its
  * path counted from the input). Chunks then run in completion order and their
  * results are written at their positions.
+ *
+ * A packed map without an explicit chunksize, on a dispatcher that allows it
+ * (local threads, no recycling), runs self-scheduled instead (range-run.ts):
+ * one job per worker, the workers claiming ranges of the shared input.
  */
 import { encode } from '../codec/codec';
 import { packNumbersShared } from '../codec/packing';
 import { invalidArg } from '../validate';
-import { ChunkRun } from './chunk-run';
+import { type CallRun, ChunkRun } from './chunk-run';
 import { adaptiveChunksize, arraySource, type PreparedInput } from './chunk-source';
 import type { Dispatcher } from './dispatch';
 import { CallKind, type TaskSpec } from './protocol';
+import { RangeRun, rangeSize, rangesFit } from './range-run';
 
 /**
  * Python's default chunksize for `map`: `ceil(itemCount / (4 × workers))`, at least 1.
@@ -45,7 +50,7 @@ export interface MapCall {
   /** Called once the call is over and none of its chunks runs any more. */
   readonly onSettled: () => void;
   /** Receives the run, so that it can be failed from outside (terminate). */
-  readonly onRun?: (run: ChunkRun) => void;
+  readonly onRun?: (run: CallRun) => void;
 }
 
 /** Packs or encodes a whole input once. Throws ERR_UNCLONEABLE / ERR_INVALID_ARG (starmap: a tuple that is not an array). */
@@ -82,6 +87,10 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
   }
   const { dispatcher } = call;
   const workers = Math.max(1, dispatcher.workers);
+  if (input.prepared.kind === 'packed' && call.kind === CallKind.Map && call.chunksize === undefined && dispatcher.selfScheduling) {
+    const size = rangeSize(call.items.length, workers);
+    if (rangesFit(call.items.length, size, workers)) return selfScheduled(call, input.prepared.packed, size);
+  }
   const pythonDefault = defaultChunksize(call.items.length, workers);
   const chunksize =
     call.chunksize ?? (dispatcher.targetChunkMs === undefined ? pythonDefault : adaptiveChunksize(dispatcher.targetChunkMs, pythonDefault));
@@ -108,6 +117,18 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
         failed: reject,
         done: () => resolve(results),
       },
+    );
+    call.onRun?.(run);
+    run.start();
+  });
+}
+
+function selfScheduled(call: MapCall, packed: Int32Array | Float64Array, size: number): Promise<unknown[]> {
+  return new Promise<unknown[]>((resolve, reject) => {
+    const run = new RangeRun(
+      call.dispatcher,
+      { spec: call.spec, packed, size, signal: call.signal, onProgress: call.onProgress, onSettled: call.onSettled },
+      { done: resolve, failed: reject },
     );
     call.onRun?.(run);
     run.start();

@@ -4,12 +4,20 @@
  * waits for every worker's initializer before the workers stop, and turns
  * piscina's failures into parapool errors. What it relies on in piscina is
  * pinned by spec/runtime/piscina-contract.spec.ts: the exit-code message it
- * parses, a worker's `id` being its thread id, and the balancer being called
- * synchronously inside `run()` and whenever a worker becomes free.
+ * parses, a worker's `id` being its thread id, the balancer being called
+ * synchronously inside `run()` and whenever a worker becomes free, and a run
+ * the balancer refuses starting one more worker while the pool is below its
+ * `maxThreads` (read live from `options`).
+ *
+ * Recycling starts a worker's replacement when the worker is given its last
+ * task, not when it has exited: the replacement boots while the old worker
+ * finishes, and takes the next task as soon as the old one has none. piscina's
+ * `maxThreads` is raised by one for each worker on its way out, so the spare
+ * fits beside it; the dispatcher never runs more than `workers` tasks at once.
  */
 import * as path from 'node:path';
 import type { TransferListItem } from 'node:worker_threads';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
 import type { Dispatcher } from './dispatch';
 import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
@@ -40,6 +48,17 @@ export function workerExitedError(failure: unknown): WorkerExitedError {
   return new WorkerExitedError(`The worker running this task exited (${reason})`, { exitCode, cause: failure });
 }
 
+let piscinaClass: typeof Piscina | undefined;
+
+/**
+ * piscina itself, loaded by the first pool: a thread that only imports parapool (a task module
+ * that uses `Value`, every worker) never loads it.
+ */
+function loadPiscina(): typeof Piscina {
+  piscinaClass ??= (require('piscina') as typeof import('piscina')).Piscina;
+  return piscinaClass;
+}
+
 export class PiscinaAdapter implements WorkerEngine {
   readonly workers: number;
   readonly #piscina: Piscina;
@@ -54,12 +73,17 @@ export class PiscinaAdapter implements WorkerEngine {
   readonly #retiring = new Map<number, PiscinaWorker>();
   /** Told to exit; piscina still lists them until their 'exit' event. */
   readonly #retired = new Set<number>();
+  /** Replacements asked for and not started yet (they start on the next microtask, outside piscina's own calls). */
+  #sparesWanted = 0;
+  /** True while a spare is being started: the balancer refuses that run, and piscina starts a worker for it. */
+  #startingSpare = false;
 
   constructor(options: PiscinaAdapterOptions) {
     this.workers = options.workers;
     this.#maxTasksPerChild = options.maxTasksPerChild;
     this.#hasInitializer = options.workerData.initializer !== undefined;
-    this.#piscina = new Piscina({
+    const PiscinaClass = loadPiscina();
+    this.#piscina = new PiscinaClass({
       filename: options.filename,
       minThreads: options.idleTimeout === undefined ? options.workers : 0,
       maxThreads: options.workers,
@@ -72,7 +96,9 @@ export class PiscinaAdapter implements WorkerEngine {
     // piscina reports worker failures through the tasks they fail; with none in
     // flight it emits 'error', which must not crash the program.
     this.#piscina.on('error', () => undefined);
-    this.#piscina.on('workerDestroy', (worker: { id: number }) => this.#forget(worker.id));
+    // A destroyed worker's id reads -1 once it has exited, and piscina drops it from its list right after
+    // this event: see who is gone on the next microtask.
+    this.#piscina.on('workerDestroy', () => queueMicrotask(() => this.#forgetGone()));
     if (this.#hasInitializer) {
       this.#piscina.on('message', (message: WorkerInitializedMessage) => {
         if (message?.type !== 'parapool.pool.initialized') return;
@@ -131,12 +157,18 @@ export class PiscinaAdapter implements WorkerEngine {
     return this.#piscina.destroy();
   }
 
+  /** The live workers' thread ids (stats()). */
+  threadIds(): number[] {
+    return this.#piscina.threads.map((thread) => thread.threadId);
+  }
+
   /**
    * piscina's load balancer: an idle worker that has not had its share of
    * tasks. piscina calls it synchronously when it distributes, so a worker's
    * count can never be overtaken by a dispatch we did not see.
    */
   #balance(workers: PiscinaWorker[]): PiscinaWorker | null {
+    if (this.#startingSpare) return null;
     const limit = this.#maxTasksPerChild;
     for (const worker of workers) {
       if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
@@ -144,10 +176,44 @@ export class PiscinaAdapter implements WorkerEngine {
       if (this.#retiring.has(worker.id) || this.#retired.has(worker.id)) continue;
       const count = (this.#assigned.get(worker.id) ?? 0) + 1;
       this.#assigned.set(worker.id, count);
-      if (count >= limit) this.#retiring.set(worker.id, worker);
+      if (count >= limit) {
+        this.#retiring.set(worker.id, worker);
+        this.#wantSpare();
+      }
       return worker;
     }
     return null;
+  }
+
+  /** Asks for one replacement, started on the next microtask (the balancer runs inside piscina's own calls). */
+  #wantSpare(): void {
+    this.#sparesWanted += 1;
+    if (this.#sparesWanted === 1) queueMicrotask(() => this.#startSpares());
+  }
+
+  /**
+   * Starts the replacements asked for: each is a run that the balancer refuses
+   * and that is withdrawn at once, which makes piscina start one worker since
+   * it is below `maxThreads` (raised by one for each worker on its way out).
+   */
+  #startSpares(): void {
+    this.#syncMaxThreads();
+    for (; this.#sparesWanted > 0; this.#sparesWanted--) {
+      const withdraw = new AbortController();
+      this.#startingSpare = true;
+      try {
+        this.#piscina.run(undefined, { signal: withdraw.signal }).catch(() => undefined);
+      } finally {
+        this.#startingSpare = false;
+      }
+      withdraw.abort();
+    }
+  }
+
+  /** Room for every live worker plus each one on its way out, which piscina still lists until it exits. */
+  #syncMaxThreads(): void {
+    if (this.#maxTasksPerChild === undefined) return;
+    this.#piscina.options.maxThreads = this.workers + this.#retiring.size + this.#retired.size;
   }
 
   /** Ends workers that had their share once they are idle; piscina starts their replacements. */
@@ -162,11 +228,17 @@ export class PiscinaAdapter implements WorkerEngine {
     }
   }
 
-  #forget(id: number): void {
-    this.#retired.delete(id);
-    this.#retiring.delete(id);
-    this.#assigned.delete(id);
-    this.#initialized.delete(id);
+  /** Drops what was kept about workers piscina no longer lists, and lowers `maxThreads` for the ones that were on their way out. */
+  #forgetGone(): void {
+    const live = new Set(this.#piscina.threads.map((thread) => thread.threadId));
+    for (const id of [...this.#retired, ...this.#retiring.keys(), ...this.#assigned.keys(), ...this.#initialized]) {
+      if (live.has(id)) continue;
+      this.#retired.delete(id);
+      this.#retiring.delete(id);
+      this.#assigned.delete(id);
+      this.#initialized.delete(id);
+    }
+    this.#syncMaxThreads();
   }
 }
 
@@ -176,5 +248,7 @@ const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker
 
 /** The local dispatcher over piscina: what `new Pool()` and `new Executor()` run on unless given another. */
 export function localDispatcher(settings: RuntimeSettings): Dispatcher {
-  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }));
+  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }), {
+    selfScheduling: settings.maxTasksPerChild === undefined,
+  });
 }

@@ -40,12 +40,57 @@ export type TaskInput =
   | { readonly kind: 'packed'; readonly packed: Int32Array | Float64Array }
   | { readonly kind: 'packed-range'; readonly packed: Int32Array | Float64Array; readonly from: number; readonly to: number };
 
+/**
+ * The words of a self-scheduled map's control block (an Int32Array over a
+ * SharedArrayBuffer, see lib/runtime/range-run.ts). Workers claim ranges with
+ * `Atomics.add(control, Next, size)`, only while `Stop` is 0 and the range
+ * starts below `Failed`; a claimed range runs to its end, as a chunk does.
+ */
+export const RangeWord = {
+  /** The first item of the next unclaimed range. */
+  Next: 0,
+  /** Items of finished ranges (onProgress reads it). */
+  Done: 1,
+  /** The lowest index whose item threw (compare-and-swap minimum); the item count while none did. */
+  Failed: 2,
+  /** Non-zero: the map is over (abort, timeout, terminate, a dead worker); claim nothing more. */
+  Stop: 3,
+} as const;
+export const RANGE_CONTROL_WORDS = 4;
+
+/** How a finished range left its results, in `RangeJob.kinds`: in place in `output`, or in the job's response. */
+export const RangeResults = {
+  /** Not finished (or failed). */
+  Pending: 0,
+  /** Numbers, in `output`. */
+  Numbers: 1,
+  /** Booleans, as 1 and 0 in `output`. */
+  Booleans: 2,
+  /** Finished; its results travel in the job's response (`[from, values][]`). */
+  Message: 3,
+} as const;
+
+/**
+ * A self-scheduled map over a `packed` input (the request's input): one job
+ * per worker; each claims ranges of `size` items until none is left.
+ */
+export interface RangeJob {
+  readonly control: Int32Array;
+  /** One slot per item: number and boolean results are written here in place. */
+  readonly output: Float64Array;
+  /** One byte per range (index `from / size`): a RangeResults value, stored once the range is finished. */
+  readonly kinds: Uint8Array;
+  readonly size: number;
+}
+
 /** Main → worker: one job (piscina task, or remote job). Structured-cloneable. */
 export interface TaskRequest {
   readonly file: string;
   readonly name: string;
   readonly kind: CallKind;
   readonly input: TaskInput;
+  /** Set for a self-scheduled map (local workers only): `input` is the whole packed input. */
+  readonly ranges?: RangeJob;
 }
 
 /** Worker → main: the outcome of one piscina task. */
@@ -60,6 +105,10 @@ export interface TaskResponse {
   readonly broken?: EncodedError;
   /** Set when `result` is a typed array of chunk results (see packing.ts). */
   readonly packed?: PackedKind;
+  /** Range jobs: the input index of the item whose error `error` is. */
+  readonly failedAt?: number;
+  /** The thread that answered (local pool workers; for stats()). */
+  readonly threadId?: number;
 }
 
 export type { EncodedError } from '../codec/error-codec';

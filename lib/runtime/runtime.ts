@@ -15,12 +15,13 @@ import { decode, encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { CancelledError, InvalidStateError, PoolClosedError } from '../errors';
 import { callSignal, onAbort } from './call-signal';
-import { ChunkRun } from './chunk-run';
+import { type CallRun, ChunkRun } from './chunk-run';
 import { type ChunkSizer, isAsyncIterable, openSource } from './chunk-source';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { mapCall } from './map-call';
 import { CallKind, type PoolWorkerData, type TaskResponse, type TaskSpec } from './protocol';
 import { ResultIterator } from './result-iterator';
+import type { PoolStats } from './stats';
 
 /** What a Pool or Executor was configured with, validated: everything a dispatcher needs to start its workers. */
 export interface RuntimeSettings {
@@ -75,7 +76,7 @@ export class Runtime {
   #idle: (() => void) | undefined;
   #joined: Promise<void> | undefined;
   /** Chunked calls still running: join() drains them, terminate() fails them. */
-  readonly #runs = new Set<ChunkRun>();
+  readonly #runs = new Set<CallRun>();
   /** Aborted by terminate(): stops maps that are still reading their input. */
   readonly #terminated = new AbortController();
   #terminating: Promise<void> | undefined;
@@ -180,7 +181,7 @@ export class Runtime {
   ): Promise<unknown[]> {
     const call = callSignal(options.signal, options.timeout, what);
     this.#active++;
-    let run: ChunkRun | undefined;
+    let run: CallRun | undefined;
     let settled = false;
     const onSettled = (): void => {
       if (settled) return;
@@ -255,6 +256,16 @@ export class Runtime {
       this.#runs.add(run);
       return run;
     });
+  }
+
+  /** The dispatcher's measurements. Throws ERR_INVALID_STATE on a backend, whose workers are measured where they run. */
+  stats(): PoolStats {
+    if (this.#dispatcher.stats === undefined) {
+      throw new InvalidStateError(
+        `stats() measures local worker threads; this ${this.#noun} runs on a backend, whose workers run elsewhere`,
+      );
+    }
+    return this.#dispatcher.stats();
   }
 
   /** Fails every open iteration and map with `error` (Executor.shutdown({ cancelFutures })). */

@@ -5,7 +5,7 @@
  * the source is parsed once in the caller and every identifier it reads that is
  * neither its own (parameters, locals) nor a global is reported by name.
  */
-import * as acorn from 'acorn';
+import type * as Acorn from 'acorn';
 import { UncloneableError } from '../errors';
 import type { AnyFunction } from './task-ref';
 import { invalidArg } from '../validate';
@@ -43,18 +43,24 @@ export function inlineSource(fn: AnyFunction): string {
   return source;
 }
 
-const parseOptions: acorn.Options = { ecmaVersion: 'latest', sourceType: 'script' };
+const parseOptions: Acorn.Options = { ecmaVersion: 'latest', sourceType: 'script' };
 
-function parseAsExpression(text: string, fn: AnyFunction): { source: string; ast: acorn.Node } {
+let acorn: typeof Acorn | undefined;
+
+function parseAsExpression(text: string, fn: AnyFunction): { source: string; ast: Acorn.Node } {
+  // acorn loads with the first inline function: a thread that never sends one (every worker,
+  // a task module that imports parapool) does not pay for it.
+  acorn ??= require('acorn') as typeof Acorn;
+  const parser = acorn;
   // A function or arrow expression as written.
   try {
-    return { source: `(${text})`, ast: acorn.parseExpressionAt(`(${text})`, 0, parseOptions) };
+    return { source: `(${text})`, ast: parser.parseExpressionAt(`(${text})`, 0, parseOptions) };
   } catch {
     // Method shorthand (`area(r) { ... }`) is not an expression on its own.
   }
   try {
     const source = `Object.values({ ${text} })[0]`;
-    return { source, ast: acorn.parseExpressionAt(`({ ${text} })`, 0, parseOptions) };
+    return { source, ast: parser.parseExpressionAt(`({ ${text} })`, 0, parseOptions) };
   } catch {
     throw invalidArg('fn', 'a TaskRef or a function whose source parses', fn);
   }
@@ -62,7 +68,7 @@ function parseAsExpression(text: string, fn: AnyFunction): { source: string; ast
 
 type Scope = Set<string>;
 // acorn's nodes, read generically: every child node is visited the same way.
-type AnyNode = acorn.Node & Record<string, unknown>;
+type AnyNode = Acorn.Node & Record<string, unknown>;
 
 /** Collects the names a pattern (parameter or declaration target) binds. */
 function bindPattern(pattern: AnyNode | null | undefined, scope: Scope): void {
@@ -125,7 +131,7 @@ function forEachChild(node: AnyNode, visit: (child: AnyNode) => void): void {
 }
 
 /** The identifiers read but never bound anywhere in the function's own scopes. */
-function freeIdentifiers(root: acorn.Node): Set<string> {
+function freeIdentifiers(root: Acorn.Node): Set<string> {
   const free = new Set<string>();
   const isBound = (name: string, scopes: Scope[]): boolean => scopes.some((scope) => scope.has(name));
 

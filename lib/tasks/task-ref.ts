@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TaskNotFoundError } from '../errors';
 import { inlineSource } from './inline';
+import { precompileTypeScript } from './typescript';
 import type { TaskSpec } from '../runtime/protocol';
 import { invalidArg } from '../validate';
 
@@ -62,6 +63,8 @@ export function isTaskRef(value: unknown): value is TaskRef {
 }
 
 const RESOLVE_EXTENSIONS = ['.js', '.mjs', '.cjs', '.ts', '.mts', '.cts'];
+/** TypeScript task modules this thread has compiled for its workers (lib/tasks/typescript.ts). */
+const precompiled = new Set<string>();
 /** TypeScript's nodenext convention: an import names `x.js` for the source `x.ts`. */
 const TYPESCRIPT_TWIN: Readonly<Record<string, string>> = { '.js': '.ts', '.mjs': '.mts', '.cjs': '.cts' };
 
@@ -127,11 +130,18 @@ function resolveTaskFile(file: unknown, argName: string, api: AnyFunction): stri
     ];
   }
   for (const candidate of candidates) {
+    let found = false;
     try {
-      if (fs.statSync(candidate).isFile()) return pathToFileURL(candidate).href;
+      found = fs.statSync(candidate).isFile();
     } catch {
       // try the next candidate
     }
+    if (!found) continue;
+    if (/\.[cm]?ts$/.test(candidate) && !precompiled.has(candidate)) {
+      precompiled.add(candidate);
+      precompileTypeScript(candidate);
+    }
+    return pathToFileURL(candidate).href;
   }
   throw new TaskNotFoundError(`Task module not found: ${filePath}. Tried: ${candidates.join(', ')}`);
 }

@@ -20,6 +20,12 @@ describe('loading tasks in a worker', () => {
     expect(await pool.map(t.addOffset, [1, 2, 3])).toEqual([101, 102, 103]);
   });
 
+  it('finds a CommonJS module whose module.exports is a function: it as `default`, its function properties by name', async () => {
+    const commonjs = path.join(__dirname, '../fixtures/tasks/commonjs');
+    expect(await pool.apply(task<(n: number) => number>(path.join(commonjs, 'exports.js')), [2])).toBe(6);
+    expect(await pool.apply(task<(n: number) => number>(path.join(commonjs, 'exports.js'), 'negate'), [2])).toBe(-2);
+  });
+
   it('finds only own function exports: never Object.prototype.constructor or toString', async () => {
     for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
       await expect(pool.apply(task(fixture, name), [])).rejects.toMatchObject({ code: 'ERR_TASK_NOT_FOUND' });

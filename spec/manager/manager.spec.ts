@@ -234,6 +234,23 @@ describe('Manager (local)', () => {
     }
   });
 
+  test('calls from one worker are applied in order, whatever path each takes (lane, port, async)', async () => {
+    const d = await m.dict<string, unknown>();
+    const reads = await getPool().apply(work.mixedOrder, [d, 200]);
+    expect(reads).toEqual(Array.from({ length: 200 }, (_, i) => [i, i, i]).flat());
+    // The main thread too: pipelined async calls, then a sync read.
+    for (let round = 0; round < 20; round++) {
+      const writes = Array.from({ length: 50 }, (_, i) => d.set('main', round * 50 + i));
+      expect(d.sync.get('main')).toBe(round * 50 + 49);
+      await Promise.all(writes);
+    }
+    // A sync call whose answer is a proxy comes on the port.
+    const inner = await m.list<number>([1]);
+    await d.set('inner', inner);
+    const back = d.sync.get('inner') as typeof inner;
+    expect(back.sync.length()).toBe(1);
+  });
+
   test('proxies cross to tasks at any depth, and dict writes from 2 workers all land', async () => {
     const d = await m.dict<string, number>();
     expect(await getPool().apply(work.nested, [{ deep: [{ d }] }])).toBe(7);

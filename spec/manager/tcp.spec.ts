@@ -157,7 +157,6 @@ describe('Manager over TCP', () => {
       const c = await m.Counter(1);
       expect(await c.increment()).toBe(2);
       expect((c as unknown as Record<string, unknown>)._hidden).toBeUndefined();
-      await expect(m.Condition()).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
     } finally {
       await m.shutdown();
     }
@@ -185,6 +184,107 @@ describe('Manager over TCP', () => {
     }
   }, 20_000);
 
+  test('Condition, Barrier, Array and Value are manager-hosted: two connections wait on and wake each other', async () => {
+    const address = { host: '127.0.0.1', port: shared.port };
+    const [a, b] = await Promise.all([MyManager.connect({ address, authkey: KEY }), MyManager.connect({ address, authkey: KEY })]);
+    try {
+      type Hosted = Record<string, (...args: unknown[]) => Promise<unknown>> & { sync: Record<string, (...args: unknown[]) => unknown> };
+      const ca = (await a.Condition(undefined, { name: 'cond' })) as unknown as Hosted;
+      const cb = (await b.Condition(undefined, { name: 'cond' })) as unknown as Hosted;
+      await expect(cb.wait!()).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+      await expect(cb.notify!()).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+      expect(await ca.acquire!()).toBe(true);
+      expect(await ca.acquire!()).toBe(true); // an RLock by default: recursive
+      expect(await ca.wait!({ timeout: 10 })).toBe(false);
+      expect(await cb.acquire!({ blocking: false })).toBe(false); // a still holds it after the timed-out wait
+      for (let round = 0; round < 5; round++) {
+        const waiting = ca.wait!();
+        // b can take the lock only once a's wait released it (both levels).
+        expect(await cb.acquire!()).toBe(true);
+        await cb.notify!();
+        await cb.release!();
+        expect(await waiting).toBe(true);
+        expect(await cb.acquire!({ blocking: false })).toBe(false); // a holds it again
+      }
+      await ca.release!();
+      await ca.release!();
+      const lock = (await a.Lock()) as unknown as Hosted;
+      const onLock = (await a.Condition(lock as never)) as unknown as Hosted;
+      expect(onLock.sync.acquire!()).toBe(true);
+      expect(await lock.locked!()).toBe(true);
+      onLock.sync.notifyAll!();
+      onLock.sync.release!();
+      expect(await lock.locked!()).toBe(false);
+
+      const ba = (await a.Barrier(2, { name: 'bar' })) as unknown as Hosted;
+      const bb = (await b.Barrier(2, { name: 'bar' })) as unknown as Hosted;
+      for (let round = 0; round < 5; round++) {
+        const indices = await Promise.all([ba.wait!(), bb.wait!()]);
+        expect([...(indices as number[])].sort()).toEqual([0, 1]);
+      }
+      expect(await ba.parties!()).toBe(2);
+      await expect(ba.wait!({ timeout: 10 })).rejects.toMatchObject({ code: 'ERR_BROKEN_BARRIER' });
+      expect(await bb.broken!()).toBe(true);
+      await expect(bb.wait!()).rejects.toMatchObject({ code: 'ERR_BROKEN_BARRIER' });
+      await ba.reset!();
+      expect(await ba.broken!()).toBe(false);
+      const aborted = bb.wait!();
+      await eventually(async () => (await ba.nWaiting!()) === 1);
+      await ba.abort!();
+      await expect(aborted).rejects.toMatchObject({ code: 'ERR_BROKEN_BARRIER' });
+      await ba.reset!();
+
+      const arr = (await a.Array('i', [1, 2, 3])) as unknown as Hosted;
+      expect(await arr.length!()).toBe(3);
+      expect(await arr.get!(-1)).toBe(3);
+      await arr.set!(0, 2 ** 31);
+      expect(arr.sync.get!(0)).toBe(-(2 ** 31));
+      expect(await arr.add!(1, 5)).toBe(2);
+      expect(await arr.slice!(1)).toEqual([7, 3]);
+      await arr.setSlice!(0, 2, [9, 8]);
+      expect(await arr.toArray!()).toEqual([9, 8, 3]);
+      await expect(arr.get!(3)).rejects.toBeInstanceOf(RangeError);
+      await expect(a.Array('zz' as never, 2)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+      const big = (await a.Array('q', 2)) as unknown as Hosted;
+      await big.set!(1, 2n ** 63n);
+      expect(await big.get!(1)).toBe(-(2n ** 63n));
+      const v = (await a.Value('B', 250)) as unknown as Hosted;
+      expect(await v.add!(10)).toBe(250);
+      expect(await v.get!()).toBe(4);
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+    }
+  }, 20_000);
+
+  test('a connection that closes while waiting: its barrier breaks, a lock it waited for goes to the next waiter', async () => {
+    const address = { host: '127.0.0.1', port: shared.port };
+    const [a, b] = await Promise.all([MyManager.connect({ address, authkey: KEY }), MyManager.connect({ address, authkey: KEY })]);
+    try {
+      type Hosted = Record<string, (...args: unknown[]) => Promise<unknown>>;
+      const lockA = (await a.Lock({ name: 'closing' })) as unknown as Hosted;
+      const lockB = (await b.Lock({ name: 'closing' })) as unknown as Hosted;
+      const barA = (await a.Barrier(2, { name: 'closing-barrier' })) as unknown as Hosted;
+      const barB = (await b.Barrier(2, { name: 'closing-barrier' })) as unknown as Hosted;
+      expect(await lockA.acquire!()).toBe(true);
+      const bLock = lockB.acquire!().catch((error: { code?: string }) => error.code);
+      const bBarrier = barB.wait!().catch((error: { code?: string }) => error.code);
+      // Calls on one connection are applied in order: once this answers, b waits for both.
+      await b.stats();
+      expect(await barA.nWaiting!()).toBe(1);
+      await b.shutdown();
+      expect(await bLock).toBe('ERR_MANAGER_GONE');
+      expect(await bBarrier).toBe('ERR_MANAGER_GONE');
+      await eventually(async () => (await barA.broken!()) === true);
+      await lockA.release!();
+      expect(await lockA.acquire!({ timeout: 10_000 })).toBe(true);
+      await lockA.release!();
+    } finally {
+      await a.shutdown();
+      await b.shutdown();
+    }
+  }, 20_000);
+
   test('a wrong key: ERR_AUTH, and nothing was touched', async () => {
     const { port } = shared;
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
@@ -204,12 +304,19 @@ describe('Manager over TCP', () => {
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     try {
       const d = await m.dict<string, number>([['ok', 1]]);
-      const hello = frameOf('[{"t":1,"v":2},"hello",1]');
+      const hello = frameOf('[{"t":1,"v":2},"hello",2]');
       const payloads: Buffer[] = [
         Buffer.concat([hello, Buffer.from([0xff, 0xff, 0xff, 0xff])]),
         Buffer.concat([hello, frameOf('[{"__proto__":1,"t":2},5,"call"]')]),
         Buffer.concat([hello, frameOf('[{"t":1,"seq":2,"id":3,"m":4,"a":5},"call",0,0,"get",[6],{"__proto__":7},1]')]),
         Buffer.concat([hello, frameOf('not devalue at all')]),
+        // Compact frames: garbage after the tag, a __proto__ key, a count past the end.
+        Buffer.concat([hello, rawFrame(Buffer.from([0, 200, 1, 2, 3]))]),
+        Buffer.concat([
+          hello,
+          rawFrame(Buffer.concat([Buffer.from([0, 9, 1, 0, 0, 0, 6, 9, 0, 0, 0]), Buffer.from('__proto__'), Buffer.from([3])])),
+        ]),
+        Buffer.concat([hello, rawFrame(Buffer.from([0, 8, 255, 255, 255, 255, 1]))]),
         frameOf('[{"t":1},"call"]'),
       ];
       for (let i = 0; i < 12; i++) payloads.push(crypto.randomBytes(1 + Math.floor(Math.random() * 200)));
@@ -239,6 +346,26 @@ describe('Manager over TCP', () => {
     }
   }, 20_000);
 
+  test('`parapool manager` exits with code 1 and says why when its manager thread crashes', async () => {
+    const server = await startServer();
+    let stderr = '';
+    server.child.stderr!.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const code = exited(server.child);
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port: server.port }, authkey: KEY });
+    try {
+      const c = await m.Counter(0);
+      await c.crash();
+      expect(await code).toBe(1);
+      expect(stderr).toMatch(/parapool manager: the manager thread crashed \(exit code 1\): Error: manager thread crashed on purpose/);
+      await expect(c.get()).rejects.toMatchObject({ code: 'ERR_MANAGER_GONE' });
+    } finally {
+      server.child.kill('SIGKILL');
+      await m.shutdown();
+    }
+  }, 20_000);
+
   test('the server SIGKILLed: clients fail promptly with ERR_MANAGER_GONE', async () => {
     const { child, port } = victim;
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
@@ -255,8 +382,20 @@ describe('Manager over TCP', () => {
   }, 20_000);
 });
 
+/** Waits for `check` to hold, polling; fails after `ms`. */
+async function eventually(check: () => Promise<boolean>, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 function frameOf(text: string): Buffer {
-  const body = Buffer.from(text);
+  return rawFrame(Buffer.from(text));
+}
+
+function rawFrame(body: Buffer): Buffer {
   const header = Buffer.alloc(4);
   header.writeUInt32BE(body.length);
   return Buffer.concat([header, body]);

@@ -54,6 +54,38 @@ describe('the piscina contract', () => {
     }
   });
 
+  it('a run the balancer refuses and that is withdrawn starts one worker while the pool is below maxThreads, read live from options', async () => {
+    let refuse = false;
+    const pool = new Piscina({
+      filename: worker,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 1,
+      loadBalancer: (_task, workers) => (refuse ? null : (workers.find((candidate: Balanced) => candidate.currentUsage === 0) ?? null)),
+    });
+    pool.on('error', () => undefined);
+    const refusedRun = (): void => {
+      const withdraw = new AbortController();
+      refuse = true;
+      pool.run({}, { signal: withdraw.signal }).catch(() => undefined);
+      refuse = false;
+      withdraw.abort();
+    };
+    try {
+      await pool.run({});
+      refusedRun();
+      expect(pool.threads).toHaveLength(1);
+      pool.options.maxThreads = 2;
+      refusedRun();
+      expect(pool.threads).toHaveLength(2);
+      refusedRun();
+      expect(pool.threads).toHaveLength(2);
+      expect(pool.queueSize).toBe(0);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
   it('exports the symbols and move() the pool worker uses for transferred results', () => {
     const exported = require('piscina') as { move: unknown; transferableSymbol: unknown; valueSymbol: unknown };
     expect(typeof exported.move).toBe('function');

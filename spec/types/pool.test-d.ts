@@ -1,6 +1,6 @@
 // Type tests: compiled by `npm run typecheck` (part of `npm test`), never run.
 // An `@ts-expect-error` line that stops being an error fails the typecheck.
-import { type AsyncResult, Pool, task, tasks, type TaskRef } from '../../lib';
+import { type AsyncResult, Executor, Pool, type PoolStats, task, tasks, type TaskRef, type TimeSummary, type WorkerStats } from '../../lib';
 
 type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 function expectType<T>(value: T): T {
@@ -93,4 +93,15 @@ export async function poolTypes(pool: Pool, nums: number[]): Promise<void> {
   void pool.map(primes.isPrime, nums, { chunksize: '4' });
   // @ts-expect-error the pool's options are checked
   void new Pool({ workers: 'two' });
+
+  // stats() is synchronous and typed, for a Pool and an Executor alike.
+  const stats = pool.stats();
+  assertEqual<typeof stats, PoolStats>(true);
+  expectType<TimeSummary>(stats.runTime);
+  expectType<number>(stats.waitTime.p99);
+  expectType<readonly WorkerStats[]>(stats.workers);
+  expectType<number>(stats.workers[0]!.utilization);
+  expectType<PoolStats>(new Executor().stats());
+  // @ts-expect-error the snapshot is read-only
+  stats.queued = 3;
 }

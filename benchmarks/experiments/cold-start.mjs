@@ -1,0 +1,78 @@
+#!/usr/bin/env node
+// Cold start (issue 11): a fresh `node` process to its first no-op result on 2 workers,
+// parapool against raw piscina, interleaved round by round in one run. The same spawn →
+// `first-result` line as workload 7's cold group (benchmarks/peers/cold-start.cjs), plus
+// a task module that imports parapool itself (what a task using `Value` does in every
+// worker).
+//
+//   npm run build && node benchmarks/experiments/cold-start.mjs [--runs 15]
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { BENCH_DIR, BUILD_DIR, buildWorkers } from '../lib/build.mjs';
+import { loadParapool } from '../lib/parapool.mjs';
+import { median } from '../lib/stats.mjs';
+
+const i = process.argv.indexOf('--runs');
+const RUNS = i === -1 ? 15 : Number(process.argv[i + 1]);
+const WORKERS = '2';
+const files = buildWorkers();
+const parapool = loadParapool();
+if (parapool.error) throw new Error(parapool.error);
+const library = path.join(BUILD_DIR, 'parapool', 'cjs', 'index.js');
+const COLD_START = path.join(BENCH_DIR, 'peers', 'cold-start.cjs');
+const dir = path.join(BUILD_DIR, 'experiments', 'cold-start');
+fs.mkdirSync(dir, { recursive: true });
+const importsParapool = path.join(dir, 'math-imports-parapool.js');
+fs.writeFileSync(importsParapool, `require(${JSON.stringify(library)});\nmodule.exports = require(${JSON.stringify(files.js.math)});\n`);
+
+/** ms from spawning `node args…` to the child's `first-result` line. */
+function coldStart(args) {
+  return new Promise((resolve, reject) => {
+    const begin = performance.now();
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let first;
+    child.stdout.on('data', (data) => {
+      stdout += data;
+      if (first === undefined && stdout.includes('first-result ')) first = performance.now() - begin;
+    });
+    child.stderr.on('data', (data) => (stderr += data));
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 && first !== undefined
+        ? resolve(first)
+        : reject(new Error(`exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' ')}`)),
+    );
+  });
+}
+
+const runners = {
+  piscina: [COLD_START, 'piscina', path.join(BENCH_DIR, 'peers', 'tasks.mjs'), WORKERS],
+  'parapool (.js task module)': [COLD_START, 'parapool', library, files.js.math, WORKERS],
+  'parapool (.js task module that imports parapool)': [COLD_START, 'parapool', library, importsParapool, WORKERS],
+  'parapool (.ts task module)': [COLD_START, 'parapool', library, files.ts.math, WORKERS],
+};
+const samples = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
+console.log(
+  `load average before: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+for (const args of Object.values(runners)) await coldStart(args); // warm the file cache
+for (let r = 0; r < RUNS; r++) for (const [label, args] of Object.entries(runners)) samples[label].push(await coldStart(args));
+console.log(
+  `load average after: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+const base = median(samples.piscina);
+console.log(`\nfresh node → first no-op result, ${WORKERS} workers (ms: median of ${RUNS}, smallest; ratio of medians to piscina)\n`);
+for (const [label, list] of Object.entries(samples)) {
+  const m = median(list);
+  console.log(`- ${label}: ${m.toFixed(1)} (${Math.min(...list).toFixed(1)})  ${(m / base).toFixed(2)}×`);
+}
