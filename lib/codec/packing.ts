@@ -70,11 +70,15 @@ export function packResults(results: readonly unknown[]): { packed: Float64Array
  * map over an array is then just a range of it, and nothing is copied or
  * serialized per chunk.
  */
-export function packNumbersShared(items: readonly unknown[]): Int32Array | Float64Array | undefined {
+export function packNumbersShared(
+  items: readonly unknown[],
+  allocate: (bytes: number) => SharedArrayBuffer = (bytes) => new SharedArrayBuffer(bytes),
+): Int32Array | Float64Array | undefined {
   const Type = numberArrayType(items);
   if (Type === undefined) return undefined;
-  const buffer = new SharedArrayBuffer(items.length * Type.BYTES_PER_ELEMENT);
-  const packed = Type === Int32Array ? new Int32Array(buffer) : new Float64Array(buffer);
+  // The buffer may be longer than needed (a reused one): the view has exactly the items.
+  const buffer = allocate(items.length * Type.BYTES_PER_ELEMENT);
+  const packed = Type === Int32Array ? new Int32Array(buffer, 0, items.length) : new Float64Array(buffer, 0, items.length);
   packed.set(items as number[]);
   return packed;
 }

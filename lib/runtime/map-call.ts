@@ -18,6 +18,7 @@ import { adaptiveChunksize, arraySource, type PreparedInput } from './chunk-sour
 import type { Dispatcher } from './dispatch';
 import { CallKind, type TaskSpec } from './protocol';
 import { RangeRun, rangeSize, rangesFit } from './range-run';
+import { takeShared } from './spare-buffers';
 
 /**
  * Python's default chunksize for `map`: `ceil(itemCount / (4 × workers))`, at least 1.
@@ -60,7 +61,7 @@ export function prepareInput(
   rootName: string,
 ): { items: readonly unknown[]; prepared: PreparedInput } {
   if (kind === CallKind.Map) {
-    const packed = packNumbersShared(items);
+    const packed = packNumbersShared(items, takeShared);
     if (packed !== undefined) return { items, prepared: { kind: 'packed', packed } };
   } else if (kind === CallKind.Starmap) {
     const bad = items.findIndex((tuple) => !Array.isArray(tuple));

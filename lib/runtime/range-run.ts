@@ -25,6 +25,7 @@ import { decodeError } from '../codec/error-codec';
 import type { CallRun } from './chunk-run';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { CallKind, RANGE_CONTROL_WORDS, type RangeJob, RangeResults, RangeWord, type TaskResponse, type TaskSpec } from './protocol';
+import { giveBackShared, takeShared } from './spare-buffers';
 
 /** Claims per worker the default range size aims at: small enough for a balanced tail, large enough that claims stay rare. */
 const CLAIMS_PER_WORKER = 128;
@@ -71,6 +72,8 @@ export class RangeRun implements CallRun {
   /** The error of each failing index a job reported. */
   readonly #errors = new Map<number, unknown>();
   #inFlight = 0;
+  /** False once a job ended without answering: its worker may still write to the output. */
+  #outputReusable = true;
   #finished = false;
   #settled = false;
   #reported = 0;
@@ -86,7 +89,7 @@ export class RangeRun implements CallRun {
     control[RangeWord.Failed] = this.#length;
     this.#job = {
       control,
-      output: new Float64Array(new SharedArrayBuffer(this.#length * Float64Array.BYTES_PER_ELEMENT)),
+      output: new Float64Array(takeShared(this.#length * Float64Array.BYTES_PER_ELEMENT), 0, this.#length),
       kinds: new Uint8Array(new SharedArrayBuffer(Math.ceil(this.#length / options.size))),
       size: options.size,
     };
@@ -129,6 +132,7 @@ export class RangeRun implements CallRun {
         },
         onFailure: (error) => {
           if (!end()) return;
+          this.#outputReusable = false;
           this.fail(error);
           this.#jobEnded();
         },
@@ -271,6 +275,11 @@ export class RangeRun implements CallRun {
   #maybeSettle(): void {
     if (this.#settled || !this.#finished || this.#inFlight > 0) return;
     this.#settled = true;
+    if (this.#outputReusable) {
+      // No job can touch the output or the input any more: both serve the next map.
+      giveBackShared(this.#job.output.buffer as SharedArrayBuffer);
+      if (this.#options.packed.buffer instanceof SharedArrayBuffer) giveBackShared(this.#options.packed.buffer);
+    }
     this.#options.onSettled();
   }
 }

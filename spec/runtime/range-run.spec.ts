@@ -201,6 +201,16 @@ describe('self-scheduled map (a pool of 2 workers)', () => {
     await expect(pool.map(t.sometimesAsync, input)).rejects.toMatchObject({ name: 'RangeError', message: 'bad item -1' });
   });
 
+  it('maps one after another reuse output memory and never see a value of the map before (20 rounds, sizes and kinds alternating)', async () => {
+    for (let round = 0; round < 20; round++) {
+      const length = [1000, 700, 4000][round % 3]!;
+      const input = range(length, 1_000_000 + round);
+      if (round % 2 === 0) expect(await pool.map(t.isPrime, input)).toEqual(input.map(local.isPrime));
+      else expect(await pool.map(t.uneven, input)).toEqual(input.map(local.uneven));
+      expect(await pool.map(t.kinds, input)).toEqual(input.map(local.kinds));
+    }
+  });
+
   it('a result that is neither a number nor a boolean travels as a message, for that range only', async () => {
     const input = range(2000);
     expect(await pool.map(t.mixed, input)).toEqual(input.map(local.mixed));
@@ -307,8 +317,20 @@ describe('self-scheduled map: failures of the pool', () => {
     expect(progress.at(-1)).toBeLessThan(1000);
   });
 
+  it('an initializer that fails breaks the pool: a self-scheduled map rejects ERR_POOL_BROKEN; idle-timeout pools start workers for it', async () => {
+    const broken = new Pool({ workers: 2, initializer: t.failInit });
+    await expect(within(broken.map(t.uneven, range(1000)), 15_000, 'the map on a broken pool')).rejects.toMatchObject({
+      code: 'ERR_POOL_BROKEN',
+    });
+    await broken.terminate();
+    await using idle = new Pool({ workers: 2, idleTimeout: 10 });
+    for (let round = 0; round < 2; round++) expect(await idle.map(t.uneven, range(1000))).toEqual(range(1000).map(local.uneven));
+  });
+
   it('a pool with maxTasksPerChild keeps one task per chunk, and recycles without failing anything', async () => {
     await using pool = new Pool({ workers: 2, maxTasksPerChild: 2 });
     expect(await pool.map(t.uneven, range(1000))).toEqual(range(1000).map(local.uneven));
+    // Python's default chunksize: ceil(1000 / (4 × 2)) = 125, so 8 chunks, each a task that counts towards the limit.
+    expect(pool.stats()).toMatchObject({ completed: 8, failed: 0 });
   });
 });
