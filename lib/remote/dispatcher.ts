@@ -227,7 +227,8 @@ export class RemoteDispatcher implements Dispatcher {
     }
     const { filePath, module } = this.#moduleOf(request.file);
     const rootName = request.kind === 0 ? 'args' : request.kind === 2 ? 'tuples' : 'items';
-    const args = toWire(plainArgs(request, (job.transferList?.length ?? 0) > 0, rootName), rootName);
+    const plain = plainArgs(request, (job.transferList?.length ?? 0) > 0, rootName);
+    const args = toWire(plain.args, rootName);
     if (args.length > LARGE_JOB_BYTES && !this.#warnedLarge) {
       this.#warnedLarge = true;
       process.emitWarning(
@@ -243,6 +244,7 @@ export class RemoteDispatcher implements Dispatcher {
       sha256: this.#hashOf(filePath),
       kind: request.kind,
       args,
+      escaped: plain.escaped,
     };
     return { ...unsigned, mac: sign(this.#settings.authkey, id, unsigned) };
   }

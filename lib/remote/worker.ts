@@ -317,10 +317,13 @@ export class RemoteWorker {
     try {
       const args = fromWire(data.args);
       if (!Array.isArray(args)) throw new InvalidArgumentError('The job carries no argument list');
+      if (data.escaped === true && sharedTagIn(args) !== undefined) {
+        throw new InvalidArgumentError('The job carries a shared object, which cannot come from another machine');
+      }
       if (data.kind !== CallKind.Apply && data.kind !== CallKind.Map && data.kind !== CallKind.Starmap) {
         throw new InvalidArgumentError(`The job's kind ${String(data.kind)} is not one of apply, map, starmap`);
       }
-      request = { file: served.file, name: data.export, kind: data.kind, input: { kind: 'encoded', args, shared: false } };
+      request = { file: served.file, name: data.export, kind: data.kind, input: { kind: 'encoded', args, shared: data.escaped === true } };
     } catch (error) {
       return Promise.resolve(errorResponse(error));
     }
