@@ -5,11 +5,14 @@
 // The ESM face gets its own declaration file (dist/esm/index.d.mts) so that
 // TypeScript sees an ES module there, not CommonJS types behind an `import`
 // condition. No source maps: they would point at sources the package does not ship.
+// acorn and devalue are bundled into dist/cjs/vendor/ (see `vendor` below), so that a
+// JavaScript-only install is parapool and piscina only.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildSync } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -21,6 +24,7 @@ const project = join(root, 'tsconfig.build.json');
 execFileSync(process.execPath, [tsc, '-p', project, '--removeComments', '--declaration', 'false'], { stdio: 'inherit' });
 execFileSync(process.execPath, [tsc, '-p', project, '--emitDeclarationOnly'], { stdio: 'inherit' });
 lazyBarrel(join(dist, 'cjs/index.js'));
+vendor(['acorn', 'devalue']);
 const require = createRequire(import.meta.url);
 const names = Object.keys(require(join(dist, 'cjs/index.js'))).filter((name) => name !== 'default' && name !== '__esModule');
 mkdirSync(join(dist, 'esm'), { recursive: true });
@@ -38,6 +42,53 @@ writeFileSync(
     `export * from '../cjs/index.js';\n` +
     `export default parapool;\n`,
 );
+/**
+ * Bundles each package into dist/cjs/vendor/<name>.js (CommonJS, minified, its
+ * licence at the top) and points every `require` of it in dist/cjs there. They are
+ * devDependencies: what parapool runs of them is this copy, pinned by the lock file,
+ * and a user installs neither (acorn alone is more than half a megabyte on disk).
+ */
+function vendor(packages) {
+  const out = join(dist, 'cjs/vendor');
+  mkdirSync(out, { recursive: true });
+  for (const name of packages) {
+    // Direct devDependencies: installed at the top of node_modules (devalue exports no package.json to resolve).
+    const dir = join(root, 'node_modules', name);
+    const { version } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
+    const licence = readFileSync(join(dir, 'LICENSE'), 'utf8').trim();
+    buildSync({
+      stdin: { contents: `module.exports = require(${JSON.stringify(name)});`, resolveDir: root },
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      minify: true,
+      legalComments: 'none',
+      banner: { js: `/*! ${name} ${version}, bundled by parapool's build.\n${licence.replaceAll('*/', '* /')}\n*/` },
+      outfile: join(out, `${name}.js`),
+      logLevel: 'warning',
+    });
+  }
+  const pattern = new RegExp(`require\\((["'])(${packages.join('|')})\\1\\)`, 'g');
+  const rewrite = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = join(dir, entry.name);
+      if (entry.isDirectory()) {
+        if (file !== out) rewrite(file);
+      } else if (entry.name.endsWith('.js')) {
+        const text = readFileSync(file, 'utf8');
+        const relativeTo = (name) => {
+          const target = relative(dirname(file), join(out, `${name}.js`)).replaceAll('\\', '/');
+          return target.startsWith('.') ? target : `./${target}`;
+        };
+        const next = text.replace(pattern, (_match, _quote, name) => `require(${JSON.stringify(relativeTo(name))})`);
+        if (next !== text) writeFileSync(file, next);
+      }
+    }
+  };
+  rewrite(join(dist, 'cjs'));
+}
+
 /**
  * Makes the CommonJS barrel load each module on first use of one of its exports. tsc
  * already emits every re-export as a getter over a module required up front; this

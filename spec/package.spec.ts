@@ -82,13 +82,13 @@ describe('the built package', () => {
         // A task module that uses a shared type requires parapool in every worker (piscina's own worker code is there anyway).
         'work.js': `
           const { Value } = require('parapool');
-          const loaded = () => Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]manager[\\\\/]/.test(f));
+          const loaded = () => Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]vendor[\\\\/]acorn|[\\\\/]manager[\\\\/]/.test(f));
           exports.make = () => ({ value: Value('i', 7), loaded: loaded() });
           exports.bump = (value) => { value.add(1); return loaded(); };
         `,
         'main.js': `
           const mp = require('parapool');
-          const atStart = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]manager[\\\\/]/.test(f));
+          const atStart = Object.keys(require.cache).filter((f) => /node_modules[\\\\/](piscina[\\\\/]dist[\\\\/]index|acorn[\\\\/])|[\\\\/]vendor[\\\\/]acorn|[\\\\/]manager[\\\\/]/.test(f));
           const work = mp.tasks(require.resolve('./work.js'));
           const pool = new mp.Pool({ workers: 1 });
           (async () => {
@@ -197,6 +197,33 @@ export function fail(): never {
       expect(JSON.parse(output)).toEqual({ viaImport: false, added: 1001 });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('depends on piscina alone at run time: acorn and devalue are bundled into dist/cjs/vendor with their licences', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    expect(Object.keys(manifest.dependencies)).toEqual(['piscina']);
+    const files = (dir: string): string[] =>
+      fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const full = path.join(dir, entry.name);
+        return entry.isDirectory() ? files(full) : entry.name.endsWith('.js') ? [full] : [];
+      });
+    const requires = new Set<string>();
+    for (const file of files(path.join(root, 'dist/cjs'))) {
+      if (file.includes(`${path.sep}vendor${path.sep}`)) continue;
+      for (const match of fs.readFileSync(file, 'utf8').matchAll(/require\((["'])([^."'][^"']*)\1\)/g))
+        requires.add(match[2]!.split('/')[0]!);
+    }
+    const packages = [...requires].filter((name) => !name.startsWith('node:'));
+    // piscina, and the optional peers loaded only for what needs them (tsx, esbuild, bullmq, ioredis).
+    expect(packages.sort()).toEqual(['bullmq', 'esbuild', 'ioredis', 'piscina', 'tsx'].filter((name) => packages.includes(name)));
+    expect(packages).not.toContain('acorn');
+    expect(packages).not.toContain('devalue');
+    for (const name of ['acorn', 'devalue']) {
+      const vendored = fs.readFileSync(path.join(root, 'dist/cjs/vendor', `${name}.js`), 'utf8');
+      expect(vendored.slice(0, 1500)).toMatch(
+        new RegExp(`^/\\*! ${name} [\\d.]+, bundled by parapool's build\\.\\n[^]*Permission is hereby granted`),
+      );
     }
   });
 

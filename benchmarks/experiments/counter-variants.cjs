@@ -31,6 +31,21 @@ function lockedView(counter, n) {
   return n;
 }
 
+/** The same lock, the increment as `value += 1` does it minus the call and the type check: Atomics.load, then Atomics.store. */
+function lockedAtomicView(counter, n) {
+  const lock = counter.getLock();
+  const view = counter.view;
+  for (let i = 0; i < n; i++) {
+    lock.acquireSync();
+    try {
+      Atomics.store(view, 0, Atomics.load(view, 0) + 1);
+    } finally {
+      lock.release();
+    }
+  }
+  return n;
+}
+
 /** Value.add(1): argument checks, then Atomics.add. */
 function valueAdd(counter, n) {
   for (let i = 0; i < n; i++) counter.add(1);
@@ -44,4 +59,4 @@ function viewAtomicsAdd(counter, n) {
   return n;
 }
 
-module.exports = { lockedValue, lockedView, valueAdd, viewAtomicsAdd };
+module.exports = { lockedValue, lockedView, lockedAtomicView, valueAdd, viewAtomicsAdd };

@@ -6,6 +6,7 @@
 //   npm run build && node benchmarks/experiments/counter-variants.mjs [--runs 15]
 //
 // Prints the median rate (M increments/s) of each variant; the total is checked exact.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWorkers } from '../lib/build.mjs';
@@ -27,6 +28,7 @@ const hand = await createHandwrittenPool(WORKERS);
 const cases = [
   ['Value + its RLock (default), value += 1 (workload 4)', () => mp.Value('i', 0), 'lockedValue'],
   ['Value + its RLock, view[0] += 1', () => mp.Value('i', 0), 'lockedView'],
+  ['Value + its RLock, Atomics.store(view, 0, Atomics.load(view, 0) + 1)', () => mp.Value('i', 0), 'lockedAtomicView'],
   ['Value + a Lock, value += 1', () => mp.Value('i', 0, { lock: new mp.Lock() }), 'lockedValue'],
   ['Value + a Lock, view[0] += 1', () => mp.Value('i', 0, { lock: new mp.Lock() }), 'lockedView'],
   ['Value.add(1) (workload 4)', () => mp.Value('i', 0), 'valueAdd'],
@@ -54,11 +56,23 @@ async function once(record) {
     if (record) rates.get(label).push((N * WORKERS) / ms / 1000);
   }
 }
+console.log(
+  `load average before: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 for (let r = 0; r < 3; r++) await once(false);
 for (let r = 0; r < RUNS; r++) await once(true);
 pool.close();
 await pool.join();
 await hand.destroy();
+console.log(
+  `load average after: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}\n`,
+);
 console.log(`| ${WORKERS} workers × ${N.toLocaleString('en-US')} increments | M/s, median of ${RUNS} | best run |`);
 console.log('| --- | ---: | ---: |');
 for (const [label, values] of rates) console.log(`| ${label} | ${median(values).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`);

@@ -99,14 +99,9 @@ for (const [label, file] of [
     await medians(RUNS, () => inWorker(`time('require', () => require(${JSON.stringify(file)}));${packagesLoaded}`)),
   );
 }
-// The process worker entry needs its workerData, so its imports are required instead (the same module graph).
-const processImports = [
-  'codec/codec.js',
-  'codec/error-codec.js',
-  'process/protocol.js',
-  'entry/load-task.js',
-  'entry/shared-type-loader.js',
-];
+// The process worker entry needs its workerData, so its imports are required instead (the same module graph;
+// the codec, the error codec and the shared types load only for shared arguments or an error to report).
+const processImports = ['process/protocol.js', 'entry/load-task.js'];
 print(
   "require(the process worker entry's imports) in a fresh worker",
   await medians(RUNS, () =>

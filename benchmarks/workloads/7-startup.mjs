@@ -181,7 +181,7 @@ export async function run(ctx) {
   );
 
   const notes = [
-    'Every runner loads the same compiled JavaScript; the `.ts` row runs workers/math.ts itself, compiled in each worker on the fly.',
+    'Every runner loads the same compiled JavaScript; the `.ts` row runs workers/math.ts itself (compiled once into the parapool cache by `tasks()`, then loaded by each worker from there; on Node.js with type stripping, by Node).',
     'Cold: from spawning `node benchmarks/peers/cold-start.cjs` to the line it prints at its first result (its shutdown and exit are not timed).',
     'Process: `new Process({ target })`, `start()`, `join()`, against `new Worker(benchmarks/peers/bare-worker.cjs)` (loads the same task module, calls its no-op) to its `exit`.',
     `Recycling: a fresh pool per sample; one untimed \`apply\` first (the workers are up), then the timed \`map\` of ${RECYCLE_TASKS} no-ops; Python the same with \`Pool.apply\` and \`Pool.map(chunksize=1)\`.`,

@@ -14,7 +14,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidStateError, TaskNotFoundError } from '../errors';
 import { TYPESCRIPT_EXTENSIONS, type TaskSpec } from '../runtime/protocol';
 import { isCommonJsFile } from '../tasks/module-format';
-import { compiledTypeScript, nodeStripsTypes } from '../tasks/typescript';
+import type * as TypeScriptCache from '../tasks/typescript';
 
 // biome-ignore lint/suspicious/noExplicitAny: a loaded task takes whatever its caller sends; the types were checked on the caller's side
 export type LoadedTask = (...args: any[]) => unknown;
@@ -56,6 +56,11 @@ function compileInline(source: string): LoadedTask {
 }
 
 type ModuleExports = Record<string, unknown>;
+
+/** The compile cache (lib/tasks/typescript.ts), loaded with the first TypeScript task module: a JavaScript one never needs it. */
+function typeScriptCache(): typeof TypeScriptCache {
+  return require('../tasks/typescript') as typeof TypeScriptCache;
+}
 let tsxRegistered = false;
 
 type TsxExports = { exports: Record<string, { import?: { default: string }; require?: { default: string } } | undefined> };
@@ -114,7 +119,7 @@ function installCacheHook(): void {
   cacheHookInstalled = true;
   const extensions = require.extensions as unknown as Extensions;
   const compile: Extensions[string] = (module, filename) => {
-    const code = justCompiled.get(filename) ?? compiledTypeScript(filename);
+    const code = justCompiled.get(filename) ?? typeScriptCache().compiledTypeScript(filename);
     justCompiled.delete(filename);
     if (code === undefined) throw missingLoader(filename);
     module._compile(code, filename);
@@ -148,7 +153,7 @@ function requireTypeScript(filePath: string): ModuleExports | undefined {
   // A hook installed before ours (tsx, when parapool itself runs from its sources) compiles instead.
   if (cacheHookInstalled || require.extensions['.ts'] === undefined) {
     try {
-      const code = compiledTypeScript(filePath);
+      const code = typeScriptCache().compiledTypeScript(filePath);
       if (code === undefined) return undefined;
       justCompiled.set(filePath, code);
     } catch {
@@ -186,6 +191,7 @@ async function requireOrImport(file: string, filePath: string): Promise<ModuleEx
 }
 
 async function importTypeScript(file: string, filePath: string): Promise<ModuleExports> {
+  const { nodeStripsTypes } = typeScriptCache();
   if (!tsxRegistered && !nodeStripsTypes() && isCommonJsFile(filePath)) {
     const exports = requireTypeScript(filePath);
     if (exports !== undefined) return exports;

@@ -9,7 +9,8 @@
  * the target ends the thread at once with `n`.
  */
 import { parentPort, threadId, workerData } from 'node:worker_threads';
-import { decode } from '../codec/codec';
+import type * as Codec from '../codec/codec';
+import type * as ErrorCodec from '../codec/error-codec';
 import {
   CURRENT_IDENTITY,
   CURRENT_PROCESS,
@@ -18,10 +19,12 @@ import {
   type ProcessInfo,
   type ProcessWorkerData,
 } from '../process/protocol';
-import { withUndefinedNameHint } from './name-hint';
+import type * as NameHint from './name-hint';
 import { loadTask } from './load-task';
-import './shared-type-loader';
-import { encodeError } from '../codec/error-codec';
+
+// The codec, the error codec and the shared types load only when this process needs them
+// (shared arguments, an error to report): a target that takes plain values and returns
+// starts with the task loader alone.
 
 const data = workerData as ProcessWorkerData;
 const info: ProcessInfo = Object.freeze({
@@ -44,6 +47,7 @@ function fail(error: unknown): void {
   if (ended) return;
   ended = true;
   try {
+    const { encodeError } = require('../codec/error-codec') as typeof ErrorCodec;
     const encoded = encodeError(error);
     try {
       parentPort!.postMessage({
@@ -74,13 +78,17 @@ process.on('unhandledRejection', fail);
 
 async function run(): Promise<void> {
   const target = await loadTask(data.target);
-  const args = data.shared ? decode(data.args) : data.args;
+  let args = data.args;
+  if (data.shared) {
+    require('./shared-type-loader');
+    args = (require('../codec/codec') as typeof Codec).decode(args);
+  }
   await target(...args);
 }
 
 run().then(succeed, (error: unknown) => {
   if (data.target.file === '') {
-    withUndefinedNameHint(
+    (require('./name-hint') as typeof NameHint).withUndefinedNameHint(
       error,
       ' (an inline Process target runs in a worker thread and cannot use variables of the caller: pass the value in `args`, or move the function into a task module)',
     );

@@ -7,6 +7,7 @@ import { InvalidArgumentError, InvalidStateError, UncloneableError } from '../..
 import { transfer } from '../../lib/codec/codec';
 import { activeChildren, Process } from '../../lib/process/process';
 import { cpuCount, currentProcess } from '../../lib/process/process-info';
+import { Value } from '../../lib/shared/value';
 import { task, tasks } from '../../lib/tasks/task-ref';
 import type * as Targets from '../fixtures/process-tasks';
 
@@ -360,5 +361,38 @@ describe('Process: hostile errors and negative timeouts (issue 9)', () => {
       joined = unstarted.join();
     }).not.toThrow();
     await expect(joined).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+  });
+});
+
+declare const parapoolProcessSpecGlobal: number;
+
+describe('Process: what the entry loads only when needed', () => {
+  test('shared arguments arrive as working objects (the codec and shared types load for them)', async () => {
+    const counter = Value('i', 0);
+    const p = startProcess(
+      new Process({
+        target: (value: { add(n: number): number }, times: number) => {
+          for (let i = 0; i < times; i++) value.add(1);
+        },
+        args: [counter, 1000],
+      }),
+    );
+    await p.join();
+    expect(p.exitCode).toBe(0);
+    expect(counter.value).toBe(1000);
+  });
+
+  test('an inline target that reads a global of the caller fails with the hint about args (the hint loads with the error)', async () => {
+    const name = 'parapoolProcessSpecGlobal';
+    (globalThis as Record<string, unknown>)[name] = 7;
+    try {
+      const p = startProcess(new Process({ target: () => parapoolProcessSpecGlobal }));
+      await p.join();
+      expect(p.exitCode).toBe(1);
+      expect(p.error).toBeInstanceOf(ReferenceError);
+      expect((p.error as Error).message).toMatch(/cannot use variables of the caller: pass the value in `args`/);
+    } finally {
+      delete (globalThis as Record<string, unknown>)[name];
+    }
   });
 });

@@ -184,6 +184,48 @@ describe('Value (CPython _TestValue)', () => {
     }
   });
 
+  test('the fast paths keep the full semantics: wrapping, typecode kinds, with the lock held and without', () => {
+    const small = Value('b', 0);
+    const lock = small.getLock() as RLock;
+    lock.acquireSync();
+    try {
+      small.value = 200; // wraps like C
+      expect(small.value).toBe(-56);
+      small.value += 1;
+      expect(small.value).toBe(-55);
+    } finally {
+      lock.release();
+    }
+    small.value = 127;
+    expect(small.add(1)).toBe(127);
+    expect(small.value).toBe(-128);
+    expect(small.sub(1)).toBe(-128);
+    expect(small.value).toBe(127);
+    const unsigned = Value('I', 0);
+    expect(unsigned.sub(1)).toBe(0); // the int32 fast path on an unsigned element
+    expect(unsigned.value).toBe(2 ** 32 - 1);
+    expect(unsigned.add(2 ** 31)).toBe(2 ** 32 - 1); // past int32: the checked path
+    expect(unsigned.value).toBe(2 ** 31 - 1);
+    unsigned.value = 2 ** 32 + 5;
+    expect(unsigned.value).toBe(5);
+    const wide = Value('q', 5n);
+    expect(wide.add(2n)).toBe(5n);
+    expect(wide.sub(10n)).toBe(7n);
+    expect(wide.value).toBe(-3n);
+    expect(() => wide.add(1 as never)).toThrow(invalidArg);
+    expect(() => small.add(1n as never)).toThrow(invalidArg);
+    expect(() => small.add(1.5 as never)).toThrow(invalidArg);
+    expect(() => {
+      small.value = '1' as never;
+    }).toThrow(invalidArg);
+    expect(() => Value('d', 0).add(1 as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_STATE' }));
+    const withLock = Value('i', 0, { lock: new Lock() });
+    withLock.getLock().acquireSync();
+    withLock.value = 3;
+    withLock.getLock().release();
+    expect(withLock.value).toBe(3);
+  });
+
   test('toString reads like Python', () => {
     expect(String(Value('i', 3))).toBe("Value('i', 3)");
     expect(String(RawValue('q', 3n))).toBe("RawValue('q', 3n)");
@@ -225,6 +267,14 @@ describe('Value across threads', () => {
       await Promise.all(workers.map((w) => w.run('incrementLocked', { counter, n: INCREMENTS })));
       expect(counter.value).toBe(2 * INCREMENTS);
       expect(counter.getLock().locked()).toBe(false);
+    }
+  });
+
+  test(`2 workers × ${INCREMENTS} increments under a Lock instead of the RLock = exactly ${2 * INCREMENTS}, ${ROUNDS} rounds`, async () => {
+    for (let round = 0; round < ROUNDS; round++) {
+      const counter = Value('i', 0, { lock: new Lock() });
+      await Promise.all(workers.map((w) => w.run('incrementLocked', { counter, n: INCREMENTS })));
+      expect(counter.value).toBe(2 * INCREMENTS);
     }
   });
 

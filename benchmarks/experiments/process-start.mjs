@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Process start → join (issue 11) side by side: `new Process({ target })`, `start()`,
+// `join()` on a no-op task module export, against a bare `new Worker()` that loads
+// the same compiled task module and calls its no-op, to its 'exit' (workload 7's
+// Process group), alternating one sample of each.
+//
+//   npm run build && node benchmarks/experiments/process-start.mjs [--runs 30]
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { BENCH_DIR, buildWorkers } from '../lib/build.mjs';
+import { loadParapool } from '../lib/parapool.mjs';
+import { median } from '../lib/stats.mjs';
+
+const i = process.argv.indexOf('--runs');
+const RUNS = i === -1 ? 30 : Number(process.argv[i + 1]);
+const files = buildWorkers();
+const parapool = loadParapool();
+if (parapool.error) throw new Error(parapool.error);
+const { mp } = parapool;
+const BARE_WORKER = path.join(BENCH_DIR, 'peers', 'bare-worker.cjs');
+const target = mp.tasks(files.js.math).noop;
+
+function bare() {
+  return new Promise((resolve, reject) => {
+    const begin = performance.now();
+    const worker = new Worker(BARE_WORKER, { workerData: { taskModule: files.js.math } });
+    worker.once('error', reject);
+    worker.once('exit', (code) => (code === 0 ? resolve(performance.now() - begin) : reject(new Error(`exit code ${code}`))));
+  });
+}
+
+async function processSample() {
+  const begin = performance.now();
+  const child = new mp.Process({ target });
+  child.start();
+  await child.join();
+  if (child.exitCode !== 0) throw new Error(`exit code ${child.exitCode}`);
+  return performance.now() - begin;
+}
+
+const samples = { 'bare new Worker()': [], 'parapool Process': [] };
+console.log(
+  `load average before: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+await bare();
+await processSample();
+for (let r = 0; r < RUNS; r++) {
+  samples['bare new Worker()'].push(await bare());
+  samples['parapool Process'].push(await processSample());
+}
+console.log(
+  `load average after: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
+console.log(`\nstart → exit of one worker running a no-op (ms: median of ${RUNS}, smallest)\n`);
+for (const [label, list] of Object.entries(samples))
+  console.log(`- ${label}: ${median(list).toFixed(1)} (${Math.min(...list).toFixed(1)})`);
+console.log(`\nProcess ÷ bare Worker: ${(median(samples['parapool Process']) / median(samples['bare new Worker()'])).toFixed(2)}×`);
