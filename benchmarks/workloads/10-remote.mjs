@@ -8,7 +8,7 @@
 // The throughput group also runs BullMQ alone (no parapool) in the same run, as the engine's ceiling here.
 // Run alone: `npm run build && node benchmarks/workloads/10-remote.mjs [--quick] [--only=throughput,recovery,scaling]`.
 import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -125,6 +125,27 @@ async function bareBullmq(url, count, rounds) {
   return samples;
 }
 
+/** CPU time so far (µs) of this process, of the worker processes (threads included) and of Redis. */
+async function cpuOf(url, workers) {
+  const { Redis } = require(path.join(ROOT, 'node_modules', 'ioredis'));
+  const own = process.cpuUsage();
+  const result = { client: own.user + own.system };
+  try {
+    const ticks = (pid) => {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1e6) / 100;
+    };
+    result.workers = workers.reduce((sum, child) => sum + ticks(child.pid), 0);
+  } catch {
+    // not Linux: no per-process figures
+  }
+  const redis = new Redis(url);
+  const info = await redis.info('cpu');
+  redis.disconnect();
+  result.redis = (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1])) * 1e6;
+  return result;
+}
+
 async function until(check) {
   while (!check()) await new Promise((resolve) => setTimeout(resolve, 20));
 }
@@ -160,13 +181,23 @@ export async function run(ctx) {
       const items = Array.from({ length: quick ? 3000 : 10000 }, (_, i) => i);
       await pool.map(math.noop, items.slice(0, 500), { chunksize: 1 });
       const samples = [];
+      const cpuBefore = await cpuOf(redis.url, workers);
       for (let round = 0; round < (quick ? 2 : 4); round++) {
         const started = performance.now();
         await pool.map(math.noop, items, { chunksize: 1 });
         samples.push(items.length / ((performance.now() - started) / 1000));
       }
+      const cpuAfter = await cpuOf(redis.url, workers);
       await pool.terminate();
       await stopAll(workers);
+      // CPU time per chunk in each process (the load-independent part of the figure; Linux /proc).
+      const chunks = items.length * samples.length;
+      const perChunk = (key) => (cpuAfter[key] === undefined ? 'n/a' : `${Math.round((cpuAfter[key] - cpuBefore[key]) / chunks)} µs`);
+      const cpu = {
+        'CPU/chunk, client': perChunk('client'),
+        'CPU/chunk, workers': perChunk('workers'),
+        'CPU/chunk, Redis': perChunk('redis'),
+      };
       // The engine alone, in this process: what BullMQ reaches here with no parapool around it.
       const bullmq = await bareBullmq(redis.url, items.length, quick ? 2 : 4);
       report({
@@ -174,7 +205,7 @@ export async function run(ctx) {
         unit: 'chunks/s',
         better: 'higher',
         rows: [
-          finishRow({ label: 'parapool Pool + redisBackend', samples }),
+          { ...finishRow({ label: 'parapool Pool + redisBackend', samples }), extra: cpu },
           finishRow({ label: 'BullMQ alone: addBulk + one Worker (concurrency 64, no-op), one process', samples: bullmq }),
         ],
       });
@@ -228,7 +259,7 @@ export async function run(ctx) {
         await pool.starmap(sleepy.nap, warm, { chunksize: 1 });
         const tuples = Array.from({ length: 40 * processes }, (_, i) => [i, 100]);
         const samples = [];
-        for (let round = 0; round < (quick ? 1 : 3); round++) {
+        for (let round = 0; round < (quick ? 2 : 3); round++) {
           const started = performance.now();
           await pool.starmap(sleepy.nap, tuples, { chunksize: 1 });
           samples.push(tuples.length / ((performance.now() - started) / 1000));

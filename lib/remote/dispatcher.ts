@@ -106,6 +106,7 @@ export class RemoteDispatcher implements Dispatcher {
   #warnedLarge = false;
   #duplicates = 0;
   readonly #bySignal = new Map<AbortSignal, { entries: Set<RemoteEntry>; onAbort: () => void }>();
+  readonly #modules = new Map<string, { filePath: string; module: string }>();
   readonly #hashes = new Map<string, { hash: string; mtimeMs: number; size: number; checkedAt: number }>();
   #settledWaiters: (() => void)[] = [];
 
@@ -224,15 +225,10 @@ export class RemoteDispatcher implements Dispatcher {
         'An inline function cannot run on a remote backend: workers run only the task modules they were started with (--tasks). Use tasks() or task() to name an exported function of a task module.',
       );
     }
-    const filePath = fileURLToPath(request.file);
-    const module = path.relative(this.#settings.root, filePath);
-    if (module === '' || module.startsWith('..') || path.isAbsolute(module)) {
-      throw new InvalidArgumentError(
-        `Task module ${filePath} is outside the remote backend's root ${this.#settings.root}: workers name task modules by their path under --root`,
-      );
-    }
+    const { filePath, module } = this.#moduleOf(request.file);
     const rootName = request.kind === 0 ? 'args' : request.kind === 2 ? 'tuples' : 'items';
-    const args = toWire(plainArgs(request, (job.transferList?.length ?? 0) > 0, rootName), rootName);
+    const plain = plainArgs(request, (job.transferList?.length ?? 0) > 0, rootName);
+    const args = toWire(plain.args, rootName);
     if (args.length > LARGE_JOB_BYTES && !this.#warnedLarge) {
       this.#warnedLarge = true;
       process.emitWarning(
@@ -243,13 +239,31 @@ export class RemoteDispatcher implements Dispatcher {
     const unsigned = {
       v: 1 as const,
       client: this.#client,
-      module: module.split(path.sep).join('/'),
+      module,
       export: request.name,
       sha256: this.#hashOf(filePath),
       kind: request.kind,
       args,
+      escaped: plain.escaped,
     };
     return { ...unsigned, mac: sign(this.#settings.authkey, id, unsigned) };
+  }
+
+  /** A task module's path and its name for the workers (relative to root, `/` separators), once per file. */
+  #moduleOf(file: string): { filePath: string; module: string } {
+    let named = this.#modules.get(file);
+    if (named === undefined) {
+      const filePath = fileURLToPath(file);
+      const relative = path.relative(this.#settings.root, filePath);
+      if (relative === '' || relative.startsWith('..') || path.isAbsolute(relative)) {
+        throw new InvalidArgumentError(
+          `Task module ${filePath} is outside the remote backend's root ${this.#settings.root}: workers name task modules by their path under --root`,
+        );
+      }
+      named = { filePath, module: relative.split(path.sep).join('/') };
+      this.#modules.set(file, named);
+    }
+    return named;
   }
 
   #hashOf(filePath: string): string {

@@ -13,7 +13,7 @@ type Unsigned = Omit<JobData, 'mac'>;
 
 /** The bytes that are signed: every field of the job but the MAC, in a fixed order. */
 function canonical(id: string, data: Unsigned): string {
-  return JSON.stringify([data.v, id, data.client, data.module, data.export, data.sha256, data.kind, data.args]);
+  return JSON.stringify([data.v, id, data.client, data.module, data.export, data.sha256, data.kind, data.args, data.escaped]);
 }
 
 /** HMAC-SHA256(authkey, canonical payload) in hex. */

@@ -21,8 +21,10 @@ export interface JobData {
   /** sha256 of the task module's content, hex. */
   readonly sha256: string;
   readonly kind: CallKind;
-  /** The arguments (apply) or the chunk's items (map, starmap), as devalue JSON. */
+  /** The arguments (apply) or the chunk's items (map, starmap), codec-encoded, as devalue JSON. */
   readonly args: string;
+  /** True when `args` holds escaped user objects (the thread unescapes them). */
+  readonly escaped: boolean;
   /** HMAC-SHA256(authkey, canonical payload), hex (see signing.ts). */
   readonly mac: string;
 }
@@ -36,16 +38,20 @@ export type ResultMessage =
 
 const SENT_AWAY = 'cannot be sent to another machine';
 
-/** A request's arguments as plain values; refuses shared objects and transfers before anything is sent. */
-export function plainArgs(request: TaskRequest, hasTransfers: boolean, rootName: string): unknown[] {
+/**
+ * A request's arguments as plain values, and whether they hold escaped user objects (objects with the
+ * codec's own descriptor key, which the worker's thread must unescape); refuses shared objects and
+ * transfers before anything is sent.
+ */
+export function plainArgs(request: TaskRequest, hasTransfers: boolean, rootName: string): { args: unknown[]; escaped: boolean } {
   if (hasTransfers) throw new UncloneableError(`${rootName} holds a transfer()-marked buffer, which ${SENT_AWAY}`);
   const { input } = request;
-  if (input.kind === 'packed') return Array.from(input.packed);
-  if (input.kind === 'packed-range') return Array.from(input.packed.subarray(input.from, input.to));
-  if (input.shared) {
+  if (input.kind === 'packed') return { args: Array.from(input.packed), escaped: false };
+  if (input.kind === 'packed-range') return { args: Array.from(input.packed.subarray(input.from, input.to)), escaped: false };
+  if (input.shared && sharedTagIn(input.args) !== undefined) {
     throw new UncloneableError(`${rootName} holds a parapool shared object (shared memory, a lock or a queue), which ${SENT_AWAY}`);
   }
-  return input.args;
+  return { args: input.args, escaped: input.shared };
 }
 
 /** devalue JSON of `value`; a value that is not plain data → ERR_UNCLONEABLE naming where. */

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { type Job as BullJob, Worker } from 'bullmq';
+import { type Job as BullJob, WaitingError, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { encodeError } from '../codec/error-codec';
 import {
@@ -80,6 +80,12 @@ const MAX_PREFETCH = 32;
  * to Redis; longer jobs lose little to that round trip, and a held job would wait longer.
  */
 const SPARE_JOB_MS = 1000;
+/**
+ * A prefetched job that has waited this long (or twice the mean run time, if longer) for a thread
+ * here goes back to the queue: the jobs ahead of it turned out long, and another worker may have
+ * idle threads.
+ */
+const HOLD_MS = 100;
 
 export class RemoteWorker {
   readonly #settings: WorkerSettings;
@@ -144,7 +150,7 @@ export class RemoteWorker {
     const settings = this.#settings;
     this.#subscriber.on('message', (_channel: string, text: string) => this.#onCancel(text));
     await this.#subscriber.subscribe(this.#keys.cancelChannel);
-    this.#worker = new Worker<JobData>(settings.queue, (job, _token, signal) => this.#process(job, signal), {
+    this.#worker = new Worker<JobData>(settings.queue, (job, token, signal) => this.#process(job, token, signal), {
       connection: this.#redis,
       prefix: settings.prefix,
       concurrency: settings.threads,
@@ -232,7 +238,7 @@ export class RemoteWorker {
     return this.#send(client, { id, type: 'failure', error: errorResponse(error).error! }, true);
   }
 
-  async #process(job: BullJob<JobData>, signal: AbortSignal | undefined): Promise<void> {
+  async #process(job: BullJob<JobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<void> {
     const id = job.id ?? '';
     const data = job.data;
     const client = typeof data?.client === 'string' && CLIENT_ID.test(data.client) ? data.client : undefined;
@@ -281,8 +287,14 @@ export class RemoteWorker {
     signal?.addEventListener('abort', () => controller.abort(), { once: true });
     let message: ResultMessage;
     try {
-      const response = await this.#run(client, id, served, data, controller.signal);
-      message = response === undefined ? { id, type: 'skipped' } : { id, type: 'response', response };
+      const outcome = await this.#run(client, id, served, data, controller.signal);
+      if (outcome === 'returned') {
+        // Never started here: back to the queue, for a worker whose threads are free (BullMQ's own idiom).
+        // Should the move fail (the lock lost meanwhile), BullMQ's stall check puts the job back instead.
+        await job.moveToWait(token).catch((error: unknown) => this.#log(`could not return job ${id}: ${messageOf(error)}`));
+        throw new WaitingError();
+      }
+      message = outcome === 'cancelled' ? { id, type: 'skipped' } : { id, type: 'response', response: outcome };
     } finally {
       this.#active.delete(id);
     }
@@ -291,52 +303,87 @@ export class RemoteWorker {
 
   /**
    * Runs one job on a local thread, exactly as a local Pool would run it (the arguments are already
-   * codec-encoded by the caller); tells the client when a thread starts it. Undefined when it was cancelled.
+   * codec-encoded by the caller); tells the client when a thread starts it. 'cancelled' when it was;
+   * 'returned' when it waited here too long for a thread (see HOLD_MS) and should go back to the queue.
    */
-  #run(client: string, id: string, served: ServedModule, data: JobData, signal: AbortSignal): Promise<TaskResponse | undefined> {
+  #run(
+    client: string,
+    id: string,
+    served: ServedModule,
+    data: JobData,
+    signal: AbortSignal,
+  ): Promise<TaskResponse | 'cancelled' | 'returned'> {
     let request: TaskRequest;
     try {
       const args = fromWire(data.args);
       if (!Array.isArray(args)) throw new InvalidArgumentError('The job carries no argument list');
+      if (data.escaped === true && sharedTagIn(args) !== undefined) {
+        throw new InvalidArgumentError('The job carries a shared object, which cannot come from another machine');
+      }
       if (data.kind !== CallKind.Apply && data.kind !== CallKind.Map && data.kind !== CallKind.Starmap) {
         throw new InvalidArgumentError(`The job's kind ${String(data.kind)} is not one of apply, map, starmap`);
       }
-      request = { file: served.file, name: data.export, kind: data.kind, input: { kind: 'encoded', args, shared: false } };
+      request = { file: served.file, name: data.export, kind: data.kind, input: { kind: 'encoded', args, shared: data.escaped === true } };
     } catch (error) {
       return Promise.resolve(errorResponse(error));
     }
     return new Promise((resolve) => {
       let startedAt = 0;
       let entry: JobEntry | undefined;
+      let hold: NodeJS.Timeout | undefined;
+      const settle = (outcome: TaskResponse | 'cancelled' | 'returned'): void => {
+        if (hold !== undefined) clearTimeout(hold);
+        signal.removeEventListener('abort', onAbort);
+        resolve(outcome);
+      };
       const onAbort = (): void => {
         // Still waiting for a thread here: it never starts. Running: the signal stops its thread.
-        if (entry !== undefined && this.#threads.cancel(entry)) resolve(undefined);
+        if (entry !== undefined && this.#threads.cancel(entry)) settle('cancelled');
       };
       entry = this.#threads.submit({
         request,
         signal,
         onStart: () => {
+          if (hold !== undefined) clearTimeout(hold);
           startedAt = performance.now();
           void this.#send(client, { id, type: 'started' }, false).catch(() => undefined);
         },
         onResponse: (response) => {
-          signal.removeEventListener('abort', onAbort);
           this.#ran(performance.now() - startedAt);
-          resolve(signal.aborted ? undefined : remoteResponse(response));
+          settle(signal.aborted ? 'cancelled' : remoteResponse(response));
         },
         onFailure: (error) => {
-          signal.removeEventListener('abort', onAbort);
           if (signal.aborted) {
-            resolve(undefined);
+            settle('cancelled');
             return;
           }
           this.#onPoolError(error);
-          resolve(errorResponse(error));
+          settle(errorResponse(error));
         },
       });
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      if (signal.aborted) {
+        onAbort();
+        return;
+      }
+      signal.addEventListener('abort', onAbort, { once: true });
+      if (entry.state === 'queued') {
+        // Prefetched behind jobs that turned out long: give it back rather than hold it from idle threads elsewhere.
+        hold = setTimeout(
+          () => {
+            if (entry.state !== 'queued' || !this.#threads.cancel(entry)) return;
+            this.#gaveBack();
+            settle('returned');
+          },
+          Math.max(HOLD_MS, 2 * (this.#meanRunMs ?? 0)),
+        );
+      }
     });
+  }
+
+  /** A held job waited too long: the measured mean is stale (jobs got longer); fetch no more than the threads until one ends. */
+  #gaveBack(): void {
+    const worker = this.#worker;
+    if (worker !== undefined && worker.concurrency !== this.#settings.threads) worker.concurrency = this.#settings.threads;
   }
 
   /** A job ran `ms` on a thread: short jobs raise the prefetch, long ones lower it (BullMQ's concurrency). */

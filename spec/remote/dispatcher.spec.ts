@@ -223,13 +223,14 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
   it('cancel() removes a queued job; aborting a running one stops it; close() leaves no keys of the client', async () => {
     const d = dispatcher();
     const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'never');
-    // Six blocking jobs fill the six threads; the seventh waits in the queue.
+    // Six blocking jobs fill the six threads (a worker that prefetched more than it can start gives
+    // them back to the queue); a seventh then waits, in Redis or in a worker's hands.
     const controllers = Array.from({ length: 6 }, () => new AbortController());
     const blocking = controllers.map((controller) =>
       submit(d, request('waitForFile', CallKind.Apply, [marker]), { signal: controller.signal }),
     );
-    const queued = submit(d, request('square', CallKind.Apply, [3]));
     await until(() => blocking.every((run) => run.starts === 1), 'the blocking jobs to start');
+    const queued = submit(d, request('square', CallKind.Apply, [3]));
     expect(queued.starts).toBe(0);
     for (const controller of controllers) controller.abort(new Error('stop'));
     for (const run of blocking) await expect(run.promise).rejects.toThrow('stop');
@@ -249,10 +250,11 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     const d = dispatcher();
     const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'ready');
     const blocking = Array.from({ length: 6 }, () => submit(d, request('waitForFile', CallKind.Apply, [marker])));
+    await until(() => blocking.every((run) => run.starts === 1), 'the blocking jobs to start');
+    // Every thread is busy: these two wait, in Redis or prefetched by a worker.
     const victim = submit(d, request('square', CallKind.Apply, [4]));
     let ran = false;
     const entry = d.submit({ request: request('square', CallKind.Apply, [5]), onResponse: () => (ran = true), onFailure: () => undefined });
-    await until(() => blocking.every((run) => run.starts === 1), 'the blocking jobs to start');
     expect(d.cancel(entry)).toBe(true);
     expect(entry.state).toBe('cancelled');
     writeFileSync(marker, '');

@@ -68,6 +68,10 @@ describeRemote('Pool and Executor with redisBackend', () => {
     expect(await pool.apply(remote.add, [2, 3])).toBe(5);
     const plain = [new Map([['a', new Set([1n])]]), new Date(0), new Uint16Array([1, 2]), { nested: [null, undefined, -0] }];
     expect(await pool.apply(remote.describe, [plain])).toEqual(await local.apply(remote.describe, [plain]));
+    // User data that holds the codec's descriptor key is escaped and crosses as plain data, both ways.
+    const lookalike = [{ __parapool_shared__: 'user data', n: 1 }];
+    expect(await pool.apply(remote.describe, [lookalike])).toEqual(await local.apply(remote.describe, [lookalike]));
+    expect(await pool.map(remote.describe, lookalike)).toEqual(await local.map(remote.describe, lookalike));
     let called: number | undefined;
     const async = pool.applyAsync(remote.add, [4, 5], { callback: (value) => (called = value) });
     expect(await async.get({ timeout: 15000 })).toBe(9);
