@@ -14,9 +14,18 @@ export type LockOption = boolean | null | Lock | RLock;
 /** The lock a synchronized Value or Array carries. */
 export type SharedLock = Lock | RLock;
 
-/** Turns the `lock` option into a lock, or `undefined` for none. */
-export function resolveLock(option: unknown): SharedLock | undefined {
-  if (option === undefined || option === null || option === true) return new RLock();
+/** Whether the `lock` option asks for a new lock of the object's own. */
+export function wantsOwnLock(option: unknown): boolean {
+  return option === undefined || option === null || option === true;
+}
+
+/**
+ * Turns the `lock` option into a lock, or `undefined` for none; a new RLock
+ * goes at `placement` when one is given (a Value keeps its own lock next to
+ * its element, so that a locked update touches one cache line, not two).
+ */
+export function resolveLock(option: unknown, placement?: { buffer: SharedArrayBuffer; byteOffset: number }): SharedLock | undefined {
+  if (wantsOwnLock(option)) return new RLock(placement);
   if (option === false) return undefined;
   if (option instanceof Lock || option instanceof RLock) return option;
   throw invalidArg('lock', 'true, false, a Lock or an RLock', option);

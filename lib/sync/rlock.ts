@@ -159,18 +159,18 @@ export class RLock {
     };
     return {
       tryTake: () => {
-        if (mutex.heldByThisThread()) {
-          const holder = words[CHAIN]!;
-          if (chain === THREAD_CHAIN || holder === THREAD_CHAIN || holder === chain || inChain(link, holder)) {
-            const depth = words[COUNT]!;
-            if (depth === MAX_DEPTH) throw new InvalidStateError('RLock acquired too many times (2³¹−1 levels)');
-            words[COUNT] = depth + 1;
-            return true;
-          }
-          return false;
+        // The free case first: one compare-and-swap, and no separate read of a
+        // word the other core may be writing (a recursive take then fails it once).
+        if (mutex.tryLock()) {
+          own(1);
+          return true;
         }
-        if (!mutex.tryLock()) return false;
-        own(1);
+        if (!mutex.heldByThisThread()) return false;
+        const holder = words[CHAIN]!;
+        if (!(chain === THREAD_CHAIN || holder === THREAD_CHAIN || holder === chain || inChain(link, holder))) return false;
+        const depth = words[COUNT]!;
+        if (depth === MAX_DEPTH) throw new InvalidStateError('RLock acquired too many times (2³¹−1 levels)');
+        words[COUNT] = depth + 1;
         return true;
       },
       *takeSteps(deadline: number): Steps<boolean> {
