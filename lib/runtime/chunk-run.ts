@@ -28,6 +28,7 @@ import { decode, encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { packNumbers, unpackResults } from '../codec/packing';
 import { type Chunk, type ChunkSource, chunkLength } from './chunk-source';
+import { onAbort } from './call-signal';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { CallKind, type TaskInput, type TaskResponse, type TaskSpec } from './protocol';
 
@@ -108,9 +109,7 @@ export class ChunkRun implements CallRun {
         this.fail(signal.reason);
         return;
       }
-      const onAbort = (): void => this.fail(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#unsubscribe = () => signal.removeEventListener('abort', onAbort);
+      this.#unsubscribe = onAbort(signal, () => this.fail(signal.reason));
     }
     this.#pump();
   }

@@ -20,11 +20,11 @@
  *   worker stuck in one item is stopped as any running job is. The run counts
  *   as settled (join()) only when every started job has ended.
  */
-import { decode } from '../codec/codec';
-import { decodeError } from '../codec/error-codec';
 import type { CallRun } from './chunk-run';
+import { onAbort } from './call-signal';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { CallKind, RANGE_CONTROL_WORDS, type RangeJob, RangeResults, RangeWord, type TaskResponse, type TaskSpec } from './protocol';
+import { openResponse } from './response';
 import { giveBackShared, takeShared } from './spare-buffers';
 
 /** Claims per worker the default range size aims at: small enough for a balanced tail, large enough that claims stay rare. */
@@ -102,9 +102,7 @@ export class RangeRun implements CallRun {
         this.fail(signal.reason);
         return;
       }
-      const onAbort = (): void => this.fail(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      this.#unsubscribe = () => signal.removeEventListener('abort', onAbort);
+      this.#unsubscribe = onAbort(signal, () => this.fail(signal.reason));
     }
     if (onProgress !== undefined) {
       this.#progressTimer = setInterval(() => this.#progress(), PROGRESS_INTERVAL_MS);
@@ -172,19 +170,11 @@ export class RangeRun implements CallRun {
 
   #answered(response: TaskResponse): void {
     if (this.#finished) return;
-    let error: unknown;
-    let failed = false;
-    try {
-      if (response.shared) decode(response);
-      if (response.error !== undefined) {
-        failed = true;
-        error = decodeError(response.error, false);
-      } else if (response.result !== undefined) {
-        for (const [from, values] of response.result as [number, unknown[]][]) this.#messages.set(from, values);
-      }
-    } catch (decodeFailure) {
-      failed = true;
-      error = decodeFailure;
+    const opened = openResponse(response);
+    const failed = opened.failed;
+    const error = opened.failed ? opened.error : undefined;
+    if (!failed && response.result !== undefined) {
+      for (const [from, values] of response.result as [number, unknown[]][]) this.#messages.set(from, values);
     }
     if (failed && response.failedAt === undefined) {
       // The task could not be loaded, or its results could not cross: the whole map fails, as a chunk would.

@@ -11,8 +11,7 @@
  * the faces, reports by rejecting (API.md §8).
  */
 import type { ResourceLimits } from 'node:worker_threads';
-import { decode, encode } from '../codec/codec';
-import { decodeError } from '../codec/error-codec';
+import { encode } from '../codec/codec';
 import { CancelledError, InvalidStateError, PoolClosedError } from '../errors';
 import { callSignal, onAbort } from './call-signal';
 import { type CallRun, ChunkRun } from './chunk-run';
@@ -20,6 +19,7 @@ import { type ChunkSizer, isAsyncIterable, openSource } from './chunk-source';
 import type { Dispatcher, JobEntry } from './dispatch';
 import { mapCall } from './map-call';
 import { CallKind, type PoolWorkerData, type TaskResponse, type TaskSpec } from './protocol';
+import { openResponse } from './response';
 import { ResultIterator } from './result-iterator';
 import type { PoolStats } from './stats';
 
@@ -134,19 +134,8 @@ export class Runtime {
       onStart: hooks.onStart,
       onResponse: (response: TaskResponse) => {
         if (!end()) return;
-        let error: unknown;
-        let failed = false;
-        try {
-          if (response.shared) decode(response);
-          if (response.error !== undefined) {
-            failed = true;
-            error = decodeError(response.error, false);
-          }
-        } catch (decodeFailure) {
-          failed = true;
-          error = decodeFailure;
-        }
-        if (failed) hooks.onFailure(error);
+        const opened = openResponse(response);
+        if (opened.failed) hooks.onFailure(opened.error);
         else hooks.onResponse(response.result);
       },
       onFailure: (error) => {
