@@ -62,8 +62,11 @@ const HAS_ACTION = 7;
 const TIMEOUT_BYTE = 32; // a float64: words 8 and 9
 const REQUEST = 10;
 const SLOTS_WORD = 12;
-/** Threads whose waiting parties are tracked; parties of further threads wait untracked. */
-const SLOTS = 16;
+/**
+ * Threads whose waiting parties are tracked (one per worker of a 64-thread pool); parties of
+ * further threads wait untracked. Each wait scans the slots once, holding the mutex.
+ */
+const SLOTS = 64;
 const SLOT_WORDS = 3; // thread id + 1, parties waiting, of which action holders
 const SIZE = (SLOTS_WORD + SLOTS * SLOT_WORDS) * 4;
 const MAX_PARTIES = 2 ** 31 - 1;

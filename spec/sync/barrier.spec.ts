@@ -213,6 +213,28 @@ describe('Barrier: a party that dies', () => {
     }
   });
 
+  it('tracks the parties of more than 16 threads: the 17th thread to arrive, killed, breaks the barrier', async () => {
+    const threads = 17;
+    const barrier = new Barrier(threads + 1);
+    const side = barrierWorkers(barrier, threads);
+    try {
+      const outcomes: Promise<{ code?: string }>[] = [];
+      // One at a time, so that the last worker is the 17th thread counted.
+      for (const [i, worker] of side.workers.entries()) {
+        const outcome = side.send(worker, { op: 'wait', timeout: 60_000 });
+        void outcome.catch(() => {});
+        outcomes.push(outcome);
+        await until(() => barrier.nWaiting === i + 1);
+      }
+      await side.workers[threads - 1]!.terminate();
+      // Untracked, the death would go unseen until the waits' 60 s timeout (past this test's limit).
+      await until(() => barrier.broken);
+      for (const outcome of outcomes.slice(0, -1)) expect((await outcome).code).toBe('ERR_BROKEN_BARRIER');
+    } finally {
+      await side.close();
+    }
+  });
+
   it('the lone survivor of a 2-party barrier does not pass on its own', async () => {
     const barrier = new Barrier(2);
     const side = barrierWorkers(barrier, 1);
