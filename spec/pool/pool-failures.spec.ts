@@ -6,19 +6,11 @@
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { CancelledError, defaultChunksize, Pool, tasks } from '../../lib';
+import { within } from '../helpers/within';
 
 const fixture = path.join(__dirname, '../fixtures', 'pool-tasks.ts');
 const t = tasks<typeof import('../fixtures/pool-tasks')>(fixture);
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
-
-/** Fails the test (instead of hanging it) when `promise` does not settle in `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
 
 describe('Pool: nothing left pending, nothing lost (shared pool of 2 workers)', () => {
   const pool = new Pool({ workers: 2 });

@@ -7,19 +7,11 @@ import { CallKind, type RangeJob, RangeResults, RangeWord } from '../../lib/runt
 import { rangeSize } from '../../lib/runtime/range-run';
 import * as local from '../fixtures/range-tasks';
 import { FakeDispatcher } from './fake-dispatcher';
+import { within } from '../helpers/within';
 
 const fixture = path.join(__dirname, '../fixtures', 'range-tasks.ts');
 const t = tasks<typeof import('../fixtures/range-tasks')>(fixture);
 const range = (n: number, from = 0): number[] => Array.from({ length: n }, (_, i) => from + i);
-
-/** Fails the test (instead of hanging it) when `promise` does not settle in `ms`. */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, guard]).finally(() => clearTimeout(timer));
-}
 
 class SelfSchedulingDispatcher extends FakeDispatcher {
   readonly selfScheduling = true;
