@@ -109,11 +109,14 @@ const PLATFORM_CLASSES = [
   'TextDecoder',
 ] as const;
 
+/** The platform classes this Node.js has, looked up once: every class instance the walk meets is checked against them. */
+const platformClasses = PLATFORM_CLASSES.flatMap((name) => {
+  const Class = (globalThis as Record<string, unknown>)[name];
+  return typeof Class === 'function' ? [{ name, Class: Class as abstract new (...args: never[]) => unknown }] : [];
+});
+
 function platformKind(object: object): string | undefined {
-  for (const name of PLATFORM_CLASSES) {
-    const Class = (globalThis as Record<string, unknown>)[name];
-    if (typeof Class === 'function' && object instanceof Class) return name;
-  }
+  for (const { name, Class } of platformClasses) if (object instanceof Class) return name;
   return undefined;
 }
 
