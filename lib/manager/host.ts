@@ -34,6 +34,7 @@ import { type LinkEnd, portEnd } from './link-end';
 import { RemoteRef } from './wire';
 import {
   type CallMessage,
+  dropRef,
   GONE,
   type LinkMessage,
   type ManagerStats,
@@ -242,11 +243,7 @@ export class Host {
         this.#call(link, message);
         return;
       case Op.Decref: {
-        const count = link.refs.get(message.id);
-        if (count === undefined) return;
-        if (count <= 1) link.refs.delete(message.id);
-        else link.refs.set(message.id, count - 1);
-        this.#unref(message.id, 1);
+        if (dropRef(link.refs, message.id)) this.#unref(message.id, 1);
         return;
       }
       case Op.Pin: {

@@ -50,6 +50,18 @@ export interface CallMessage {
   /** The call came in the caller's lane: answer there if the answer is plain data. */
   readonly lane?: boolean;
 }
+/**
+ * Counts one reference of a link to object `id` off its `refs`; false when
+ * the link held none (a stale or forged decref, which must change nothing).
+ */
+export function dropRef(refs: Map<number, number>, id: number): boolean {
+  const count = refs.get(id);
+  if (count === undefined) return false;
+  if (count <= 1) refs.delete(id);
+  else refs.set(id, count - 1);
+  return true;
+}
+
 export interface DecrefMessage {
   readonly op: typeof Op.Decref;
   readonly id: number;

@@ -14,6 +14,7 @@ import type { EncodedError } from '../runtime/protocol';
 import { setHostResolver } from './client';
 import {
   type CallMessage,
+  dropRef,
   GONE,
   type LinkMessage,
   type ManagerWorkerData,
@@ -177,11 +178,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
         return;
       }
       case Op.Decref: {
-        const count = link.refs.get(message.id);
-        if (count === undefined) return;
-        if (count <= 1) link.refs.delete(message.id);
-        else link.refs.set(message.id, count - 1);
-        write({ t: 'decref', id: message.id });
+        if (dropRef(link.refs, message.id)) write({ t: 'decref', id: message.id });
         return;
       }
       case Op.Pin: {
