@@ -6,13 +6,13 @@
 // worker).
 //
 //   npm run build && node benchmarks/experiments/cold-start.mjs [--runs 15]
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_DIR, BUILD_DIR, buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
+import { coldStart } from '../lib/cold-start.mjs';
 
 const i = process.argv.indexOf('--runs');
 const RUNS = i === -1 ? 15 : Number(process.argv[i + 1]);
@@ -26,28 +26,6 @@ const dir = path.join(BUILD_DIR, 'experiments', 'cold-start');
 fs.mkdirSync(dir, { recursive: true });
 const importsParapool = path.join(dir, 'math-imports-parapool.js');
 fs.writeFileSync(importsParapool, `require(${JSON.stringify(library)});\nmodule.exports = require(${JSON.stringify(files.js.math)});\n`);
-
-/** ms from spawning `node args…` to the child's `first-result` line. */
-function coldStart(args) {
-  return new Promise((resolve, reject) => {
-    const begin = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let first;
-    child.stdout.on('data', (data) => {
-      stdout += data;
-      if (first === undefined && stdout.includes('first-result ')) first = performance.now() - begin;
-    });
-    child.stderr.on('data', (data) => (stderr += data));
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 && first !== undefined
-        ? resolve(first)
-        : reject(new Error(`exit ${code}: ${stderr.trim().split('\n').slice(-3).join(' ')}`)),
-    );
-  });
-}
 
 const runners = {
   piscina: [COLD_START, 'piscina', path.join(BENCH_DIR, 'peers', 'tasks.mjs'), WORKERS],

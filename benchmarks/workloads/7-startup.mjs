@@ -1,10 +1,10 @@
 // Workload 7, start-up and teardown: a new pool to its first result, then shutting it
 // down. The only workload that creates pools inside the timed region: that is what
 // it measures. Every pool gets the same number of workers, all started eagerly.
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BENCH_DIR, BUILD_DIR } from '../lib/build.mjs';
+import { coldStart } from '../lib/cold-start.mjs';
 import { compare, expectEqual, finishRow, timed } from '../lib/measure.mjs';
 import { createPeer, HungShutdownError, PEER_NAMES } from '../lib/peers.mjs';
 import { runPython } from '../lib/python.mjs';
@@ -24,27 +24,6 @@ const COLD_START = path.join(PEERS_DIR, 'cold-start.cjs');
 const BARE_WORKER = path.join(PEERS_DIR, 'bare-worker.cjs');
 const RECYCLE_TASKS = 100;
 const TASKS_PER_CHILD = 3;
-
-/** ms from spawning `node args…` to the child's `first-result` line; the child then exits on its own. */
-function coldStart(args) {
-  return new Promise((resolve, reject) => {
-    const begin = performance.now();
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let firstResult;
-    child.stdout.on('data', (data) => {
-      stdout += data;
-      if (firstResult === undefined && stdout.includes('first-result ')) firstResult = performance.now() - begin;
-    });
-    child.stderr.on('data', (data) => (stderr += data));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0 && firstResult !== undefined) resolve(firstResult);
-      else reject(new Error(`cold start exited with code ${code}: ${stderr.trim().split('\n').slice(-2).join(' ')}`));
-    });
-  });
-}
 
 /** ms of a bare `new Worker()` that loads the task module and calls its no-op, to its 'exit'. */
 function bareWorker(taskModule) {
