@@ -116,7 +116,7 @@ export class SharedValue<C extends Typecode = Typecode> {
       // A plain store, as for floats: one aligned write, never torn. Atomics.store
       // would add a full fence on the very cache line that the other threads
       // contend for, which buys nothing under the lock (its release is the
-      // fence) and halves the rate of locked increments.
+      // fence); docs/design/performance.md §7 has the measurement.
       this.#view[0] = value;
       return;
     }

@@ -1,12 +1,12 @@
 // Future, asCompleted and wait, translated from CPython's
 // Lib/test/test_concurrent_futures (FutureTests, AsCompletedTests, WaitTests).
 // Futures are driven by hand through their controller: no workers, no timing.
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { inspect } from 'node:util';
 import { CancelledError, InvalidArgumentError, TimeoutError } from '../../lib/errors';
 import { Future, FutureController } from '../../lib/futures/future';
 import { ALL_COMPLETED, asCompleted, FIRST_COMPLETED, FIRST_EXCEPTION, wait } from '../../lib/futures/wait';
+import { runTsScript } from '../helpers/worker';
 
 function pendingFuture<R = number>(): FutureController<R> {
   return new FutureController<R>();
@@ -169,10 +169,7 @@ describe('Future results', () => {
   });
 
   test('a failed future that nobody awaits causes no unhandled rejection (checked in a plain node process)', () => {
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../fixtures/futures-unhandled.ts'), ...args], {
-        encoding: 'utf8',
-      });
+    const run = (...args: string[]) => runTsScript(path.join(__dirname, '../fixtures/futures-unhandled.ts'), args);
     const quiet = run();
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toBe('survived\n');

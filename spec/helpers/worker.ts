@@ -1,3 +1,4 @@
+import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
@@ -18,4 +19,13 @@ export function exited(worker: Worker): Promise<number> {
     worker.once('error', reject);
     worker.once('exit', resolve);
   });
+}
+
+/**
+ * Runs a TypeScript file in a plain `node` process (tsx's CommonJS hook), for
+ * what only a process of its own can show (an unhandled rejection, an exit).
+ * The child is killed if it runs past `timeoutMs`.
+ */
+export function runTsScript(file: string, args: string[] = [], timeoutMs = 15_000): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, ['--require', 'tsx/cjs', path.resolve(file), ...args], { encoding: 'utf8', timeout: timeoutMs });
 }

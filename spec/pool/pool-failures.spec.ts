@@ -3,10 +3,10 @@
  * readers, terminate during input, failing maps, initializers, §8 reporting,
  * validation, hostile errors and uncloneable results.
  */
-import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { CancelledError, defaultChunksize, Pool, tasks } from '../../lib';
 import { within } from '../helpers/within';
+import { runTsScript } from '../helpers/worker';
 
 const fixture = path.join(__dirname, '../fixtures', 'pool-tasks.ts');
 const t = tasks<typeof import('../fixtures/pool-tasks')>(fixture);
@@ -90,11 +90,7 @@ describe('Pool: nothing left pending, nothing lost (shared pool of 2 workers)', 
 
 describe('Pool: lifecycle failures', () => {
   test('calls that terminate() rejects do not crash the process when awaited late or never (a plain node process)', () => {
-    const run = (...args: string[]) =>
-      spawnSync(process.execPath, ['--require', 'tsx/cjs', path.join(__dirname, '../fixtures/pool-terminate-unawaited.ts'), ...args], {
-        encoding: 'utf8',
-        timeout: 15_000,
-      });
+    const run = (...args: string[]) => runTsScript(path.join(__dirname, '../fixtures/pool-terminate-unawaited.ts'), args);
     const quiet = run();
     expect(quiet.stderr).toBe('');
     expect(quiet.stdout).toBe('ERR_CANCELLED ERR_CANCELLED\n');
