@@ -2,19 +2,8 @@
 // Task functions of counter-variants.mjs: n increments of a shared Value, each
 // variant changing one thing against workload 4's lockedIncrements / lockFreeIncrements.
 
-/** Workload 4's locked loop: the Value's own lock, `value += 1` (an Atomics.load and an Atomics.store). */
-function lockedValue(counter, n) {
-  const lock = counter.getLock();
-  for (let i = 0; i < n; i++) {
-    lock.acquireSync();
-    try {
-      counter.value += 1;
-    } finally {
-      lock.release();
-    }
-  }
-  return n;
-}
+// Workload 4's own loops, as the baselines: the Value's own lock around `value += 1`, and `add(1)`.
+const { lockedIncrements: lockedValue, lockFreeIncrements: valueAdd } = require('../tasks/shared-state.cjs');
 
 /** The same lock, a plain increment of the typed array under it (what the hand-written loop does). */
 function lockedView(counter, n) {
@@ -43,12 +32,6 @@ function lockedAtomicView(counter, n) {
       lock.release();
     }
   }
-  return n;
-}
-
-/** Value.add(1): argument checks, then Atomics.add. */
-function valueAdd(counter, n) {
-  for (let i = 0; i < n; i++) counter.add(1);
   return n;
 }
 
