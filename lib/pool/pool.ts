@@ -79,6 +79,20 @@ export interface ApplyOptions {
 type Items<T> = Iterable<T> | AsyncIterable<T>;
 
 /**
+ * The AsyncResult of `run()` with the callbacks in `options`; bad callbacks
+ * reject it without starting the call (the `…Async` methods never throw).
+ */
+function asyncResultOf<R>(options: AsyncResultCallbacks<R> | undefined, run: () => Promise<R>): AsyncResult<R> {
+  let callbacks: AsyncResultCallbacks<R>;
+  try {
+    callbacks = checkCallbacks(options);
+  } catch (error) {
+    return new AsyncResult(INTERNAL, Promise.reject(error));
+  }
+  return new AsyncResult(INTERNAL, run(), callbacks);
+}
+
+/**
  * A pool of worker threads running task functions, with Python's Pool API.
  *
  * @example
@@ -237,13 +251,7 @@ export class Pool {
    * await r.get({ timeout: 1000 });
    */
   applyAsync(fn: Task<AnyFunction>, args: unknown[] = [], callbacks?: AsyncResultCallbacks<unknown>): AsyncResult<unknown> {
-    let cbs: AsyncResultCallbacks<unknown> = {};
-    try {
-      cbs = checkCallbacks(callbacks);
-    } catch (error) {
-      return new AsyncResult(INTERNAL, Promise.reject(error));
-    }
-    return new AsyncResult(INTERNAL, this.apply(fn as Task<() => unknown>, args as []), cbs);
+    return asyncResultOf(callbacks, () => this.apply(fn as Task<() => unknown>, args as []));
   }
 
   /** Like map, returning an AsyncResult. */
@@ -260,13 +268,7 @@ export class Pool {
    * const r = pool.mapAsync(primes.isPrime, nums, { callback: (flags) => report(flags) });
    */
   mapAsync(fn: Task<AnyFunction>, items: Items<unknown>, options?: MapOptions & AsyncResultCallbacks<unknown[]>): AsyncResult<unknown[]> {
-    let cbs: AsyncResultCallbacks<unknown[]> = {};
-    try {
-      cbs = checkCallbacks(options);
-    } catch (error) {
-      return new AsyncResult(INTERNAL, Promise.reject(error));
-    }
-    return new AsyncResult(INTERNAL, this.map(fn as AnyFunction, items, options), cbs);
+    return asyncResultOf(options, () => this.map(fn as AnyFunction, items, options));
   }
 
   /** Like starmap, returning an AsyncResult. */
@@ -287,13 +289,7 @@ export class Pool {
     tuples: Items<unknown[]>,
     options?: MapOptions & AsyncResultCallbacks<unknown[]>,
   ): AsyncResult<unknown[]> {
-    let cbs: AsyncResultCallbacks<unknown[]> = {};
-    try {
-      cbs = checkCallbacks(options);
-    } catch (error) {
-      return new AsyncResult(INTERNAL, Promise.reject(error));
-    }
-    return new AsyncResult(INTERNAL, this.starmap(fn as AnyFunction, tuples, options), cbs);
+    return asyncResultOf(options, () => this.starmap(fn as AnyFunction, tuples, options));
   }
 
   /**
