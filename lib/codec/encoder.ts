@@ -396,6 +396,16 @@ class Encoder {
   }
 }
 
+/** True when no element of `array` is an object (null aside), a function or a symbol. */
+function primitivesOnly(array: readonly unknown[]): boolean {
+  for (let i = 0; i < array.length; i++) {
+    const item = array[i];
+    const type = typeof item;
+    if ((type === 'object' && item !== null) || type === 'function' || type === 'symbol') return false;
+  }
+  return true;
+}
+
 /**
  * Prepares `value` to be posted to another thread. `rootName` names the value in
  * error messages (`args`, `result`, `item`); `indexOffset` is added to the
@@ -416,6 +426,8 @@ export function encode<T>(value: T, rootName = 'value', indexOffset = 0): Encode
   if (type !== 'object' && type !== 'function' && type !== 'symbol') {
     return { value, transferList: undefined, shared: false };
   }
+  // An array of primitives (an apply's arguments, mostly) is sent as it is: the walk would return it unchanged.
+  if (Array.isArray(value) && !isProxy(value) && primitivesOnly(value)) return { value, transferList: undefined, shared: false };
   try {
     let encoder = new Encoder(false);
     let encoded = encoder.node(value);

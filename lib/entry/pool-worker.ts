@@ -17,6 +17,8 @@ import {
   type RangeJob,
   RangeResults,
   RangeWord,
+  SLOT_WORDS,
+  SlotState,
   type TaskRequest,
   type TaskResponse,
   type WorkerInitializedMessage,
@@ -64,7 +66,7 @@ function moved(response: TaskResponse, transferList: TransferListItem[]): unknow
 }
 
 /** Every answer names this thread, for the main thread's per-worker stats (a moved one did in moved()). */
-async function answer(request: TaskRequest): Promise<unknown> {
+async function answerNow(request: TaskRequest): Promise<unknown> {
   const response = await handleTask(request);
   if (piscina === undefined || !(piscina.valueSymbol in (response as object))) (response as { threadId?: number }).threadId = threadId;
   return response;
@@ -294,6 +296,34 @@ async function handleTask(request: TaskRequest): Promise<unknown> {
   } catch (error) {
     return failure(error, undefined, isInline);
   }
+}
+
+const slots = options.slots;
+/** The last read-ahead job taken: the next one starts only once it has ended (never rejects). */
+let tail: Promise<unknown> = Promise.resolve();
+const NOT_RUN: TaskResponse = { result: undefined, shared: false, notRun: true, threadId };
+
+/**
+ * A read-ahead job (see SlotState): piscina hands this worker its next job
+ * while one runs, so the jobs are chained and run one at a time, in the order
+ * they came (as a worker of Python's runs them). The slot turns STARTED before
+ * the task's first instruction, so that the main thread knows which job a dying
+ * worker was running; one the main thread cancelled first is answered NOT_RUN.
+ */
+function answer(request: TaskRequest): Promise<unknown> {
+  if (request.slot === undefined || slots === undefined) return answerNow(request);
+  const word = request.slot * SLOT_WORDS;
+  const run = (): Promise<unknown> | TaskResponse => {
+    Atomics.store(slots, word + 1, threadId);
+    const seen = Atomics.compareExchange(slots, word, SlotState.Queued, SlotState.Started);
+    // HANDED: only this worker moves it on.
+    if (seen === SlotState.Handed) Atomics.store(slots, word, SlotState.Started);
+    else if (seen !== SlotState.Queued) return NOT_RUN;
+    return answerNow(request).finally(() => Atomics.store(slots, word, SlotState.Done));
+  };
+  const next = tail.then(run, run);
+  tail = next;
+  return next;
 }
 
 export default (initializing ?? Promise.resolve()).then(() => answer);

@@ -136,12 +136,14 @@ export class Executor {
    */
   submit(fn: Task<AnyFunction>, ...args: unknown[]): Future<unknown> {
     let entry: ReturnType<Runtime['submit']> | undefined;
-    const controller = new FutureController<unknown>(() => entry !== undefined && this.#runtime.cancel(entry));
+    const controller = new FutureController<unknown>(
+      () => entry !== undefined && this.#runtime.cancel(entry),
+      () => entry !== undefined && this.#runtime.started(entry),
+    );
     try {
       this.#runtime.checkOpen('submit');
       const spec = taskSpecOf(fn);
       entry = this.#runtime.submit(spec, args, {
-        onStart: () => void controller.markRunning(),
         onResponse: (value) => controller.resolve(value),
         onFailure: (error) => controller.reject(error),
       });

@@ -66,16 +66,18 @@ export class Future<R> implements PromiseLike<R> {
   #listeners = new Set<() => void>();
   #promise: Promise<R> | undefined;
   readonly #onCancel: (() => boolean) | undefined;
+  readonly #isRunning: (() => boolean) | undefined;
 
   /**
    * Futures are made by `executor.submit()`, not with `new`.
    * @throws InvalidStateError (`ERR_INVALID_STATE`) when called from outside parapool.
    */
-  constructor(token: typeof INTERNAL, onCancel?: () => boolean) {
+  constructor(token: typeof INTERNAL, onCancel?: () => boolean, isRunning?: () => boolean) {
     checkInternal(token, 'Future', '`executor.submit()`');
     this.#onCancel = onCancel;
+    this.#isRunning = isRunning;
     internals.set(this as Future<unknown>, {
-      state: () => this.#state,
+      state: () => this.#current(),
       failed: () => this.#failed,
       onDone: (listener) => {
         this.#listeners.add(listener);
@@ -95,6 +97,7 @@ export class Future<R> implements PromiseLike<R> {
    * if (queued.cancel()) console.log(queued.cancelled());   // true
    */
   cancel(): boolean {
+    this.#current();
     if (this.#state === 'cancelled') return true;
     if (this.#state !== 'pending') return false;
     // The producer may find that the call has just started; then it is too late.
@@ -111,7 +114,7 @@ export class Future<R> implements PromiseLike<R> {
 
   /** True while the call is running in a worker (not queued, not yet finished). */
   running(): boolean {
-    return this.#state === 'running';
+    return this.#current() === 'running';
   }
 
   /** True if the call finished (with a value or an error) or was cancelled. */
@@ -206,7 +209,7 @@ export class Future<R> implements PromiseLike<R> {
 
   /** Shown by `console.log`: `Future { state: 'finished', value: 42 }`. */
   [inspect.custom](depth: number, options: { stylize: (text: string, style: string) => string }, inspectValue: typeof inspect): string {
-    const parts = [`state: ${options.stylize(`'${this.#state}'`, 'string')}`];
+    const parts = [`state: ${options.stylize(`'${this.#current()}'`, 'string')}`];
     if (this.#state === 'finished') {
       parts.push(
         this.#failed
@@ -215,6 +218,12 @@ export class Future<R> implements PromiseLike<R> {
       );
     }
     return `Future { ${parts.join(', ')} }`;
+  }
+
+  /** The state, PENDING turned RUNNING once the producer reports the call started (a worker may hold it before). */
+  #current(): FutureState {
+    if (this.#state === 'pending' && this.#isRunning?.() === true) this.#state = 'running';
+    return this.#state;
   }
 
   #checkWaitOptions(options: FutureWaitOptions | undefined): number | undefined {
@@ -300,8 +309,9 @@ export class FutureController<R> {
   /** The future users see. */
   readonly future: Future<R>;
 
-  constructor(onCancel?: () => boolean) {
-    this.future = new Future<R>(INTERNAL, onCancel);
+  /** `onCancel` withdraws the pending call (false: too late); `isRunning` tells whether it has started. */
+  constructor(onCancel?: () => boolean, isRunning?: () => boolean) {
+    this.future = new Future<R>(INTERNAL, onCancel, isRunning);
   }
 
   /**

@@ -14,7 +14,7 @@ export interface Job {
   readonly transferList?: TransferListItem[] | undefined;
   /** Aborting it removes the job if queued, or stops it if running; the job fails with the signal's reason. */
   readonly signal?: AbortSignal | undefined;
-  /** The job left the queue for a worker. */
+  /** The job left the queue for a worker (it may wait there behind another job: see `Dispatcher.started`). */
   onStart?(): void;
   /** The worker answered (the response may carry the task's own error). */
   onResponse(response: TaskResponse): void;
@@ -52,6 +52,12 @@ export interface Dispatcher {
   submit(job: Job): JobEntry;
   /** Removes a queued job without running it; false once it is running or done. */
   cancel(entry: JobEntry): boolean;
+  /**
+   * True once a worker began running the job and until it ended. Without it,
+   * a job is running from `onStart` on; a dispatcher whose workers hold jobs
+   * ahead (read-ahead) knows better than `onStart` when one really started.
+   */
+  started?(entry: JobEntry): boolean;
   /** Fails every queued job with `error`; running jobs go on. */
   failQueued(error: unknown): void;
   /** After every accepted job has ended: releases the workers (or connections). */

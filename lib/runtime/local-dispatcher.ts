@@ -1,11 +1,25 @@
 /**
  * The local dispatcher: runs jobs on this process's worker threads. It keeps
- * its own FIFO of jobs and hands the engine at most one job per worker, so
- * that a job the engine has is a job that runs: cancelling one of ours while
- * it is queued is exact (Future.cancel, a failed map's unstarted chunks), and
- * `onStart` means "running". That costs no throughput: piscina dispatches the
- * next job in the same turn of the main thread's event loop in which it
- * receives a result, whether the job waits in its queue or in ours.
+ * its own FIFO of jobs and hands the engine at most `depth` jobs per worker
+ * (the engine's read-ahead: a worker that finishes a task starts the next one
+ * it holds at once, instead of idling while its result travels back and the
+ * next task comes in). A job the engine holds is not necessarily running: it
+ * may wait behind another one in its worker. What the worker did with it is
+ * in the job's slot (see SlotState in protocol.ts), so that cancelling a job
+ * is still exact (`withdraw`: it never runs), `started()` is exact, and when a
+ * worker dies the jobs it held but had not started come back here (the engine
+ * answers them "not run") and go to the front of the queue: only the task it
+ * was running fails (API.md §2). With depth 1 (recycling) a job the engine has
+ * is a job that runs, as before.
+ *
+ * Read-ahead pays for short tasks only: a job held behind a long one could
+ * have started on another worker meanwhile, which is what a coarse map's tail
+ * needs. So the dispatcher reads ahead only while its recent jobs took less
+ * than READ_AHEAD_MAX_MS from handoff to answer; slower jobs go one per worker.
+ *
+ * An aborted job the engine holds fails at once with its signal's reason: one
+ * not started yet is withdrawn, one running has its worker stopped by the
+ * engine (the other jobs of that worker come back, as on any death).
  *
  * It also owns what the protocol says about the pool as a whole: a worker
  * whose initializer failed breaks the pool (every queued and later job fails
@@ -15,6 +29,7 @@
 import type { TransferListItem } from 'node:worker_threads';
 import { decodeError } from '../codec/error-codec';
 import { PoolBrokenError } from '../errors';
+import { onAbort } from './call-signal';
 import type { Dispatcher, Job, JobEntry } from './dispatch';
 import type { TaskRequest, TaskResponse } from './protocol';
 import { type PoolStats, StatsRecorder } from './stats';
@@ -22,8 +37,33 @@ import { type PoolStats, StatsRecorder } from './stats';
 /** What the local dispatcher runs jobs on: piscina through piscina-adapter.ts, or a fake in the specs. */
 export interface WorkerEngine {
   readonly workers: number;
-  /** Runs one request on an idle worker; rejects with a parapool error (WorkerExitedError) when the worker dies. */
-  run(request: TaskRequest, transferList: TransferListItem[] | undefined, signal: AbortSignal | undefined): Promise<TaskResponse>;
+  /**
+   * How many jobs a worker may hold at once (read-ahead); 1 or undefined: one
+   * at a time. Above 1 the engine gets no signal: the dispatcher stops jobs
+   * through `withdraw` and `stop`.
+   */
+  readonly depth?: number;
+  /**
+   * Runs one request (on the least busy worker); rejects with a parapool error
+   * (WorkerExitedError) when the worker dies while running it. Resolves
+   * `undefined` for a job the worker held and did not start (withdrawn, or its
+   * worker died or was stopped first): it may run again.
+   */
+  run(
+    request: TaskRequest,
+    transferList: TransferListItem[] | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<TaskResponse | undefined>;
+  /** Read-ahead: the job will never start (its slot moved QUEUED → CANCELLED); false once it has. */
+  withdraw?(request: TaskRequest): boolean;
+  /** Read-ahead: true once the worker holding the job has started it (exact: reads the slot). */
+  started?(request: TaskRequest): boolean;
+  /** Read-ahead: stops the worker running the job (true), or does nothing when it is not running (false). */
+  stop?(request: TaskRequest): boolean;
+  /** Read-ahead: the dispatcher is done with the job's settlement: its slot may serve another job. */
+  release?(request: TaskRequest): void;
+  /** Read-ahead: jobs that wait in a worker behind another one, and withdrawn ones their worker has not answered yet (stats()). */
+  held?(): { readonly waiting: number; readonly withdrawn: number };
   /** Lets started workers finish starting (their initializers), then stops them. */
   close(): Promise<void>;
   /** Stops every worker now; running requests reject. */
@@ -36,17 +76,31 @@ export interface WorkerEngine {
 interface LocalEntry extends JobEntry {
   readonly submittedAt: number;
   startedAt: number;
+  /** Read-ahead: removes the abort listener of a job the engine holds. */
+  unsubscribe: (() => void) | undefined;
 }
+
+/** Read ahead only while recent jobs answered within this many ms of their handoff (see the module comment). */
+export const READ_AHEAD_MAX_MS = 10;
+/** The weight of the latest job in the running average of job times. */
+const RECENT_WEIGHT = 0.25;
 
 /** How the local dispatcher is set up. */
 export interface LocalDispatcherOptions {
   /** Self-scheduled maps (range-run.ts); off when workers are recycled, since those count every job. @default true */
   readonly selfScheduling?: boolean;
+  /** Read ahead while recent jobs took at most this many ms (Infinity: always, from the first job on). @default READ_AHEAD_MAX_MS */
+  readonly readAheadMaxMs?: number;
 }
 
 export class LocalDispatcher implements Dispatcher {
   readonly selfScheduling: boolean;
   readonly #engine: WorkerEngine;
+  /** Jobs each worker may hold: the engine's read-ahead depth. */
+  readonly #depth: number;
+  readonly #readAheadMaxMs: number;
+  /** A running average of the ms from handoff to answer (Infinity until a job answered: no read-ahead before, by default). */
+  #recentMs = Infinity;
   readonly #queue: (LocalEntry | undefined)[] = [];
   readonly #stats = new StatsRecorder();
   #queueHead = 0;
@@ -61,6 +115,8 @@ export class LocalDispatcher implements Dispatcher {
 
   constructor(engine: WorkerEngine, options: LocalDispatcherOptions = {}) {
     this.#engine = engine;
+    this.#depth = engine.depth ?? 1;
+    this.#readAheadMaxMs = options.readAheadMaxMs ?? READ_AHEAD_MAX_MS;
     this.selfScheduling = options.selfScheduling ?? true;
   }
 
@@ -69,30 +125,44 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   submit(job: Job): JobEntry {
-    const entry: LocalEntry = { job, state: 'queued', submittedAt: performance.now(), startedAt: 0 };
+    const entry: LocalEntry = { job, state: 'queued', submittedAt: performance.now(), startedAt: 0, unsubscribe: undefined };
     if (this.#broken || this.#isTerminated) {
       entry.state = 'done';
       this.#stats.dropped(true);
       job.onFailure(this.#refusal);
       return entry;
     }
-    if (this.#running < this.#engine.workers && this.#queueHead === this.#queue.length) this.#start(entry);
+    if (this.#running < this.#capacity() && this.#queueHead === this.#queue.length) this.#start(entry);
     else this.#queue.push(entry);
     return entry;
   }
 
   cancel(entry: JobEntry): boolean {
-    if (entry.state !== 'queued') return false;
+    if (entry.state === 'running' && this.#depth > 1 && this.#engine.withdraw!(entry.job.request)) {
+      // Held by a worker, not started: it never will be. The engine answers it "not run" later.
+      (entry as LocalEntry).unsubscribe?.();
+    } else if (entry.state !== 'queued') {
+      return false;
+    }
     entry.state = 'cancelled';
     this.#stats.dropped(false);
     return true;
+  }
+
+  /** True once a worker began running the job (exact with read-ahead: it reads the job's slot). */
+  started(entry: JobEntry): boolean {
+    if (entry.state !== 'running') return false;
+    return this.#depth === 1 || this.#engine.started!(entry.job.request);
   }
 
   /** A snapshot of the work so far (Pool.stats(), Executor.stats()). */
   stats(): PoolStats {
     let queued = 0;
     for (let i = this.#queueHead; i < this.#queue.length; i++) if (this.#queue[i]?.state === 'queued') queued++;
-    return this.#stats.snapshot(this.#engine.threadIds?.() ?? [], this.#engine.workers, queued, this.#running, performance.now());
+    // A job a worker holds behind another one is queued, not running.
+    const held = this.#depth > 1 ? this.#engine.held!() : { waiting: 0, withdrawn: 0 };
+    const running = this.#running - held.waiting - held.withdrawn;
+    return this.#stats.snapshot(this.#engine.threadIds?.() ?? [], this.#engine.workers, queued + held.waiting, running, performance.now());
   }
 
   failQueued(error: unknown): void {
@@ -140,8 +210,15 @@ export class LocalDispatcher implements Dispatcher {
     idle();
   }
 
+  /** Jobs the engine may hold: `depth` per worker while recent jobs were short, else one per worker. */
+  #capacity(): number {
+    const { workers } = this.#engine;
+    return this.#depth > 1 && this.#recentMs <= this.#readAheadMaxMs ? workers * this.#depth : workers;
+  }
+
   #pump(): void {
-    while (this.#running < this.#engine.workers && this.#queueHead < this.#queue.length) {
+    const capacity = this.#capacity();
+    while (this.#running < capacity && this.#queueHead < this.#queue.length) {
       const entry = this.#queue[this.#queueHead]!;
       this.#queue[this.#queueHead++] = undefined;
       if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
@@ -170,18 +247,59 @@ export class LocalDispatcher implements Dispatcher {
     entry.startedAt = performance.now();
     this.#stats.started(entry.startedAt - entry.submittedAt, entry.startedAt);
     job.onStart?.();
-    this.#engine.run(job.request, job.transferList, job.signal).then(
-      (response) => this.#finished(entry, response, undefined),
-      (failure: unknown) => this.#finished(entry, undefined, failure),
+    let signal = job.signal;
+    if (this.#depth > 1 && signal !== undefined) {
+      // The engine gets no signal (it would stop the whole worker for a job that waits in it): see #abortHeld.
+      const aborted = signal;
+      entry.unsubscribe = onAbort(aborted, () => this.#abortHeld(entry, aborted.reason));
+      signal = undefined;
+    }
+    this.#engine.run(job.request, job.transferList, signal).then(
+      (response) => this.#finished(entry, response, undefined, response === undefined),
+      (failure: unknown) => this.#finished(entry, undefined, failure, false),
     );
   }
 
-  #finished(entry: LocalEntry, response: TaskResponse | undefined, failure: unknown): void {
+  /** An aborted job the engine holds fails now: withdrawn if it has not started, its worker stopped if it runs. */
+  #abortHeld(entry: LocalEntry, reason: unknown): void {
+    if (entry.state !== 'running') return;
+    entry.unsubscribe = undefined;
+    const { request } = entry.job;
+    if (!this.#engine.withdraw!(request)) this.#engine.stop!(request);
+    entry.state = 'done';
+    this.#stats.dropped(true);
+    entry.job.onFailure(reason);
+  }
+
+  /** Read-ahead: a job its worker did not start goes back to the front of the queue, before anything else is dispatched. */
+  #requeue(entry: LocalEntry): void {
+    entry.state = 'queued';
+    if (this.#queueHead > 0) this.#queue[--this.#queueHead] = entry;
+    else this.#queue.unshift(entry);
+  }
+
+  #finished(entry: LocalEntry, response: TaskResponse | undefined, failure: unknown, notRun: boolean): void {
+    this.#engine.release?.(entry.job.request);
     this.#running--;
+    entry.unsubscribe?.();
+    entry.unsubscribe = undefined;
+    if (entry.state !== 'running') {
+      // Withdrawn or aborted while the engine held it: its caller already knows.
+      this.#pump();
+      this.#checkIdle();
+      return;
+    }
+    if (notRun && !this.#broken && !this.#isTerminated) {
+      this.#requeue(entry);
+      this.#pump();
+      return;
+    }
     entry.state = 'done';
     const now = performance.now();
+    const ranMs = now - entry.startedAt;
+    this.#recentMs = this.#recentMs === Infinity ? ranMs : this.#recentMs + (ranMs - this.#recentMs) * RECENT_WEIGHT;
     const failed = response === undefined || response.error !== undefined || response.broken !== undefined;
-    this.#stats.ended(now - entry.startedAt, failed, response?.threadId, now);
+    this.#stats.ended(ranMs, failed, response?.threadId, now);
     try {
       if (response !== undefined) {
         if (response.broken !== undefined) this.#breakPool(response);

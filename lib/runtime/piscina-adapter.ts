@@ -9,6 +9,16 @@
  * the balancer refuses starting one more worker while the pool is below its
  * `maxThreads` (read live from `options`).
  *
+ * Read-ahead (no recycling): piscina's `concurrentTasksPerWorker` is the
+ * depth, the balancer gives a busy worker a further job, and every job gets a
+ * slot in shared memory (SlotState in protocol.ts; the pool worker runs one
+ * job at a time and marks it started). piscina gets no abort signal then: it
+ * aborts a job that waits in a worker by terminating that worker. When a
+ * worker dies, piscina rejects every job it held; the ones whose slot is not
+ * STARTED (or DONE) are answered "not run", all together and before the
+ * failure of the one it ran, so that the dispatcher puts them back at the
+ * front of its queue before anything else is dispatched.
+ *
  * Recycling starts a worker's replacement when the worker is given its last
  * task, not when it has exited: the replacement boots while the old worker
  * finishes, and takes the next task as soon as the old one has none. piscina's
@@ -21,7 +31,7 @@ import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
 import type { Dispatcher } from './dispatch';
 import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
-import type { TaskRequest, TaskResponse, WorkerInitializedMessage } from './protocol';
+import { SLOT_WORDS, SlotState, type TaskRequest, type TaskResponse, type WorkerInitializedMessage } from './protocol';
 import type { RuntimeSettings } from './runtime';
 
 /** piscina's view of one worker, as its load balancer sees it. */
@@ -30,7 +40,16 @@ export type PiscinaWorker = Parameters<NonNullable<ConstructorParameters<typeof 
 export interface PiscinaAdapterOptions extends RuntimeSettings {
   /** The worker entry module (lib/entry/pool-worker). */
   readonly filename: string;
+  /** Jobs a worker may hold at once without recycling (1 with `maxTasksPerChild`). @default READ_AHEAD_DEPTH */
+  readonly depth?: number;
 }
+
+/**
+ * Jobs a worker holds at once without recycling: it starts the second one as it
+ * finishes the first, instead of idling while its result travels back and the next job
+ * comes in (measured in docs/design/performance.md §2).
+ */
+export const READ_AHEAD_DEPTH = 2;
 
 /** The message piscina rejects a dead worker's task with (piscina's `onWorkerExit`). */
 export const EXIT_CODE_MESSAGE = /^worker exited with code: (-?\d+)$/;
@@ -48,6 +67,29 @@ export function workerExitedError(failure: unknown): WorkerExitedError {
   return new WorkerExitedError(`The worker running this task exited (${reason})`, { exitCode, cause: failure });
 }
 
+/** What piscina keeps of one worker behind the balancer's view of it (its `kWorkerData`): pinned by piscina-contract.spec.ts. */
+interface PiscinaWorkerInfo {
+  readonly worker: { prependListener(event: 'exit', listener: () => void): unknown };
+  processPendingMessages(): void;
+}
+
+/** piscina's record of `worker`, under the symbol piscina names `Piscina.kWorkerData`. */
+export function workerInfoOf(worker: PiscinaWorker): PiscinaWorkerInfo | undefined {
+  const key = Object.getOwnPropertySymbols(worker).find((symbol) => symbol.description === 'Piscina.kWorkerData');
+  return key === undefined ? undefined : ((worker as unknown as Record<symbol, PiscinaWorkerInfo | undefined>)[key] ?? undefined);
+}
+
+/**
+ * Read-ahead: a worker that dies may have answered a job whose answer still
+ * waits in its port; piscina would close the port and fail that job with the
+ * others. Reading the port first, on the worker's 'exit' before piscina's own
+ * listener, delivers it: the job ran, and it succeeds or fails as it did.
+ */
+function drainOnExit(worker: PiscinaWorker): void {
+  const info = workerInfoOf(worker);
+  info?.worker.prependListener('exit', () => info.processPendingMessages());
+}
+
 let piscinaClass: typeof Piscina | undefined;
 
 /**
@@ -61,7 +103,16 @@ function loadPiscina(): typeof Piscina {
 
 export class PiscinaAdapter implements WorkerEngine {
   readonly workers: number;
+  readonly depth: number;
   readonly #piscina: Piscina;
+  /** Read-ahead: SLOT_WORDS Int32 words per slot, shared with every worker; undefined at depth 1. */
+  readonly #slots: Int32Array | undefined;
+  /** Read-ahead: the slots no job holds. */
+  readonly #freeSlots: number[] = [];
+  /** Read-ahead: the slot of the job being posted now (the balancer marks it HANDED when it picks an idle worker), else -1. */
+  #posting = -1;
+  /** Read-ahead: settlements of jobs whose worker died, delivered together (the "not run" ones first). */
+  #deaths: { readonly notRun: boolean; readonly settle: () => void }[] = [];
   readonly #maxTasksPerChild: number | undefined;
   readonly #hasInitializer: boolean;
   /** Threads whose initializer has settled. */
@@ -82,20 +133,29 @@ export class PiscinaAdapter implements WorkerEngine {
     this.workers = options.workers;
     this.#maxTasksPerChild = options.maxTasksPerChild;
     this.#hasInitializer = options.workerData.initializer !== undefined;
+    this.depth = options.maxTasksPerChild === undefined ? Math.max(1, options.depth ?? READ_AHEAD_DEPTH) : 1;
+    let workerData = options.workerData;
+    if (this.depth > 1) {
+      const count = options.workers * this.depth;
+      this.#slots = new Int32Array(new SharedArrayBuffer(count * SLOT_WORDS * Int32Array.BYTES_PER_ELEMENT));
+      for (let slot = count - 1; slot >= 0; slot--) this.#freeSlots.push(slot);
+      workerData = { ...workerData, slots: this.#slots };
+    }
     const PiscinaClass = loadPiscina();
     this.#piscina = new PiscinaClass({
       filename: options.filename,
       minThreads: options.idleTimeout === undefined ? options.workers : 0,
       maxThreads: options.workers,
       idleTimeout: options.idleTimeout ?? Infinity,
-      concurrentTasksPerWorker: 1,
-      workerData: options.workerData,
+      concurrentTasksPerWorker: this.depth,
+      workerData,
       resourceLimits: options.resourceLimits,
       loadBalancer: (_task, workers) => this.#balance(workers),
     });
     // piscina reports worker failures through the tasks they fail; with none in
     // flight it emits 'error', which must not crash the program.
     this.#piscina.on('error', () => undefined);
+    if (this.depth > 1) this.#piscina.on('workerCreate', (worker: PiscinaWorker) => drainOnExit(worker));
     // A destroyed worker's id reads -1 once it has exited, and piscina drops it from its list right after
     // this event: see who is gone on the next microtask.
     this.#piscina.on('workerDestroy', () => queueMicrotask(() => this.#forgetGone()));
@@ -108,8 +168,17 @@ export class PiscinaAdapter implements WorkerEngine {
     }
   }
 
-  /** Runs one request; a worker's death rejects it with WorkerExitedError, an abort with piscina's AbortError. */
-  run(request: TaskRequest, transferList: TransferListItem[] | undefined, signal: AbortSignal | undefined): Promise<TaskResponse> {
+  /**
+   * Runs one request; a worker's death rejects it with WorkerExitedError, an
+   * abort with piscina's AbortError (depth 1). With read-ahead it resolves
+   * `undefined` for a job its worker did not start.
+   */
+  run(
+    request: TaskRequest,
+    transferList: TransferListItem[] | undefined,
+    signal: AbortSignal | undefined,
+  ): Promise<TaskResponse | undefined> {
+    if (this.#slots !== undefined) return this.#runHeld(this.#slots, request, transferList);
     const options =
       transferList === undefined && signal === undefined ? undefined : { transferList: transferList as never, signal: signal ?? null };
     return this.#piscina.run(request, options).then(
@@ -122,6 +191,84 @@ export class PiscinaAdapter implements WorkerEngine {
         throw workerExitedError(failure);
       },
     );
+  }
+
+  /** A read-ahead job: a slot QUEUED before it is posted; no signal (see the module comment). */
+  #runHeld(slots: Int32Array, request: TaskRequest, transferList: TransferListItem[] | undefined): Promise<TaskResponse | undefined> {
+    const slot = this.#freeSlots.pop()!;
+    Atomics.store(slots, slot * SLOT_WORDS, SlotState.Queued);
+    request.slot = slot;
+    this.#posting = slot;
+    let running: Promise<TaskResponse>;
+    try {
+      running = this.#piscina.run(request, transferList === undefined ? undefined : { transferList: transferList as never });
+    } finally {
+      this.#posting = -1;
+    }
+    return running.then(
+      (response: TaskResponse) => (response.notRun === true ? undefined : response),
+      (failure: unknown) => this.#afterDeath(slots, slot, failure),
+    );
+  }
+
+  /** A held job's worker died (or the pool is being destroyed): "not run" unless it had started; see #deliverDeaths. */
+  #afterDeath(slots: Int32Array, slot: number, failure: unknown): Promise<TaskResponse | undefined> {
+    const state = Atomics.load(slots, slot * SLOT_WORDS);
+    const notRun = state === SlotState.Queued || state === SlotState.Handed || state === SlotState.Cancelled;
+    return new Promise<TaskResponse | undefined>((resolve, reject) => {
+      const settle = notRun ? () => resolve(undefined) : () => reject(workerExitedError(failure));
+      this.#deaths.push({ notRun, settle });
+      // piscina rejects all the jobs of a dead worker in one go: deliver them together, after every one of them is in.
+      if (this.#deaths.length === 1) setImmediate(() => this.#deliverDeaths());
+    });
+  }
+
+  #deliverDeaths(): void {
+    const deaths = this.#deaths;
+    this.#deaths = [];
+    for (const death of deaths) if (death.notRun) death.settle();
+    for (const death of deaths) if (!death.notRun) death.settle();
+  }
+
+  withdraw(request: TaskRequest): boolean {
+    const word = request.slot! * SLOT_WORDS;
+    return Atomics.compareExchange(this.#slots!, word, SlotState.Queued, SlotState.Cancelled) === SlotState.Queued;
+  }
+
+  /** True once the job started, or was handed to an idle worker (it runs next there). */
+  started(request: TaskRequest): boolean {
+    const state = Atomics.load(this.#slots!, request.slot! * SLOT_WORDS);
+    return state === SlotState.Handed || state === SlotState.Started || state === SlotState.Done;
+  }
+
+  /** Terminates the thread that runs the job (or runs it next), if any; piscina then fails the jobs that thread held. */
+  stop(request: TaskRequest): boolean {
+    const word = request.slot! * SLOT_WORDS;
+    const state = Atomics.load(this.#slots!, word);
+    if (state !== SlotState.Started && state !== SlotState.Handed) return false;
+    const threadId = Atomics.load(this.#slots!, word + 1);
+    const thread = this.#piscina.threads.find((candidate) => candidate.threadId === threadId);
+    void thread?.terminate();
+    return thread !== undefined;
+  }
+
+  held(): { waiting: number; withdrawn: number } {
+    let waiting = 0;
+    let withdrawn = 0;
+    const slots = this.#slots!;
+    for (let word = 0; word < slots.length; word += SLOT_WORDS) {
+      const state = Atomics.load(slots, word);
+      if (state === SlotState.Queued) waiting++;
+      else if (state === SlotState.Cancelled) withdrawn++;
+    }
+    return { waiting, withdrawn };
+  }
+
+  release(request: TaskRequest): void {
+    if (this.#slots === undefined || request.slot === undefined) return;
+    Atomics.store(this.#slots, request.slot * SLOT_WORDS, SlotState.Free);
+    this.#freeSlots.push(request.slot);
+    request.slot = undefined;
   }
 
   /** Lets every live worker's initializer settle (Python runs it in each worker), then stops the workers. */
@@ -170,6 +317,7 @@ export class PiscinaAdapter implements WorkerEngine {
   #balance(workers: PiscinaWorker[]): PiscinaWorker | null {
     if (this.#startingSpare) return null;
     const limit = this.#maxTasksPerChild;
+    if (limit === undefined && this.depth > 1) return this.#leastBusy(workers);
     for (const worker of workers) {
       if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
       if (limit === undefined) return worker;
@@ -183,6 +331,30 @@ export class PiscinaAdapter implements WorkerEngine {
       return worker;
     }
     return null;
+  }
+
+  /** Read-ahead: an idle worker, else the one holding the fewest jobs below the depth. */
+  #leastBusy(workers: PiscinaWorker[]): PiscinaWorker | null {
+    let best: PiscinaWorker | null = null;
+    let bestUsage = this.depth;
+    for (const worker of workers) {
+      if (worker.terminating || worker.destroyed) continue;
+      const usage = worker.currentUsage;
+      if (usage === 0) {
+        if (this.#posting !== -1) {
+          // Before piscina posts it: the thread id first, so that stop() finds the thread.
+          const word = this.#posting * SLOT_WORDS;
+          Atomics.store(this.#slots!, word + 1, worker.id);
+          Atomics.store(this.#slots!, word, SlotState.Handed);
+        }
+        return worker;
+      }
+      if (usage < bestUsage) {
+        best = worker;
+        bestUsage = usage;
+      }
+    }
+    return best;
   }
 
   /** Asks for one replacement, started on the next microtask (the balancer runs inside piscina's own calls). */
@@ -244,11 +416,20 @@ export class PiscinaAdapter implements WorkerEngine {
 
 const devEntry = __filename.endsWith('.ts');
 /** The pool worker entry: its TypeScript source through tsx under jest/tsx, the built file otherwise. */
-const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker-dev.cjs' : 'pool-worker.js');
+export const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool-worker-dev.cjs' : 'pool-worker.js');
+
+/** How `localDispatcher` reads ahead, for the specs and benchmarks/experiments/per-task.mjs (through DISPATCHER_FACTORY). */
+export interface ReadAheadOptions {
+  /** @default READ_AHEAD_DEPTH */
+  readonly depth?: number;
+  /** @default READ_AHEAD_MAX_MS */
+  readonly maxMs?: number;
+}
 
 /** The local dispatcher over piscina: what `new Pool()` and `new Executor()` run on unless given another. */
-export function localDispatcher(settings: RuntimeSettings): Dispatcher {
-  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings }), {
+export function localDispatcher(settings: RuntimeSettings, readAhead: ReadAheadOptions = {}): Dispatcher {
+  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings, depth: readAhead.depth }), {
     selfScheduling: settings.maxTasksPerChild === undefined,
+    readAheadMaxMs: readAhead.maxMs,
   });
 }

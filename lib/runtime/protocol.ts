@@ -91,7 +91,33 @@ export interface TaskRequest {
   readonly input: TaskInput;
   /** Set for a self-scheduled map (local workers only): `input` is the whole packed input. */
   readonly ranges?: RangeJob;
+  /**
+   * Set when the worker may hold this job behind another one (read-ahead): its
+   * entry in the pool's slot words (`PoolWorkerData.slots`, see SlotWord). The
+   * worker runs the job only if it moves the entry from QUEUED to STARTED.
+   */
+  slot?: number;
 }
+
+/**
+ * A read-ahead job's life, in its slot's state word (`slots[SLOT_WORDS × slot]`;
+ * the word after it holds the thread id of its worker). The main thread stores
+ * QUEUED before it posts the job, or HANDED when it gives the job to an idle
+ * worker (nothing runs before it there: it counts as running from then on, as
+ * any job given to an idle worker does), and may move QUEUED → CANCELLED (a
+ * cancel that is exact: the job never runs). The worker moves QUEUED or HANDED
+ * → STARTED before the task's first instruction, and STARTED → DONE after its last.
+ */
+export const SlotState = {
+  Free: 0,
+  Queued: 1,
+  Handed: 2,
+  Started: 3,
+  Cancelled: 4,
+  Done: 5,
+} as const;
+/** Int32 words per slot: the state, then the thread id of the worker that started it. */
+export const SLOT_WORDS = 2;
 
 /** Worker → main: the outcome of one piscina task. */
 export interface TaskResponse {
@@ -109,6 +135,8 @@ export interface TaskResponse {
   readonly failedAt?: number;
   /** The thread that answered (local pool workers; for stats()). */
   readonly threadId?: number;
+  /** Set when the worker did not run a read-ahead job because it was cancelled first (its slot read CANCELLED). */
+  readonly notRun?: true;
 }
 
 export type { EncodedError } from '../codec/error-codec';
@@ -124,6 +152,8 @@ export interface PoolWorkerData {
   readonly initializer?: TaskSpec;
   readonly initargs?: unknown[];
   readonly initargsShared?: boolean;
+  /** The slot words of read-ahead jobs (an Int32Array over a SharedArrayBuffer, see SlotState); absent without read-ahead. */
+  readonly slots?: Int32Array;
 }
 
 /** Task module extensions that need the TypeScript loader. */

@@ -144,6 +144,11 @@ export class Runtime {
     });
   }
 
+  /** True while the submitted call runs in a worker (exact even for a call a worker holds ahead). */
+  started(entry: JobEntry): boolean {
+    return this.#dispatcher.started === undefined ? entry.state === 'running' : this.#dispatcher.started(entry);
+  }
+
   /** Withdraws a queued call; false once it runs. */
   cancel(entry: JobEntry): boolean {
     if (!this.#dispatcher.cancel(entry)) return false;

@@ -1,15 +1,28 @@
 /**
  * What lib/runtime/piscina-adapter.ts relies on in piscina, pinned to the
- * installed version. A piscina upgrade that changes one of these turns this
+ * installed version (its read-ahead: a busy worker given a second task with
+ * `concurrentTasksPerWorker`, a dead worker's tasks all rejected in one go,
+ * a listed thread stopped by terminate()). A piscina upgrade that changes one of these turns this
  * red instead of silently changing exit codes or breaking recycling.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
-import { EXIT_CODE_MESSAGE, workerExitedError } from '../../lib/runtime/piscina-adapter';
+import { EXIT_CODE_MESSAGE, workerExitedError, workerInfoOf } from '../../lib/runtime/piscina-adapter';
 
 const worker = path.join(__dirname, '../fixtures', 'pool-piscina-worker.cjs');
 type Balanced = Parameters<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'] & {}>[1][number];
+
+function shared(): Int32Array {
+  return new Int32Array(new SharedArrayBuffer(8));
+}
+function release(hold: Int32Array): void {
+  Atomics.store(hold, 0, 1);
+  Atomics.notify(hold, 0);
+}
+async function started(hold: Int32Array): Promise<void> {
+  while (Atomics.load(hold, 1) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
+}
 
 describe('the piscina contract', () => {
   it('is pinned to the installed piscina version', () => {
@@ -82,6 +95,63 @@ describe('the piscina contract', () => {
       expect(pool.threads).toHaveLength(2);
       expect(pool.queueSize).toBe(0);
     } finally {
+      await pool.destroy();
+    }
+  });
+
+  it('with concurrentTasksPerWorker 2 the balancer may give a busy worker a second task; its death rejects both in one go', async () => {
+    const usages: number[] = [];
+    const pool = new Piscina({
+      filename: worker,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 2,
+      loadBalancer: (_task, workers) => {
+        const picked = workers.find((candidate: Balanced) => candidate.currentUsage < 2 && !candidate.terminating) ?? null;
+        if (picked !== null) usages.push(picked.currentUsage);
+        return picked;
+      },
+    });
+    pool.on('error', () => undefined);
+    let created: Balanced | undefined;
+    pool.on('workerCreate', (view: Balanced) => (created ??= view));
+    const holds = [shared(), shared()];
+    try {
+      await pool.run({});
+      usages.length = 0;
+      // Tasks without a signal count one each in currentUsage (one with a signal would read Infinity).
+      // Its 'workerCreate' view leads to piscina's record of it: the Worker (to listen first to its 'exit') and the port reader.
+      const info = workerInfoOf(created!);
+      expect(typeof info?.worker.prependListener).toBe('function');
+      expect(typeof info?.processPendingMessages).toBe('function');
+      const first = pool.run({ hold: holds[0], exit: 9 });
+      const second = pool.run({});
+      expect(usages).toEqual([0, 1]);
+      const settled: string[] = [];
+      second.catch((error: Error) => settled.push(`second: ${error.message}`));
+      // What the adapter relies on: every task of the dead worker has rejected before a setImmediate queued by the first one.
+      const seen = new Promise<string[]>((resolve) => {
+        first.catch((error: Error) => {
+          settled.push(`first: ${error.message}`);
+          setImmediate(() => resolve([...settled]));
+        });
+      });
+      await started(holds[0]!);
+      release(holds[0]!);
+      expect(await seen).toEqual(['first: worker exited with code: 9', 'second: worker exited with code: 9']);
+
+      // terminate() of a thread piscina lists rejects the tasks it held, and piscina replaces the thread.
+      const threadId = (await pool.run({})) as number;
+      const running = pool.run({ hold: holds[1] });
+      const held = pool.run({});
+      await started(holds[1]!);
+      const thread = pool.threads.find((candidate) => candidate.threadId === threadId)!;
+      void thread.terminate();
+      await expect(running).rejects.toThrow(EXIT_CODE_MESSAGE);
+      await expect(held).rejects.toThrow(EXIT_CODE_MESSAGE);
+      expect(await pool.run({})).not.toBe(threadId);
+    } finally {
+      for (const hold of holds) release(hold);
       await pool.destroy();
     }
   });
