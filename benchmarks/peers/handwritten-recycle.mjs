@@ -17,7 +17,7 @@ const WORKER_FILE = path.join(path.dirname(fileURLToPath(import.meta.url)), 'han
  * slots over `taskModule` (a CommonJS file), each worker retired after `perChild` tasks.
  * `close()` ends every thread, spares included, and resolves when all have exited.
  */
-export function createHandwrittenRecycler({ workers, perChild, taskModule }) {
+export function createHandwrittenRecycler({ workers, perChild, taskModule, spares = workers }) {
   const booted = []; // spares that finished booting, oldest first
   const slots = []; // { worker, assigned, pending: resolve of the running task | undefined }
   const queue = []; // tasks waiting for a slot: { name, resolve }
@@ -42,7 +42,7 @@ export function createHandwrittenRecycler({ workers, perChild, taskModule }) {
 
   /** Keeps `workers` spares booting or booted. */
   function restock() {
-    while (!closed && booting + booted.length < workers) boot();
+    while (!closed && booting + booted.length < spares) boot();
   }
 
   function pump() {
