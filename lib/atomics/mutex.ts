@@ -109,7 +109,8 @@ export class Mutex {
       const now = performance.now();
       if (now >= deadline) return 'timed-out';
       yield park(words, index, next, Math.min(deadline, now + LIVENESS_SLICE_MS));
-      word = Atomics.load(words, index);
+      // A plain read is a guess that #settle's compare-and-swaps check.
+      word = words[index]!;
     }
   }
 
@@ -132,7 +133,8 @@ export class Mutex {
         if (left <= 0) return 'timed-out';
         Atomics.wait(words, index, next, Math.min(left, LIVENESS_SLICE_MS));
       }
-      word = Atomics.load(words, index);
+      // A plain read is a guess that #settle's compare-and-swaps check.
+      word = words[index]!;
     }
   }
 
