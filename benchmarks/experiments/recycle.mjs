@@ -5,10 +5,13 @@
 // (the recycle cycle of benchmarks/python/startup.py), one sample of each per round. As
 // workload 7: a fresh pool per sample, one untimed task first, then the timed 100.
 // Besides the wall time, the CPU time of this process (every thread) during the timed
-// part, and that CPU time per thread booted there: what one recycled worker costs.
+// part, and that CPU time per thread booted there: what one recycled worker costs. The
+// last line is the cost of the thread alone: an empty worker (`new Worker('', { eval: true })`)
+// booted and terminated, two at a time, as often as the timed part boots them.
 //
 //   npm run build && node benchmarks/experiments/recycle.mjs [--runs 9] [--no-python]
 import * as os from 'node:os';
+import { Worker } from 'node:worker_threads';
 import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { runPython } from '../lib/python.mjs';
@@ -73,7 +76,25 @@ async function pythonSample() {
   return { wall: out.rows.find((row) => row.kind === 'recycle').samples[0] };
 }
 
-const runners = { parapool: parapoolSample, 'hand-written': handwrittenSample, ...(PYTHON ? { python: pythonSample } : {}) };
+/** Boots and terminates BOOTED empty workers, two at a time: the floor of a worker thread's cost. */
+async function emptyWorkersSample() {
+  const boot = () =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker("require('node:worker_threads').parentPort.postMessage(0)", { eval: true });
+      worker.once('error', reject);
+      worker.once('message', () => worker.terminate().then(resolve, reject));
+    });
+  return measured(async () => {
+    for (let booted = 0; booted < BOOTED; booted += WORKERS) await Promise.all(Array.from({ length: WORKERS }, boot));
+  });
+}
+
+const runners = {
+  parapool: parapoolSample,
+  'hand-written': handwrittenSample,
+  ...(PYTHON ? { python: pythonSample } : {}),
+  [`${BOOTED} empty workers, ${WORKERS} at a time`]: emptyWorkersSample,
+};
 const samples = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
 const load = () =>
   os
