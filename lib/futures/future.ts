@@ -29,19 +29,15 @@ export type DoneCallback<R> = (future: Future<R>) => unknown;
 
 /** Internal access to a future's state, for the controller and for `wait`/`asCompleted`. */
 interface FutureInternals {
-  readonly state: () => FutureState;
-  readonly failed: () => boolean;
+  readonly state: (future: Future<unknown>) => FutureState;
+  readonly failed: (future: Future<unknown>) => boolean;
   /** Registers a listener called once when the future is done; returns its remover. */
-  readonly onDone: (listener: () => void) => () => void;
-  readonly transition: (state: FutureState, outcome?: { value?: unknown; error?: unknown }) => void;
+  readonly onDone: (future: Future<unknown>, listener: () => void) => () => void;
+  readonly transition: (future: Future<unknown>, state: FutureState, outcome?: { value?: unknown; error?: unknown }) => void;
 }
 
-/** Filled by each Future's constructor: the producer's and `wait`'s access to its state. */
-const internals = new WeakMap<Future<unknown>, FutureInternals>();
-
-function internalsOf(future: Future<unknown>): FutureInternals {
-  return internals.get(future)!;
-}
+/** Set once by Future's static block (which may read every future's private state): nothing per future. */
+let internals: FutureInternals;
 
 /**
  * The pending result of a call submitted to an `Executor`; Python's
@@ -76,15 +72,18 @@ export class Future<R> implements PromiseLike<R> {
     checkInternal(token, 'Future', '`executor.submit()`');
     this.#onCancel = onCancel;
     this.#isRunning = isRunning;
-    internals.set(this as Future<unknown>, {
-      state: () => this.#current(),
-      failed: () => this.#failed,
-      onDone: (listener) => {
-        this.#listeners.add(listener);
-        return () => this.#listeners.delete(listener);
+  }
+
+  static {
+    internals = {
+      state: (future) => future.#current(),
+      failed: (future) => future.#failed,
+      onDone: (future, listener) => {
+        future.#listeners.add(listener);
+        return () => future.#listeners.delete(listener);
       },
-      transition: (state, outcome) => this.#transition(state, outcome),
-    });
+      transition: (future, state, outcome) => future.#transition(state, outcome),
+    };
   }
 
   /**
@@ -319,24 +318,23 @@ export class FutureController<R> {
    * Returns `false` if it was cancelled meanwhile: then the call must not run.
    */
   markRunning(): boolean {
-    const access = internalsOf(this.future);
-    const state = access.state();
+    const state = internals.state(this.future);
     if (state === 'cancelled') return false;
-    if (state === 'pending') access.transition('running');
+    if (state === 'pending') internals.transition(this.future, 'running');
     return state !== 'finished';
   }
 
   /** Finishes the future with a value; ignored if it is already done. Returns whether it took effect. */
   resolve(value: R): boolean {
     if (this.future.done()) return false;
-    internalsOf(this.future).transition('finished', { value });
+    internals.transition(this.future, 'finished', { value });
     return true;
   }
 
   /** Finishes the future with an error; ignored if it is already done. Returns whether it took effect. */
   reject(error: unknown): boolean {
     if (this.future.done()) return false;
-    internalsOf(this.future).transition('finished', { error });
+    internals.transition(this.future, 'finished', { error });
     return true;
   }
 }
@@ -348,10 +346,10 @@ export function isFuture(value: unknown): value is Future<unknown> {
 
 /** For `wait`/`asCompleted`: whether a done future failed (finished with an error). */
 export function futureFailed(future: Future<unknown>): boolean {
-  return internalsOf(future).failed();
+  return internals.failed(future);
 }
 
 /** For `wait`/`asCompleted`: calls `listener` once when `future` is done; returns its remover. */
 export function onFutureDone(future: Future<unknown>, listener: () => void): () => void {
-  return internalsOf(future).onDone(listener);
+  return internals.onDone(future, listener);
 }

@@ -58,7 +58,7 @@ export interface PiscinaAdapterOptions extends RuntimeSettings {
  * finishes the first, instead of idling while its result travels back and the next job
  * comes in (measured in docs/design/performance.md §2).
  */
-export const READ_AHEAD_DEPTH = 2;
+export const READ_AHEAD_DEPTH = 4;
 
 /** The message piscina rejects a dead worker's task with (piscina's `onWorkerExit`). */
 export const EXIT_CODE_MESSAGE = /^worker exited with code: (-?\d+)$/;

@@ -159,9 +159,11 @@ export class Runtime {
   /** One call, as a promise (Pool.apply). */
   apply(spec: TaskSpec, args: unknown[], signal: AbortSignal | undefined, timeout: number | undefined, what: string): Promise<unknown> {
     const call = callSignal(signal, timeout, what);
-    return new Promise<unknown>((resolve, reject) => {
+    const result = new Promise<unknown>((resolve, reject) => {
       this.submit(spec, args, { signal: call.signal, onResponse: resolve, onFailure: reject });
-    }).finally(call.dispose);
+    });
+    // Without a signal or a timeout there is nothing to dispose of (and no promise to spend on it).
+    return call.signal === undefined ? result : result.finally(call.dispose);
   }
 
   /** A whole-list map: reads `items` to the end, then runs it (Pool.map, Pool.starmap). */
