@@ -9,11 +9,13 @@ import type { TaskResponse } from './protocol';
 
 export type OpenedResponse = { readonly failed: false } | { readonly failed: true; readonly error: unknown };
 
+const OPENED: OpenedResponse = Object.freeze({ failed: false });
+
 export function openResponse(response: TaskResponse): OpenedResponse {
   try {
     if (response.shared) decode(response);
     if (response.error !== undefined) return { failed: true, error: decodeError(response.error, false) };
-    return { failed: false };
+    return OPENED;
   } catch (decodeFailure) {
     return { failed: true, error: decodeFailure };
   }

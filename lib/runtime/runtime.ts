@@ -10,15 +10,15 @@
  * only what it finds itself (a closed pool, an uncloneable value) and, like
  * the faces, reports by rejecting (API.md §8).
  */
-import type { ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits, TransferListItem } from 'node:worker_threads';
 import { encode } from '../codec/codec';
 import { CancelledError, InvalidStateError, PoolClosedError } from '../errors';
 import { callSignal, onAbort } from './call-signal';
 import { type CallRun, ChunkRun } from './chunk-run';
 import { type ChunkSizer, isAsyncIterable, openSource } from './chunk-source';
-import type { Dispatcher, JobEntry } from './dispatch';
+import type { Dispatcher, Job, JobEntry } from './dispatch';
 import { mapCall } from './map-call';
-import { CallKind, type PoolWorkerData, type TaskResponse, type TaskSpec } from './protocol';
+import { CallKind, type PoolWorkerData, type TaskRequest, type TaskResponse, type TaskSpec } from './protocol';
 import { openResponse } from './response';
 import { ResultIterator } from './result-iterator';
 import type { PoolStats } from './stats';
@@ -67,6 +67,42 @@ export interface CallHooks {
 
 type State = 'open' | 'closed' | 'terminated';
 
+/** One submitted call as the dispatcher's job: one object per call, its callbacks methods rather than closures. */
+class CallJob implements Job {
+  readonly signal: AbortSignal | undefined;
+  readonly onStart: (() => void) | undefined;
+  #ended = false;
+
+  constructor(
+    readonly request: TaskRequest,
+    readonly transferList: TransferListItem[] | undefined,
+    private readonly hooks: CallHooks,
+    private readonly endCall: () => void,
+  ) {
+    this.signal = hooks.signal;
+    this.onStart = hooks.onStart;
+  }
+
+  onResponse(response: TaskResponse): void {
+    if (!this.#end()) return;
+    const opened = openResponse(response);
+    if (opened.failed) this.hooks.onFailure(opened.error);
+    else this.hooks.onResponse(response.result);
+  }
+
+  onFailure(error: unknown): void {
+    if (this.#end()) this.hooks.onFailure(error);
+  }
+
+  /** True the first time: the call ends once, however many callbacks come. */
+  #end(): boolean {
+    if (this.#ended) return false;
+    this.#ended = true;
+    this.endCall();
+    return true;
+  }
+}
+
 export class Runtime {
   readonly #dispatcher: Dispatcher;
   /** 'pool' or 'executor', in messages. */
@@ -80,6 +116,8 @@ export class Runtime {
   /** Aborted by terminate(): stops maps that are still reading their input. */
   readonly #terminated = new AbortController();
   #terminating: Promise<void> | undefined;
+  /** What every CallJob calls once when its call ends. */
+  readonly #endCall = (): void => this.#callEnded();
 
   constructor(dispatcher: Dispatcher, noun: 'pool' | 'executor') {
     this.#dispatcher = dispatcher;
@@ -115,33 +153,13 @@ export class Runtime {
   submit(spec: TaskSpec, args: unknown[], hooks: CallHooks): JobEntry {
     const encoded = encode(args, 'args');
     this.#active++;
-    let ended = false;
-    const end = (): boolean => {
-      if (ended) return false;
-      ended = true;
-      this.#callEnded();
-      return true;
+    const request: TaskRequest = {
+      file: spec.file,
+      name: spec.name,
+      kind: CallKind.Apply,
+      input: { kind: 'encoded', args: encoded.value, shared: encoded.shared },
     };
-    return this.#dispatcher.submit({
-      request: {
-        file: spec.file,
-        name: spec.name,
-        kind: CallKind.Apply,
-        input: { kind: 'encoded', args: encoded.value, shared: encoded.shared },
-      },
-      transferList: encoded.transferList,
-      signal: hooks.signal,
-      onStart: hooks.onStart,
-      onResponse: (response: TaskResponse) => {
-        if (!end()) return;
-        const opened = openResponse(response);
-        if (opened.failed) hooks.onFailure(opened.error);
-        else hooks.onResponse(response.result);
-      },
-      onFailure: (error) => {
-        if (end()) hooks.onFailure(error);
-      },
-    });
+    return this.#dispatcher.submit(new CallJob(request, encoded.transferList, hooks, this.#endCall));
   }
 
   /** True while the submitted call runs in a worker (exact even for a call a worker holds ahead). */
