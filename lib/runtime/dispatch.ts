@@ -28,7 +28,7 @@ export interface JobEntry {
   state: 'queued' | 'running' | 'cancelled' | 'done';
 }
 
-/** Runs jobs on workers: FIFO, at most one job per worker thread at a time. */
+/** Runs jobs on workers: FIFO, one job at a time per worker thread (which may hold more, read ahead: see local-dispatcher.ts). */
 export interface Dispatcher {
   /** Threads that serve jobs now: the pool size locally, the live remote thread count remotely. */
   readonly workers: number;
