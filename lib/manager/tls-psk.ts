@@ -6,7 +6,8 @@
  * authenticated.
  */
 import { hkdfSync } from 'node:crypto';
-import type { ConnectionOptions, TlsOptions } from 'node:tls';
+import * as tls from 'node:tls';
+import { AuthenticationError, ManagerGoneError } from '../errors';
 
 const PSK_IDENTITY = 'parapool-manager';
 const PSK_LABEL = 'parapool manager TLS 1.3 PSK v1';
@@ -16,7 +17,7 @@ function psk(authkey: Uint8Array): Buffer {
   return Buffer.from(hkdfSync('sha256', authkey, new Uint8Array(0), PSK_LABEL, 32));
 }
 
-export function serverTlsOptions(authkey: Uint8Array): TlsOptions {
+export function serverTlsOptions(authkey: Uint8Array): tls.TlsOptions {
   const key = psk(authkey);
   return {
     minVersion: 'TLSv1.3',
@@ -25,7 +26,7 @@ export function serverTlsOptions(authkey: Uint8Array): TlsOptions {
   };
 }
 
-export function clientTlsOptions(authkey: Uint8Array): ConnectionOptions {
+export function clientTlsOptions(authkey: Uint8Array): tls.ConnectionOptions {
   const key = psk(authkey);
   return {
     minVersion: 'TLSv1.3',
@@ -33,4 +34,26 @@ export function clientTlsOptions(authkey: Uint8Array): ConnectionOptions {
     checkServerIdentity: () => undefined,
     pskCallback: () => ({ psk: key, identity: PSK_IDENTITY }),
   };
+}
+
+/** A client's TLS connection, handshake done (no delay on small writes); `ERR_AUTH` for a wrong key, `ERR_MANAGER_GONE` when nothing answers. */
+export function connectTls(address: { readonly host: string; readonly port: number }, authkey: Uint8Array): Promise<tls.TLSSocket> {
+  const { host, port } = address;
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host, port, ...clientTlsOptions(authkey) });
+    socket.once('secureConnect', () => {
+      socket.off('error', onError);
+      socket.setNoDelay(true);
+      resolve(socket);
+    });
+    const onError = (error: NodeJS.ErrnoException) => {
+      socket.destroy();
+      if (typeof error.code === 'string' && error.code.startsWith('ERR_SSL')) {
+        reject(new AuthenticationError(`The manager at ${host}:${port} refused the key (TLS: ${error.code})`));
+      } else {
+        reject(new ManagerGoneError(`No manager answers at ${host}:${port}: ${error.message}`));
+      }
+    };
+    socket.once('error', onError);
+  });
 }
