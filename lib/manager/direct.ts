@@ -18,6 +18,7 @@
  */
 import type * as tls from 'node:tls';
 import type { TransferListItem } from 'node:worker_threads';
+import { encode } from '../codec/codec';
 import { decodeError } from '../codec/error-codec';
 import { InvalidStateError, ManagerGoneError } from '../errors';
 import type { EncodedError } from '../runtime/protocol';
@@ -135,12 +136,26 @@ export class DirectLink implements ProxyLink {
   call(id: number, method: string, args: unknown[]): Promise<unknown> {
     // Stopping a connected manager stops its relay, which closes the session (the server goes on).
     if (id === ROOT_ID && method === 'shutdown') return this.#relay.call(id, method, args);
+    if (this.closed) return Promise.reject(goneError());
+    const held: ManagerProxy[] = [];
+    const wire = args.map((arg) => (typeof arg === 'object' && arg !== null ? this.#toWire(arg, held, new Map()) : arg));
+    const seq = this.#seq;
+    let bytes: Buffer;
+    try {
+      bytes = frame({ t: 'call', seq, id, m: method, a: wire });
+    } catch {
+      // Not what the wire carries as it is (a function, a class instance …): what cannot cross a
+      // thread rejects as everywhere else (ERR_UNCLONEABLE); the rest goes through the relay, which
+      // copies it as a thread would (structured clone) before it frames it.
+      try {
+        encode(args, 'args');
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      return this.#relay.call(id, method, args);
+    }
+    this.#seq++;
     return new Promise((resolve, reject) => {
-      if (this.closed) throw goneError();
-      const held: ManagerProxy[] = [];
-      const wire = args.map((arg) => (typeof arg === 'object' && arg !== null ? this.#toWire(arg, held, new Map()) : arg));
-      const seq = this.#seq++;
-      const bytes = frame({ t: 'call', seq, id, m: method, a: wire });
       if (this.#pending.size === 0) this.#socket.ref();
       this.#pending.set(seq, { resolve, reject, held: held.length === 0 ? undefined : held });
       writeFrame(this.#socket, bytes);

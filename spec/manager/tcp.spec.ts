@@ -249,6 +249,13 @@ describe('Manager over TCP', () => {
       await back.append(3);
       expect(await made.copy()).toEqual([1, 2, 3]);
       expect(made.sync.length()).toBe(3);
+      // What the wire does not carry as it is: ERR_UNCLONEABLE as for a thread, or a structured-clone copy.
+      await expect(d.set('f', (() => 1) as never)).rejects.toMatchObject({ code: 'ERR_UNCLONEABLE' });
+      class Point {
+        constructor(readonly x: number) {}
+      }
+      await d.set('p', new Point(2));
+      expect(await d.get('p')).toEqual({ x: 2 });
       // Sync calls in this thread go through the relay and see what the answered async calls did.
       for (let i = 0; i < 20; i++) {
         await d.set('n', i);
