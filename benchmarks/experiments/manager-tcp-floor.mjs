@@ -47,7 +47,13 @@ function echoServer(useTls) {
 async function echoClient(useTls) {
   const { port, worker } = await echoServer(useTls);
   const socket = useTls
-    ? tls.connect({ host: '127.0.0.1', port, ...TLS_OPTIONS, checkServerIdentity: () => undefined, pskCallback: () => ({ psk: PSK, identity: 'x' }) })
+    ? tls.connect({
+        host: '127.0.0.1',
+        port,
+        ...TLS_OPTIONS,
+        checkServerIdentity: () => undefined,
+        pskCallback: () => ({ psk: PSK, identity: 'x' }),
+      })
     : net.connect({ host: '127.0.0.1', port });
   await new Promise((resolve) => socket.once(useTls ? 'secureConnect' : 'connect', resolve));
   socket.setNoDelay(true);
@@ -57,7 +63,12 @@ async function echoClient(useTls) {
   return {
     sample: async (n) => {
       const start = performance.now();
-      for (let i = 0; i < n; i++) await new Promise((resolve) => ((answered = resolve), socket.write(payload)));
+      for (let i = 0; i < n; i++) {
+        await new Promise((resolve) => {
+          answered = resolve;
+          socket.write(payload);
+        });
+      }
       return n / ((performance.now() - start) / 1000);
     },
     close: async () => {
@@ -131,8 +142,15 @@ const runners = {
   'Node raw echo, TCP (thread to thread)': await echoClient(false),
   'Node raw echo, TLS 1.3 PSK (thread to thread)': await echoClient(true),
 };
-const rates = Object.fromEntries([...Object.keys(runners), 'Python raw echo (process to process)', 'Python Manager().dict()'].map((k) => [k, []]));
-console.log(`load average before: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+const rates = Object.fromEntries(
+  [...Object.keys(runners), 'Python raw echo (process to process)', 'Python Manager().dict()'].map((k) => [k, []]),
+);
+console.log(
+  `load average before: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 for (const runner of Object.values(runners)) await runner.sample(CALLS / 4); // warm-up
 for (let round = 0; round < ROUNDS; round++) {
   for (const [label, runner] of Object.entries(runners)) rates[label].push(await runner.sample(CALLS));
@@ -142,12 +160,19 @@ for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 for (const runner of Object.values(runners)) await runner.close();
-console.log(`load average after: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after: ${os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 const pythonManager = median(rates['Python Manager().dict()']);
 console.log(`\n${CALLS} round trips a sample, ${ROUNDS} rounds, median (best)\n`);
 console.log('| runner | round trips/s | best | ÷ Python Manager |');
 console.log('| --- | ---: | ---: | ---: |');
 for (const [label, values] of Object.entries(rates)) {
   const mid = median(values);
-  console.log(`| ${label} | ${Math.round(mid).toLocaleString('en-US')} | ${Math.round(Math.max(...values)).toLocaleString('en-US')} | ${(mid / pythonManager).toFixed(2)}× |`);
+  console.log(
+    `| ${label} | ${Math.round(mid).toLocaleString('en-US')} | ${Math.round(Math.max(...values)).toLocaleString('en-US')} | ${(mid / pythonManager).toFixed(2)}× |`,
+  );
 }
