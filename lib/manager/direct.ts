@@ -6,11 +6,21 @@
  * both connections share one set of references and one lock owner.
  *
  * What needs the relay still goes there: sync calls (this thread blocks, and a
- * socket of its own cannot be read while it does; they are ordered after this
- * thread's async calls that were answered, not after those still in flight),
- * and the ports of proxies that cross to other threads (the pin itself is
- * made on the server, on this connection, ahead of anything this thread does
- * later, and the receiver's relay claims it there).
+ * socket of its own cannot be read while it does), calls whose arguments the
+ * wire cannot carry as they are, and the ports of proxies that cross to other
+ * threads (the pin itself is made on the server, on this connection, ahead of
+ * anything this thread does later, and the receiver's relay claims it there).
+ *
+ * Order (API §9: a thread's calls are applied in the order it made them).
+ * This connection numbers its calls; before anything of this thread's goes
+ * through the relay, the frames of the calls here still unanswered go there
+ * too (`Op.Replay`, once each), and the relay sends them first: the server
+ * applies each call of this connection once, the first time its number comes
+ * on either connection, and answers it here. Waiting on the server for this
+ * connection's frames instead could deadlock: while this thread blocks in a
+ * sync call, its later writes may still sit in its own socket's buffer. And
+ * while a call of this thread's through the relay is unanswered, later calls
+ * take the relay too.
  *
  * Failure: when this connection closes, or the relay's, every pending and
  * later call fails with `ERR_MANAGER_GONE` (the manager's `GONE` word is set,
@@ -32,6 +42,8 @@ interface Pending {
   reject(error: unknown): void;
   /** Proxies of the relay's link in the arguments: kept alive until the answer, so their release cannot overtake the call. */
   readonly held: ManagerProxy[] | undefined;
+  /** The call's frame, handed to the relay if this thread's next call through it comes first (see the header). */
+  readonly bytes: Buffer;
 }
 
 function goneError(): ManagerGoneError {
@@ -49,6 +61,10 @@ export class DirectLink implements ProxyLink {
   readonly #pending = new Map<number, Pending>();
   readonly #onClose: () => void;
   #seq = 0;
+  /** The highest number whose frame went to the relay too (`#handOff`). */
+  #handed = -1;
+  /** This thread's calls through the relay that are unanswered: later calls follow them there. */
+  #relayed = 0;
   #closed = false;
 
   private constructor(socket: tls.TLSSocket, relay: ClientLink, controlBuffer: SharedArrayBuffer, onClose: () => void) {
@@ -137,6 +153,7 @@ export class DirectLink implements ProxyLink {
     // Stopping a connected manager stops its relay, which closes the session (the server goes on).
     if (id === ROOT_ID && method === 'shutdown') return this.#relay.call(id, method, args);
     if (this.closed) return Promise.reject(goneError());
+    if (this.#relayed > 0) return this.#viaRelay(id, method, args);
     const held: ManagerProxy[] = [];
     const wire = args.map((arg) => (typeof arg === 'object' && arg !== null ? this.#toWire(arg, held, new Map()) : arg));
     const seq = this.#seq;
@@ -152,12 +169,12 @@ export class DirectLink implements ProxyLink {
       } catch (error) {
         return Promise.reject(error);
       }
-      return this.#relay.call(id, method, args);
+      return this.#viaRelay(id, method, args);
     }
     this.#seq++;
     return new Promise((resolve, reject) => {
       if (this.#pending.size === 0) this.#socket.ref();
-      this.#pending.set(seq, { resolve, reject, held: held.length === 0 ? undefined : held });
+      this.#pending.set(seq, { resolve, reject, held: held.length === 0 ? undefined : held, bytes });
       writeFrame(this.#socket, bytes);
     });
   }
@@ -165,7 +182,46 @@ export class DirectLink implements ProxyLink {
   /** Through the relay (lib/manager/relay.ts): this thread blocks until it answers. */
   callSync(id: number, method: string, args: unknown[]): unknown {
     if (this.closed) throw goneError();
+    this.#handOff();
     return this.#relay.callSync(id, method, args);
+  }
+
+  /** An async call through the relay, after this connection's unanswered ones; later calls follow it there until it is answered. */
+  #viaRelay(id: number, method: string, args: unknown[]): Promise<unknown> {
+    this.#handOff();
+    const promise = this.#relay.call(id, method, args);
+    this.#relayed++;
+    const answered = () => {
+      this.#relayed--;
+    };
+    promise.then(answered, answered);
+    return promise;
+  }
+
+  /**
+   * Gives the relay the frames of this connection's unanswered calls not given
+   * to it yet (in the order they were made): it sends them ahead of what this
+   * thread posts it next, and the server applies each call once.
+   */
+  #handOff(): void {
+    if (this.#pending.size === 0 || this.#seq - 1 <= this.#handed) return;
+    const frames: Buffer[] = [];
+    let length = 0;
+    for (const [seq, call] of this.#pending) {
+      if (seq <= this.#handed) continue;
+      frames.push(call.bytes);
+      length += call.bytes.length;
+    }
+    this.#handed = this.#seq - 1;
+    if (frames.length === 0) return;
+    // A buffer of their own (a frame may be a slice of a larger one), moved to the relay thread.
+    const bytes = new Uint8Array(length);
+    let offset = 0;
+    for (const bytesOf of frames) {
+      bytes.set(bytesOf, offset);
+      offset += bytesOf.length;
+    }
+    this.#relay.post({ op: Op.Replay, n: frames.length, bytes }, [bytes.buffer]);
   }
 
   /** The manager is gone for this thread: every pending call rejects, every later one too. */

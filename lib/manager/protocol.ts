@@ -14,7 +14,7 @@ export const PROXY_TAG = 'parapool.ManagerProxy';
 /** The id of a manager's root object: the one whose methods are the factories. */
 export const ROOT_ID = 0;
 /** The version of the TCP protocol, checked in the handshake. */
-export const WIRE_VERSION = 3;
+export const WIRE_VERSION = 4;
 
 /** Words of a manager's control buffer, shared by every proxy of that manager: set once the manager is gone. */
 export const GONE = 0;
@@ -36,6 +36,8 @@ export const Op = {
   Hello: 5,
   /** `{ op }`: a request waits in this link's lane and the manager was not listening. */
   Ring: 6,
+  /** `{ op, n, bytes }`, to a relay: the connecting thread's unanswered direct calls, to send ahead of what follows. */
+  Replay: 7,
 } as const;
 
 export interface CallMessage {
@@ -89,7 +91,19 @@ export interface HelloMessage {
 export interface RingMessage {
   readonly op: typeof Op.Ring;
 }
-export type LinkMessage = CallMessage | DecrefMessage | PinMessage | ClaimMessage | HelloMessage | RingMessage;
+/**
+ * Over TCP, from the connecting thread to its relay (lib/manager/direct.ts):
+ * the `n` call frames of its own connection still unanswered, as they were
+ * framed there (`bytes`, back to back). The relay sends them, marked as that
+ * connection's, ahead of what follows; the server applies those it has not
+ * applied yet and skips them when they arrive on the connection itself.
+ */
+export interface ReplayMessage {
+  readonly op: typeof Op.Replay;
+  readonly n: number;
+  readonly bytes: Uint8Array;
+}
+export type LinkMessage = CallMessage | DecrefMessage | PinMessage | ClaimMessage | HelloMessage | RingMessage | ReplayMessage;
 
 /** The manager's answer to one call. */
 export interface ReplyMessage {

@@ -3,7 +3,8 @@
  * server (the first of this process's session, lib/manager/server.ts; the main
  * thread's async calls take its own, lib/manager/direct.ts) and serves this
  * process's threads, and the main thread's sync calls, exactly as a local host does
- * (same link messages, same sync flags), forwarding each call. References
+ * (same link messages, same sync flags), forwarding each call; the main
+ * thread's unanswered direct calls it hands over (`Op.Replay`) go first. References
  * are counted twice: the server counts this connection's, this relay counts
  * each local thread's, and tells the server when one is dropped, so a thread
  * that exits releases what it held on the server too.
@@ -176,6 +177,13 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
       }
       case Op.Decref: {
         if (dropRef(link.refs, message.id)) write({ t: 'decref', id: message.id });
+        return;
+      }
+      case Op.Replay: {
+        // The connecting thread's direct calls still unanswered: ahead of its call that follows (lib/manager/direct.ts).
+        if (Atomics.load(control, GONE) !== 0) return;
+        write({ t: 'dup', n: message.n });
+        writeFrame(socket, Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
         return;
       }
       case Op.Pin: {

@@ -8,11 +8,20 @@
  * session renumbers calls and routes the replies back). The session, and what
  * it held, ends when its last connection closes.
  *
+ * A call is applied when its frame arrives (Host.receive starts it at once).
+ * The main thread's connection numbers its calls in order; the relay's may
+ * carry copies of some of them (a `dup` frame, then that many call frames:
+ * the main thread's calls still unanswered when it made one through the
+ * relay). Each of them is applied once, the first time its number arrives on
+ * either connection, and answered on the main thread's; a number at or below
+ * the highest applied is skipped. So the main thread's calls are applied in
+ * the order it made them, whichever connection they took.
+ *
  * The first frame of a connection must be the client's hello with the
- * protocol version; then frames are `call`, `incref`, `decref`, `pin` and
- * `claim`. Anything else, a frame over the cap, or one that fails devalue's
- * parse or the guard closes that connection; the server goes on serving the
- * others.
+ * protocol version; then frames are `call`, `incref`, `decref`, `pin`,
+ * `claim` and `dup`. Anything else, a frame over the cap, or one that fails
+ * devalue's parse or the guard closes that connection; the server goes on
+ * serving the others.
  */
 import { randomBytes } from 'node:crypto';
 import * as tls from 'node:tls';
@@ -38,7 +47,8 @@ type ClientFrame =
   | { t: 'incref'; id: number }
   | { t: 'decref'; id: number }
   | { t: 'pin'; id: number; token: string }
-  | { t: 'claim'; token: string };
+  | { t: 'claim'; token: string }
+  | { t: 'dup'; n: number };
 
 /** One client process: its link (refs, locks) and its open connections. */
 interface Session {
@@ -50,6 +60,10 @@ interface Session {
   /** Pins this session made and has not claimed: dropped with it. */
   readonly pins: Set<string>;
   next: number;
+  /** The connection that joined the session (the main thread's, lib/manager/direct.ts), while open. */
+  joined: tls.TLSSocket | undefined;
+  /** The highest number of a call of the joined connection applied so far (on either connection). */
+  joinedApplied: number;
 }
 
 function isFrame(value: unknown): value is ClientFrame {
@@ -67,6 +81,8 @@ function isFrame(value: unknown): value is ClientFrame {
       return Number.isInteger(f.id) && typeof f.token === 'string';
     case 'claim':
       return typeof f.token === 'string';
+    case 'dup':
+      return Number.isInteger(f.n) && (f.n as number) > 0;
     default:
       return false;
   }
@@ -101,6 +117,8 @@ export function listen(
       routes: new Map(),
       pins: new Set(),
       next: 0,
+      joined: undefined,
+      joinedApplied: -1,
       link: {
         remote: true,
         refs: new Map(),
@@ -116,6 +134,8 @@ export function listen(
     sockets.add(socket);
     socket.setNoDelay(true);
     let session: Session | undefined;
+    /** Call frames still to come that are copies of the joined connection's (after a `dup`). */
+    let dups = 0;
     // A connection that has not said hello in time is not a client (half a frame waits forever otherwise).
     const helloTimer = setTimeout(() => close(), HELLO_TIMEOUT_MS).unref();
     const close = () => {
@@ -123,6 +143,7 @@ export function listen(
       sockets.delete(socket);
       if (session !== undefined) {
         session.sockets.delete(socket);
+        if (session.joined === socket) session.joined = undefined;
         if (session.sockets.size === 0) {
           sessions.delete(session.id);
           host.dropLink(session.link);
@@ -144,17 +165,31 @@ export function listen(
           if (value.v !== WIRE_VERSION) return refuse(`protocol version ${value.v} is not ${WIRE_VERSION}`);
           const joined = value.session === undefined ? openSession() : sessions.get(value.session);
           if (joined === undefined) return refuse('no such session (its connections closed)');
+          if (value.session !== undefined && joined.joined !== undefined) return refuse('the session has its second connection');
           clearTimeout(helloTimer);
           session = joined;
           session.sockets.add(socket);
+          if (value.session !== undefined) session.joined = socket;
           socket.write(frame({ t: 'hello', v: WIRE_VERSION, types, session: session.id }));
           return;
         }
         const { link } = session;
+        if (dups > 0 && value.t !== 'call') return close();
         switch (value.t) {
           case 'call': {
+            let to = socket;
+            if (dups > 0) {
+              // A copy of a call of the joined connection: applied there, unless it was already.
+              dups--;
+              if (session.joined === undefined || value.seq <= session.joinedApplied) return;
+              to = session.joined;
+              session.joinedApplied = value.seq;
+            } else if (socket === session.joined) {
+              if (value.seq <= session.joinedApplied) return;
+              session.joinedApplied = value.seq;
+            }
             const seq = session.next++;
-            session.routes.set(seq, { socket, seq: value.seq });
+            session.routes.set(seq, { socket: to, seq: value.seq });
             let args: unknown[];
             try {
               args = resolveRefs(host, link, value.a) as unknown[];
@@ -165,6 +200,10 @@ export function listen(
             host.receive(link, { op: Op.Call, seq, id: value.id, m: value.m, a: args, s: false, sync: false });
             return;
           }
+          case 'dup':
+            if (socket === session.joined) return close();
+            dups = value.n;
+            return;
           case 'incref':
             if (!host.increfRemote(link, value.id)) close();
             return;

@@ -12,6 +12,7 @@ import * as tls from 'node:tls';
 import { classRef, type ManagedDict, type ManagedList, Manager, Pool, Queue, type RemoteCondition, tasks } from '../../lib/index';
 import { proxyState } from '../../lib/manager/client';
 import { DirectLink } from '../../lib/manager/direct';
+import { WIRE_VERSION } from '../../lib/manager/protocol';
 import { clientTlsOptions } from '../../lib/manager/tls-psk';
 import type * as taskMod from '../fixtures/manager-tasks';
 import type { Counter as CounterClass } from '../fixtures/manager-types';
@@ -287,6 +288,69 @@ describe('Manager over TCP', () => {
     }
   }, 20_000);
 
+  test("the connecting thread's calls are applied in the order it made them, over its connection or the relay's (API §9)", async () => {
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port: shared.port }, authkey: KEY });
+    try {
+      const d = await m.dict<number | string, unknown>();
+      const l = await m.list<number>();
+      const e = await m.dict<string, unknown>();
+      const c = await m.Counter(0);
+      const lock = await m.Lock();
+      class Point {
+        constructor(readonly x: number) {}
+      }
+      // Left unawaited by a failing expect, they reject when the manager shuts down: not an unhandled rejection.
+      const later = <T>(promise: Promise<T>): Promise<T> => {
+        promise.catch(() => {});
+        return promise;
+      };
+      let total = 0;
+      for (let round = 0; round < 20; round++) {
+        // Unawaited async calls (this thread's connection), then a sync read (the relay's): it sees them all.
+        const calls: Promise<unknown>[] = [];
+        for (let i = 0; i < 200; i++) calls.push(later(d.set(i, round * 1000 + i)), later(l.append(i)));
+        calls.push(later(d.set('k', round)));
+        expect(d.sync.get('k')).toBe(round);
+        expect(d.sync.size()).toBe(201);
+        expect(d.sync.get(199)).toBe(round * 1000 + 199);
+        expect(l.sync.copy()).toEqual(Array.from({ length: 200 }, (_, i) => i));
+        l.sync.clear();
+        await Promise.all(calls);
+        // Some of them already applied (and answered or not) when the sync call hands them over: each counts once.
+        const bumps: Promise<number>[] = [];
+        for (let i = 0; i < 100; i++) bumps.push(later(c.increment()));
+        await bumps[round * 5];
+        total += 100;
+        expect(c.sync.get()).toBe(total);
+        expect((await Promise.all(bumps)).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => total - 99 + i));
+        // A lock taken by an async call still in flight, released by a sync call: in that order.
+        const taken = later(lock.acquire());
+        expect(lock.sync.locked()).toBe(true);
+        lock.sync.release();
+        expect(await taken).toBe(true);
+        expect(await lock.locked()).toBe(false);
+        // What the wire cannot carry as it is goes through the relay: after the calls before it, before the calls after it.
+        const first = later(e.set('p', round));
+        const second = later(e.set('p', new Point(round) as never));
+        const read = later(e.get('p'));
+        await Promise.all([first, second]);
+        expect(await read).toEqual({ x: round });
+      }
+      // Applied long before they are answered: the sync call hands them over again, and they are not applied twice.
+      for (let round = 1; round <= 5; round++) {
+        const held = [later(c.incrementHeld()), later(c.incrementHeld()), later(c.incrementHeld())];
+        total += 3;
+        expect(await c.get()).toBe(total); // after them on this connection: they were applied
+        expect(c.sync.get()).toBe(total);
+        c.sync.open();
+        expect(await Promise.all(held)).toEqual([total, total, total]);
+      }
+      expect(await c.get()).toBe(total);
+    } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
   test("a client's session releases what both its connections held when it shuts down", async () => {
     // A server of its own (in this process), so that no other client's objects come and go meanwhile.
     const server = await MyManager.start({ address: { host: '127.0.0.1', port: 0 }, authkey: KEY });
@@ -491,7 +555,7 @@ describe('Manager over TCP', () => {
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     try {
       const d = await m.dict<string, number>([['ok', 1]]);
-      const hello = frameOf('[{"t":1,"v":2},"hello",3]');
+      const hello = frameOf(`[{"t":1,"v":2},"hello",${WIRE_VERSION}]`);
       const payloads: Buffer[] = [
         Buffer.concat([hello, Buffer.from([0xff, 0xff, 0xff, 0xff])]),
         Buffer.concat([hello, frameOf('[{"__proto__":1,"t":2},5,"call"]')]),
@@ -505,6 +569,9 @@ describe('Manager over TCP', () => {
         ]),
         Buffer.concat([hello, rawFrame(Buffer.from([0, 8, 255, 255, 255, 255, 1]))]),
         frameOf('[{"t":1},"call"]'),
+        // Copies of the main thread's calls: a count that is not one, or anything but a call among them.
+        Buffer.concat([hello, frameOf('[{"t":1,"n":2},"dup",0]')]),
+        Buffer.concat([hello, frameOf('[{"t":1,"n":2},"dup",2]'), frameOf('[{"t":1,"id":2},"decref",0]')]),
       ];
       for (let i = 0; i < 12; i++) payloads.push(crypto.randomBytes(1 + Math.floor(Math.random() * 200)));
       for (const payload of payloads) {
