@@ -169,7 +169,10 @@ export function listen(
           clearTimeout(helloTimer);
           session = joined;
           session.sockets.add(socket);
-          if (value.session !== undefined) session.joined = socket;
+          if (value.session !== undefined) {
+            session.joined = socket;
+            session.joinedApplied = -1;
+          }
           socket.write(frame({ t: 'hello', v: WIRE_VERSION, types, session: session.id }));
           return;
         }
