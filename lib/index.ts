@@ -137,6 +137,7 @@ export type {
   RemoteWaitOptions,
   RemoteLockMethods,
   RemoteSemaphoreMethods,
+  RemoteCondition,
   RemoteConditionMethods,
   RemoteEventMethods,
   RemoteBarrierMethods,

@@ -17,10 +17,12 @@
 import { randomUUID } from 'node:crypto';
 import { MessageChannel, type MessagePort, threadId, type TransferListItem } from 'node:worker_threads';
 import { decode, encode } from '../codec/codec';
+import { checkCallback, waitTimeout, type WaitOptions } from '../atomics/futex';
 import { decodeError } from '../codec/error-codec';
 import { InvalidStateError, ManagerGoneError } from '../errors';
 import { encodingSideItem } from '../ipc/side-channel';
 import type { EncodedError } from '../runtime/protocol';
+import { deadlineOf, remainingMs } from '../timers';
 import { LaneClient, LaneState, newLane, Requested } from './lane';
 import { BroadcastChannel } from 'node:worker_threads';
 import { broadcastEnd, broadcastNames, helloChannelName, type LinkEnd, portEnd } from './link-end';
@@ -51,8 +53,22 @@ function nextToken(): string {
   return `${tokenPrefix}.${tokenCounter++}`;
 }
 
+/** What a proxy calls through: a thread's link (ClientLink), or the main thread's own TLS connection (direct.ts). */
+export interface ProxyLink {
+  readonly mgr: string;
+  readonly closed: boolean;
+  /** Ports can travel on this link. */
+  readonly transfers: boolean;
+  /** Pins made on this link are held by the server (a proxy that crosses carries `serverPin`). */
+  readonly serverPins?: boolean;
+  post(message: LinkMessage, transferList?: readonly TransferListItem[]): void;
+  call(id: number, method: string, args: unknown[]): Promise<unknown>;
+  callSync(id: number, method: string, args: unknown[]): unknown;
+  fail(): void;
+}
+
 /** This thread's channel to one manager. */
-export class ClientLink {
+export class ClientLink implements ProxyLink {
   readonly mgr: string;
   readonly control: Int32Array;
   readonly #controlBuffer: SharedArrayBuffer;
@@ -228,6 +244,11 @@ export class ClientLink {
 /** This thread's links, by manager id. */
 const links = new Map<string, ClientLink>();
 
+/** This thread's link to a manager, if it has one. */
+export function linkOf(mgr: string): ClientLink | undefined {
+  return links.get(mgr);
+}
+
 /** Registers the link a thread got from starting or connecting to a manager. */
 export function addLink(link: ClientLink): void {
   links.set(link.mgr, link);
@@ -241,13 +262,13 @@ export function setHostResolver(resolver: { mgr: string; resolve(descriptor: Pro
   hostResolver = resolver;
 }
 
-const collected = new FinalizationRegistry<{ link: ClientLink; id: number }>(({ link, id }) => {
+const collected = new FinalizationRegistry<{ link: ProxyLink; id: number }>(({ link, id }) => {
   if (!link.closed) link.post({ op: Op.Decref, id });
 });
 
 /** What a proxy knows about itself (kept off the proxy, so method names never collide with it). */
 interface ProxyState {
-  readonly link: ClientLink;
+  readonly link: ProxyLink;
   readonly descriptor: ProxyDescriptor;
 }
 const states = new WeakMap<object, ProxyState>();
@@ -270,7 +291,7 @@ export function proxyState(proxy: object): ProxyState {
 }
 
 /** Builds a proxy for an object this link already holds one reference to. */
-export function makeProxy(link: ClientLink, descriptor: ProxyDescriptor): ManagerProxy {
+export function makeProxy(link: ProxyLink, descriptor: ProxyDescriptor): ManagerProxy {
   const proxy = new ManagerProxy();
   const { id } = descriptor;
   const sync: Record<string, (...args: unknown[]) => unknown> = Object.create(null);
@@ -281,6 +302,7 @@ export function makeProxy(link: ClientLink, descriptor: ProxyDescriptor): Manage
     });
     sync[method] = (...args: unknown[]) => link.callSync(id, method, args);
   }
+  if (descriptor.type === 'Condition' && descriptor.methods.includes('wait')) addWaitFor(proxy, link, id, sync);
   Object.defineProperty(proxy, 'sync', { value: Object.freeze(sync), enumerable: false });
   states.set(proxy, {
     link,
@@ -298,6 +320,40 @@ export function makeProxy(link: ClientLink, descriptor: ProxyDescriptor): Manage
   return proxy;
 }
 
+/**
+ * A hosted Condition's `waitFor` (the predicate runs here, in the caller's
+ * thread, as with Python's `ConditionProxy.wait_for`): the predicate first,
+ * then `wait()` with the time left and the predicate again, until it holds
+ * or the timeout (counted across every wake-up) ran out. Gives the
+ * predicate's last value.
+ */
+function addWaitFor(proxy: ManagerProxy, link: ProxyLink, id: number, sync: Record<string, (...args: unknown[]) => unknown>): void {
+  const start = (predicate: unknown, options: WaitOptions | undefined): number => {
+    checkCallback('predicate', predicate);
+    return deadlineOf(waitTimeout(options));
+  };
+  const timeoutLeft = (deadline: number) => (deadline === Infinity ? [] : [{ timeout: remainingMs(deadline) }]);
+  const waitFor = async (predicate: () => unknown, options?: WaitOptions): Promise<unknown> => {
+    const deadline = start(predicate, options);
+    let result = await predicate();
+    while (!result && remainingMs(deadline) > 0) {
+      await link.call(id, 'wait', timeoutLeft(deadline));
+      result = await predicate();
+    }
+    return result;
+  };
+  Object.defineProperty(proxy, 'waitFor', { value: waitFor, enumerable: false });
+  sync.waitFor = (predicate: unknown, options?: unknown) => {
+    const deadline = start(predicate, options as WaitOptions | undefined);
+    let result = (predicate as () => unknown)();
+    while (!result && remainingMs(deadline) > 0) {
+      link.callSync(id, 'wait', timeoutLeft(deadline));
+      result = (predicate as () => unknown)();
+    }
+    return result;
+  };
+}
+
 /** The codec's encode for proxies (registered with the Manager, lib/manager/manager.ts). */
 export function describeProxy(proxy: ManagerProxy): ProxyDescriptor {
   const { link, descriptor } = proxyState(proxy);
@@ -307,11 +363,13 @@ export function describeProxy(proxy: ManagerProxy): ProxyDescriptor {
     // Through a queue or a pipe, or from a broadcast link: no port rides along; a receiver
     // without a link to this manager opens a broadcast link.
     link.post({ op: Op.Pin, id: descriptor.id, token });
-    return { ...descriptor, token };
+    return link.serverPins === true ? { ...descriptor, token, serverPin: true } : { ...descriptor, token };
   }
   const channel = new MessageChannel();
   link.post({ op: Op.Pin, id: descriptor.id, token, port: channel.port1 }, [channel.port1]);
-  return { ...descriptor, token, port: channel.port2 };
+  return link.serverPins === true
+    ? { ...descriptor, token, port: channel.port2, serverPin: true }
+    : { ...descriptor, token, port: channel.port2 };
 }
 
 /** The codec's decode for proxies. */
@@ -325,6 +383,12 @@ export function reviveProxy(descriptor: ProxyDescriptor): ManagerProxy {
   } else if (descriptor.port !== undefined) {
     descriptor.port.close();
   }
-  if (descriptor.token !== undefined) link.post({ op: Op.Claim, token: descriptor.token });
+  if (descriptor.token !== undefined) {
+    link.post(
+      descriptor.serverPin === true
+        ? { op: Op.Claim, token: descriptor.token, id: descriptor.id, server: true }
+        : { op: Op.Claim, token: descriptor.token },
+    );
+  }
   return makeProxy(link, descriptor);
 }

@@ -277,6 +277,15 @@ export class Host {
     }
   }
 
+  /** Drops a pin nobody claimed (its sender's session closed); false when it was claimed already. */
+  unpin(token: string): boolean {
+    const id = this.#pins.get(token);
+    if (id === undefined) return false;
+    this.#pins.delete(token);
+    this.#unref(id, 1);
+    return true;
+  }
+
   /** Turns a pin's reference into `link`'s. */
   #moveTo(link: HostLink, id: number): void {
     link.refs.set(id, (link.refs.get(id) ?? 0) + 1);

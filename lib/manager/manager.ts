@@ -2,9 +2,10 @@
  * The Manager face (API.md §9): `Manager.start()`, `Manager.register()`,
  * `Manager.connect()`, and the factories. The objects live in a manager
  * thread of their own (lib/entry/manager-worker.ts, mode `host`); a connected
- * manager talks to a relay thread (mode `relay`) that holds the TLS connection,
- * so its proxies have the same async and sync methods and cross to workers
- * like local ones.
+ * manager starts a relay thread (mode `relay`) that holds a TLS connection for
+ * this process's other threads and for sync calls, and this thread's own
+ * connection (lib/manager/direct.ts) carries its async calls, so its proxies
+ * have the same async and sync methods and cross to workers like local ones.
  */
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
@@ -29,6 +30,7 @@ import type { Queue } from '../ipc/queue';
 import { task } from '../tasks/task-ref';
 import { checkInternal, INTERNAL, invalidArg } from '../validate';
 import { addLink, ClientLink, describeProxy, makeProxy, ManagerProxy, proxyState, reviveProxy } from './client';
+import { DirectLink } from './direct';
 import {
   GONE,
   PROXY_TAG,
@@ -48,7 +50,7 @@ import type {
   Remote,
   RemoteArrayMethods,
   RemoteBarrierMethods,
-  RemoteConditionMethods,
+  RemoteCondition,
   RemoteEventMethods,
   RemoteJoinableQueueMethods,
   RemoteLockMethods,
@@ -126,7 +128,7 @@ export interface RemoteFactories {
   Semaphore(value?: number, options?: FactoryOptions): Promise<Remote<RemoteSemaphoreMethods>>;
   BoundedSemaphore(value?: number, options?: FactoryOptions): Promise<Remote<RemoteSemaphoreMethods>>;
   /** On `lock` (a hosted Lock or RLock of the same server) or a new RLock. */
-  Condition(lock?: Remote<RemoteLockMethods>, options?: FactoryOptions): Promise<Remote<RemoteConditionMethods>>;
+  Condition(lock?: Remote<RemoteLockMethods>, options?: FactoryOptions): Promise<RemoteCondition>;
   Event(options?: FactoryOptions): Promise<Remote<RemoteEventMethods>>;
   Barrier(parties: number, options?: FactoryOptions & { readonly timeout?: number }): Promise<Remote<RemoteBarrierMethods>>;
   Queue<T = unknown>(options?: ManagedQueueOptions): Promise<Remote<RemoteQueueMethods<T>>>;
@@ -527,6 +529,17 @@ async function spawn(
   const controlWords = new Int32Array(control);
   const link = new ClientLink(mgr, control, channel.port1);
   addLink(link);
+  // Connected: this thread's async calls take a connection of their own, in the relay's session.
+  let direct: DirectLink | undefined;
+  if (mode === 'relay') {
+    try {
+      direct = await DirectLink.connect(address!, authkey!, ready.session!, link, () => void worker.terminate());
+    } catch (error) {
+      link.fail();
+      await worker.terminate();
+      throw error;
+    }
+  }
   let crash: unknown;
   worker.on('error', (error) => {
     crash ??= error;
@@ -536,11 +549,12 @@ async function spawn(
       Atomics.store(controlWords, GONE, 1);
       Atomics.notify(controlWords, GONE);
       link.fail();
+      direct?.fail();
       resolve({ code, error: crash });
     });
   });
   worker.unref();
-  const manager = new Manager(INTERNAL, makeProxy(link, ready.root), worker);
+  const manager = new Manager(INTERNAL, makeProxy(direct ?? link, ready.root), worker);
   ends.set(manager, ended);
   return manager;
 }

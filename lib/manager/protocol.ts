@@ -14,7 +14,7 @@ export const PROXY_TAG = 'parapool.ManagerProxy';
 /** The id of a manager's root object: the one whose methods are the factories. */
 export const ROOT_ID = 0;
 /** The version of the TCP protocol, checked in the handshake. */
-export const WIRE_VERSION = 2;
+export const WIRE_VERSION = 4;
 
 /** Words of a manager's control buffer, shared by every proxy of that manager: set once the manager is gone. */
 export const GONE = 0;
@@ -36,6 +36,8 @@ export const Op = {
   Hello: 5,
   /** `{ op }`: a request waits in this link's lane and the manager was not listening. */
   Ring: 6,
+  /** `{ op, n, bytes }`, to a relay: the connecting thread's unanswered direct calls, to send ahead of what follows. */
+  Replay: 7,
 } as const;
 
 export interface CallMessage {
@@ -71,10 +73,16 @@ export interface PinMessage {
   readonly id: number;
   readonly token: string;
   readonly port?: MessagePort;
+  /** Over TCP: the pin was made on the server by the main thread's own connection (lib/manager/direct.ts). */
+  readonly server?: boolean;
 }
 export interface ClaimMessage {
   readonly op: typeof Op.Claim;
   readonly token: string;
+  /** The object's id (a relay claims a server-made pin on the server, then counts it for the claiming thread). */
+  readonly id?: number;
+  /** The pin was made on the server (the descriptor's `serverPin`). */
+  readonly server?: boolean;
 }
 export interface HelloMessage {
   readonly op: typeof Op.Hello;
@@ -83,7 +91,19 @@ export interface HelloMessage {
 export interface RingMessage {
   readonly op: typeof Op.Ring;
 }
-export type LinkMessage = CallMessage | DecrefMessage | PinMessage | ClaimMessage | HelloMessage | RingMessage;
+/**
+ * Over TCP, from the connecting thread to its relay (lib/manager/direct.ts):
+ * the `n` call frames of its own connection still unanswered, as they were
+ * framed there (`bytes`, back to back). The relay sends them, marked as that
+ * connection's, ahead of what follows; the server applies those it has not
+ * applied yet and skips them when they arrive on the connection itself.
+ */
+export interface ReplayMessage {
+  readonly op: typeof Op.Replay;
+  readonly n: number;
+  readonly bytes: Uint8Array;
+}
+export type LinkMessage = CallMessage | DecrefMessage | PinMessage | ClaimMessage | HelloMessage | RingMessage | ReplayMessage;
 
 /** The manager's answer to one call. */
 export interface ReplyMessage {
@@ -109,6 +129,8 @@ export interface ProxyDescriptor {
   readonly token?: string;
   /** A fresh link to the manager for the receiving thread. */
   readonly port?: MessagePort;
+  /** Over TCP: the pin under `token` is held by the server (made by the main thread's own connection). */
+  readonly serverPin?: boolean;
   /** The registered types' names (root object only: the manager's factories). */
   readonly types?: readonly string[];
   /** `host:port` when the manager listens on TCP (root object only). */
@@ -132,6 +154,8 @@ export interface ManagerWorkerData {
 /** What the manager thread posts to the main thread once it is ready (or failed). */
 export interface ReadyMessage {
   readonly ready: true;
+  /** A relay's session on the server: the main thread's own connection joins it. */
+  readonly session?: string;
   readonly address?: { readonly host: string; readonly port: number };
   readonly types: readonly string[];
   readonly root: ProxyDescriptor;

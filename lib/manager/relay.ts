@@ -1,15 +1,17 @@
 /**
- * A connected manager's thread (mode `relay`): holds the one TLS connection to
- * the server and serves this process's threads exactly as a local host does
- * (same link messages, same sync flags), forwarding each call. References
+ * A connected manager's thread (mode `relay`): holds a TLS connection to the
+ * server (the first of this process's session, lib/manager/server.ts; the main
+ * thread's async calls take its own, lib/manager/direct.ts) and serves this
+ * process's threads, and the main thread's sync calls, exactly as a local host does
+ * (same link messages, same sync flags), forwarding each call; the main
+ * thread's unanswered direct calls it hands over (`Op.Replay`) go first. References
  * are counted twice: the server counts this connection's, this relay counts
  * each local thread's, and tells the server when one is dropped, so a thread
  * that exits releases what it held on the server too.
  */
-import * as tls from 'node:tls';
 import { decode, encode, sharedDescriptor } from '../codec/codec';
 import { encodeError } from '../codec/error-codec';
-import { AuthenticationError, InvalidStateError, ManagerGoneError } from '../errors';
+import { InvalidStateError, ManagerGoneError } from '../errors';
 import type { EncodedError } from '../runtime/protocol';
 import { setHostResolver } from './client';
 import {
@@ -28,7 +30,7 @@ import {
 } from './protocol';
 import { LaneService, PortLink, serveBroadcastLinks } from './lane';
 import { type LinkEnd, portEnd } from './link-end';
-import { clientTlsOptions } from './tls-psk';
+import { connectTls } from './tls-psk';
 import { frame, readFrames, RemoteRef, writeFrame } from './wire';
 
 interface RelayLink {
@@ -45,29 +47,8 @@ interface ServerReply {
 
 const ROOT_METHODS = ['create', 'stats', 'shutdown'];
 
-function connectTls(data: ManagerWorkerData): Promise<tls.TLSSocket> {
-  const { host, port } = data.address!;
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({ host, port, ...clientTlsOptions(data.authkey!) });
-    socket.once('secureConnect', () => {
-      socket.off('error', onError);
-      resolve(socket);
-    });
-    const onError = (error: NodeJS.ErrnoException) => {
-      socket.destroy();
-      if (typeof error.code === 'string' && error.code.startsWith('ERR_SSL')) {
-        reject(new AuthenticationError(`The manager at ${host}:${port} refused the key (TLS: ${error.code})`));
-      } else {
-        reject(new ManagerGoneError(`No manager answers at ${host}:${port}: ${error.message}`));
-      }
-    };
-    socket.once('error', onError);
-  });
-}
-
 export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage> {
-  const socket = await connectTls(data);
-  socket.setNoDelay(true);
+  const socket = await connectTls(data.address!, data.authkey!);
   const control = new Int32Array(data.control);
   const links = new Set<RelayLink>();
   const pending = new Map<number, { link: RelayLink; message: CallMessage }>();
@@ -75,6 +56,9 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
   const earlyClaims = new Map<string, RelayLink>();
   let seq = 0;
   let types: string[] = [];
+  let session: string | undefined;
+  /** Server-made pins claimed while decoding a call's arguments: dropped once the call is written. */
+  let afterCall: number[] | undefined;
   let helloDone: ((error?: Error) => void) | undefined;
 
   const write = (value: unknown) => writeFrame(socket, frame(value));
@@ -133,7 +117,12 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
     mgr: data.mgr,
     resolve: (descriptor) => {
       descriptor.port?.close();
-      if (descriptor.token !== undefined && pins.delete(descriptor.token)) write({ t: 'decref', id: descriptor.id });
+      if (descriptor.serverPin === true && descriptor.token !== undefined) {
+        // The pin is the server's: this connection takes it, and drops it after the call that carries the reference.
+        write({ t: 'claim', token: descriptor.token });
+        afterCall ??= [];
+        afterCall.push(descriptor.id);
+      } else if (descriptor.token !== undefined && pins.delete(descriptor.token)) write({ t: 'decref', id: descriptor.id });
       return new RemoteRef(descriptor.id, descriptor.type, descriptor.methods);
     },
   });
@@ -142,6 +131,12 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
     if (!links.delete(link)) return;
     for (const [id, count] of link.refs) for (let i = 0; i < count; i++) write({ t: 'decref', id });
     link.refs.clear();
+  };
+
+  const dropAfterCall = () => {
+    const ids = afterCall;
+    afterCall = undefined;
+    if (ids !== undefined) for (const id of ids) write({ t: 'decref', id });
   };
 
   const goneAll = () => {
@@ -167,22 +162,34 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
           return reply(link, message, false, new ManagerGoneError('The connection to the manager closed'));
         let bytes: Buffer;
         const remoteSeq = seq++;
+        afterCall = undefined;
         try {
           const args = message.s ? decode(message.a) : message.a;
           bytes = frame({ t: 'call', seq: remoteSeq, id: message.id, m: message.m, a: args });
         } catch (error) {
+          dropAfterCall();
           return reply(link, message, false, error);
         }
         pending.set(remoteSeq, { link, message });
         writeFrame(socket, bytes);
+        dropAfterCall();
         return;
       }
       case Op.Decref: {
         if (dropRef(link.refs, message.id)) write({ t: 'decref', id: message.id });
         return;
       }
+      case Op.Replay: {
+        // The connecting thread's direct calls still unanswered: ahead of its call that follows (lib/manager/direct.ts).
+        if (Atomics.load(control, GONE) !== 0) return;
+        write({ t: 'dup', n: message.n });
+        writeFrame(socket, Buffer.from(message.bytes.buffer, message.bytes.byteOffset, message.bytes.byteLength));
+        return;
+      }
       case Op.Pin: {
         if (message.port !== undefined) adopt(portEnd(message.port));
+        // A pin the main thread's own connection made on the server: the receiver claims it there.
+        if (message.server === true) return;
         write({ t: 'incref', id: message.id });
         const claimer = earlyClaims.get(message.token);
         if (claimer !== undefined) {
@@ -192,6 +199,11 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
         return;
       }
       case Op.Claim: {
+        if (message.server === true && message.id !== undefined) {
+          write({ t: 'claim', token: message.token });
+          addRef(link, message.id);
+          return;
+        }
         const id = pins.get(message.token);
         if (id === undefined) {
           earlyClaims.set(message.token, link);
@@ -222,11 +234,12 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
   readFrames(
     socket,
     (value) => {
-      const f = value as { t?: unknown; v?: unknown; types?: unknown; error?: unknown };
+      const f = value as { t?: unknown; v?: unknown; types?: unknown; error?: unknown; session?: unknown };
       if (f.t === 'hello') {
         if (typeof f.error === 'string') helloDone?.(new InvalidStateError(`The manager refused the connection: ${f.error}`));
         else {
           types = Array.isArray(f.types) ? f.types.map(String) : [];
+          session = typeof f.session === 'string' ? f.session : undefined;
           helloDone?.();
         }
         return;
@@ -271,6 +284,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
   adopt(portEnd(data.port));
   return {
     ready: true,
+    session,
     address: data.address,
     types,
     root: { mgr: data.mgr, control: data.control, id: ROOT_ID, type: 'manager', methods: ROOT_METHODS, types, address: data.address },

@@ -1,10 +1,29 @@
 /**
- * A host's TCP listener: each TLS connection is one link of the host. The
- * first frame must be the client's hello with the protocol version; then
- * frames are `call`, `incref` and `decref`. Anything else, a frame over the
- * cap, or one that fails devalue's parse or the guard closes that connection
- * (and releases what it held); the server goes on serving the others.
+ * A host's TCP listener. Each client process is one link of the host, a
+ * *session*: its first connection (the relay thread's, lib/manager/relay.ts)
+ * opens it and learns its secret id in the hello; the main thread's own
+ * connection (lib/manager/direct.ts) joins it by that id. The connections of
+ * a session share its references and its locks (one owner, as with one
+ * connection); each call is answered on the connection it came on (the
+ * session renumbers calls and routes the replies back). The session, and what
+ * it held, ends when its last connection closes.
+ *
+ * A call is applied when its frame arrives (Host.receive starts it at once).
+ * The main thread's connection numbers its calls in order; the relay's may
+ * carry copies of some of them (a `dup` frame, then that many call frames:
+ * the main thread's calls still unanswered when it made one through the
+ * relay). Each of them is applied once, the first time its number arrives on
+ * either connection, and answered on the main thread's; a number at or below
+ * the highest applied is skipped. So the main thread's calls are applied in
+ * the order it made them, whichever connection they took.
+ *
+ * The first frame of a connection must be the client's hello with the
+ * protocol version; then frames are `call`, `incref`, `decref`, `pin`,
+ * `claim` and `dup`. Anything else, a frame over the cap, or one that fails
+ * devalue's parse or the guard closes that connection; the server goes on
+ * serving the others.
  */
+import { randomBytes } from 'node:crypto';
 import * as tls from 'node:tls';
 import { encodeError } from '../codec/error-codec';
 import { InvalidStateError } from '../errors';
@@ -23,22 +42,47 @@ export interface Listening {
 
 /** Client → server frames. */
 type ClientFrame =
-  | { t: 'hello'; v: number }
+  | { t: 'hello'; v: number; session?: string }
   | { t: 'call'; seq: number; id: number; m: string; a: unknown[] }
   | { t: 'incref'; id: number }
-  | { t: 'decref'; id: number };
+  | { t: 'decref'; id: number }
+  | { t: 'pin'; id: number; token: string }
+  | { t: 'claim'; token: string }
+  | { t: 'dup'; n: number };
+
+/** One client process: its link (refs, locks) and its open connections. */
+interface Session {
+  readonly id: string;
+  readonly link: HostLink;
+  readonly sockets: Set<tls.TLSSocket>;
+  /** Calls in progress, by the session's number: the connection and the number the client gave. */
+  readonly routes: Map<number, { socket: tls.TLSSocket; seq: number }>;
+  /** Pins this session made and has not claimed: dropped with it. */
+  readonly pins: Set<string>;
+  next: number;
+  /** The connection that joined the session (the main thread's, lib/manager/direct.ts), while open. */
+  joined: tls.TLSSocket | undefined;
+  /** The highest number of a call of the joined connection applied so far (on either connection). */
+  joinedApplied: number;
+}
 
 function isFrame(value: unknown): value is ClientFrame {
   if (typeof value !== 'object' || value === null) return false;
   const f = value as Record<string, unknown>;
   switch (f.t) {
     case 'hello':
-      return typeof f.v === 'number';
+      return typeof f.v === 'number' && (f.session === undefined || typeof f.session === 'string');
     case 'call':
       return Number.isInteger(f.seq) && Number.isInteger(f.id) && typeof f.m === 'string' && Array.isArray(f.a);
     case 'incref':
     case 'decref':
       return Number.isInteger(f.id);
+    case 'pin':
+      return Number.isInteger(f.id) && typeof f.token === 'string';
+    case 'claim':
+      return typeof f.token === 'string';
+    case 'dup':
+      return Number.isInteger(f.n) && (f.n as number) > 0;
     default:
       return false;
   }
@@ -51,63 +95,132 @@ export function listen(
   types: readonly string[],
 ): Promise<Listening> {
   const sockets = new Set<tls.TLSSocket>();
+  const sessions = new Map<string, Session>();
+  const reply = (session: Session, out: ReplyMessage) => {
+    const route = session.routes.get(out.seq);
+    if (route === undefined) return;
+    session.routes.delete(out.seq);
+    if (route.socket.destroyed) return;
+    let bytes: Buffer;
+    try {
+      bytes = frame({ t: 'reply', ...out, seq: route.seq });
+    } catch (error) {
+      bytes = frame({ t: 'reply', seq: route.seq, err: encodeError(error).error, s: false });
+    }
+    writeFrame(route.socket, bytes);
+  };
+  const openSession = (): Session => {
+    const id = randomBytes(16).toString('hex');
+    const session: Session = {
+      id,
+      sockets: new Set(),
+      routes: new Map(),
+      pins: new Set(),
+      next: 0,
+      joined: undefined,
+      joinedApplied: -1,
+      link: {
+        remote: true,
+        refs: new Map(),
+        held: new Map(),
+        send: (out) => reply(session, out),
+      },
+    };
+    sessions.set(id, session);
+    host.addLink(session.link);
+    return session;
+  };
   const server = tls.createServer({ ...serverTlsOptions(authkey), handshakeTimeout: HELLO_TIMEOUT_MS }, (socket) => {
     sockets.add(socket);
     socket.setNoDelay(true);
-    let link: HostLink | undefined;
+    let session: Session | undefined;
+    /** Call frames still to come that are copies of the joined connection's (after a `dup`). */
+    let dups = 0;
     // A connection that has not said hello in time is not a client (half a frame waits forever otherwise).
     const helloTimer = setTimeout(() => close(), HELLO_TIMEOUT_MS).unref();
     const close = () => {
       clearTimeout(helloTimer);
       sockets.delete(socket);
-      if (link !== undefined) host.dropLink(link);
-      link = undefined;
+      if (session !== undefined) {
+        session.sockets.delete(socket);
+        if (session.joined === socket) session.joined = undefined;
+        if (session.sockets.size === 0) {
+          sessions.delete(session.id);
+          host.dropLink(session.link);
+          for (const token of session.pins) host.unpin(token);
+        }
+      }
+      session = undefined;
       socket.destroy();
     };
     socket.on('error', close);
     socket.on('close', close);
-    const send = (reply: ReplyMessage) => {
-      let bytes: Buffer;
-      try {
-        bytes = frame({ t: 'reply', ...reply });
-      } catch (error) {
-        bytes = frame({ t: 'reply', seq: reply.seq, err: encodeError(error).error, s: false });
-      }
-      writeFrame(socket, bytes);
-    };
     readFrames(
       socket,
       (value) => {
         if (!isFrame(value)) return close();
-        if (link === undefined) {
+        if (session === undefined) {
           if (value.t !== 'hello') return close();
-          if (value.v !== WIRE_VERSION) {
-            socket.end(frame({ t: 'hello', v: WIRE_VERSION, error: `protocol version ${value.v} is not ${WIRE_VERSION}` }));
-            return;
-          }
+          const refuse = (error: string) => socket.end(frame({ t: 'hello', v: WIRE_VERSION, error }));
+          if (value.v !== WIRE_VERSION) return refuse(`protocol version ${value.v} is not ${WIRE_VERSION}`);
+          const joined = value.session === undefined ? openSession() : sessions.get(value.session);
+          if (joined === undefined) return refuse('no such session (its connections closed)');
+          if (value.session !== undefined && joined.joined !== undefined) return refuse('the session has its second connection');
           clearTimeout(helloTimer);
-          link = { remote: true, refs: new Map(), held: new Map(), send };
-          host.addLink(link);
-          socket.write(frame({ t: 'hello', v: WIRE_VERSION, types }));
+          session = joined;
+          session.sockets.add(socket);
+          if (value.session !== undefined) {
+            session.joined = socket;
+            session.joinedApplied = -1;
+          }
+          socket.write(frame({ t: 'hello', v: WIRE_VERSION, types, session: session.id }));
           return;
         }
+        const { link } = session;
+        if (dups > 0 && value.t !== 'call') return close();
         switch (value.t) {
           case 'call': {
+            let to = socket;
+            if (dups > 0) {
+              // A copy of a call of the joined connection: applied there, unless it was already.
+              dups--;
+              if (session.joined === undefined || value.seq <= session.joinedApplied) return;
+              to = session.joined;
+              session.joinedApplied = value.seq;
+            } else if (socket === session.joined) {
+              if (value.seq <= session.joinedApplied) return;
+              session.joinedApplied = value.seq;
+            }
+            const seq = session.next++;
+            session.routes.set(seq, { socket: to, seq: value.seq });
             let args: unknown[];
             try {
               args = resolveRefs(host, link, value.a) as unknown[];
             } catch (error) {
-              send({ seq: value.seq, err: encodeError(error).error, s: false });
+              reply(session, { seq, err: encodeError(error).error, s: false });
               return;
             }
-            host.receive(link, { op: Op.Call, seq: value.seq, id: value.id, m: value.m, a: args, s: false, sync: false });
+            host.receive(link, { op: Op.Call, seq, id: value.id, m: value.m, a: args, s: false, sync: false });
             return;
           }
+          case 'dup':
+            if (socket === session.joined) return close();
+            dups = value.n;
+            return;
           case 'incref':
             if (!host.increfRemote(link, value.id)) close();
             return;
           case 'decref':
             host.receive(link, { op: Op.Decref, id: value.id });
+            return;
+          case 'pin':
+            if (!link.refs.has(value.id)) return close();
+            session.pins.add(value.token);
+            host.receive(link, { op: Op.Pin, id: value.id, token: value.token });
+            return;
+          case 'claim':
+            session.pins.delete(value.token);
+            host.receive(link, { op: Op.Claim, token: value.token });
             return;
           default:
             close();

@@ -175,6 +175,17 @@ export interface RemoteConditionMethods extends RemoteLockMethods {
   notify(n?: number): void;
   notifyAll(): void;
 }
+/**
+ * The proxy of a manager-hosted Condition (a connected manager's `m.Condition()`):
+ * its methods, and `waitFor(predicate, { timeout? })`, a loop of `wait()` and the
+ * predicate run in the calling thread (Python's `ConditionProxy.wait_for`), the
+ * timeout counted across every wake-up. The predicate runs first: when it holds
+ * at once, nothing waits.
+ */
+export type RemoteCondition = Remote<RemoteConditionMethods> & {
+  waitFor<T>(predicate: () => T | PromiseLike<T>, options?: { readonly timeout?: number }): Promise<T>;
+  readonly sync: RemoteConditionMethods & { waitFor<T>(predicate: () => T, options?: { readonly timeout?: number }): T };
+};
 /** The methods of a manager-hosted Event. */
 export interface RemoteEventMethods {
   isSet(): boolean;

@@ -9,7 +9,10 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { classRef, Manager, Pool, Queue, tasks } from '../../lib/index';
+import { classRef, type ManagedDict, type ManagedList, Manager, Pool, Queue, type RemoteCondition, tasks } from '../../lib/index';
+import { proxyState } from '../../lib/manager/client';
+import { DirectLink } from '../../lib/manager/direct';
+import { WIRE_VERSION } from '../../lib/manager/protocol';
 import { clientTlsOptions } from '../../lib/manager/tls-psk';
 import type * as taskMod from '../fixtures/manager-tasks';
 import type { Counter as CounterClass } from '../fixtures/manager-types';
@@ -182,7 +185,7 @@ describe('Manager over TCP', () => {
       const fresh = new Pool({ workers: 2 });
       try {
         const d = await m.dict<string, number>();
-        const q = new Queue<typeof d>();
+        const q = new Queue<ManagedDict<string, number>>();
         await q.put(d);
         await q.put(d);
         await fresh.starmap(
@@ -200,6 +203,235 @@ describe('Manager over TCP', () => {
     } finally {
       await pool.terminate();
       await m.shutdown();
+    }
+  }, 20_000);
+
+  test("the main thread's async calls take its own connection, in one session with the relay's: one owner, proxies cross both ways", async () => {
+    const address = { host: '127.0.0.1', port: shared.port };
+    const m = await MyManager.connect({ address, authkey: KEY });
+    const pool = new Pool({ workers: 2 });
+    try {
+      const d = await m.dict<string, unknown>();
+      expect(proxyState(d).link).toBeInstanceOf(DirectLink);
+      // Both connections of a client are one link of the server.
+      const links = (await m.stats()).links;
+      const other = await MyManager.connect({ address, authkey: KEY });
+      expect((await m.stats()).links).toBe(links + 1);
+      await other.shutdown();
+      await eventually(async () => (await m.stats()).links === links);
+      // A lock taken by an async call (this connection) is released by a sync one (the relay's): one owner.
+      const lock = await m.Lock();
+      for (let round = 0; round < 5; round++) {
+        expect(await lock.acquire()).toBe(true);
+        expect(lock.sync.locked()).toBe(true);
+        lock.sync.release();
+        expect(await lock.locked()).toBe(false);
+      }
+      // Made here, used by workers (pins made on the server, claimed by the relay), exact totals.
+      const c = await m.Counter(0);
+      for (let round = 1; round <= 3; round++) {
+        const counts = await pool.starmap(
+          work.bumpSync,
+          [
+            [c, 40],
+            [c, 40],
+          ],
+          { chunksize: 1 },
+        );
+        expect(counts).toEqual([40, 40]);
+        expect(await c.get()).toBe(80 * round);
+      }
+      // Made by a worker (the relay's link here), then an argument of a call on this connection.
+      const made = (await pool.apply(work.makeList, [m as never, [1, 2]])) as ManagedList<number>;
+      expect(proxyState(made).link).not.toBeInstanceOf(DirectLink);
+      await d.set('l', made);
+      const back = (await d.get('l')) as ManagedList<number>;
+      expect(proxyState(back).link).toBeInstanceOf(DirectLink);
+      await back.append(3);
+      expect(await made.copy()).toEqual([1, 2, 3]);
+      expect(made.sync.length()).toBe(3);
+      // What the wire does not carry as it is: ERR_UNCLONEABLE as for a thread, or a structured-clone copy.
+      await expect(d.set('f', (() => 1) as never)).rejects.toMatchObject({ code: 'ERR_UNCLONEABLE' });
+      class Point {
+        constructor(readonly x: number) {}
+      }
+      await d.set('p', new Point(2));
+      expect(await d.get('p')).toEqual({ x: 2 });
+      // Sync calls in this thread go through the relay and see what the answered async calls did.
+      for (let i = 0; i < 20; i++) {
+        await d.set('n', i);
+        expect(d.sync.get('n')).toBe(i);
+        d.sync.set('n', -i);
+        expect(await d.get('n')).toBe(-i);
+      }
+      // Through a queue into workers with no link yet: the item carries the server's pin.
+      const fresh = new Pool({ workers: 2 });
+      try {
+        const q = new Queue<ManagedDict<string, number>>();
+        await q.put(d as never);
+        await q.put(d as never);
+        await fresh.starmap(
+          work.fromQueue,
+          [
+            [q, 10],
+            [q, 10],
+          ],
+          { chunksize: 1 },
+        );
+        expect(await d.get('q9')).toBe(9);
+      } finally {
+        await fresh.terminate();
+      }
+    } finally {
+      await pool.terminate();
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test("the connecting thread's calls are applied in the order it made them, over its connection or the relay's (API §9)", async () => {
+    const m = await MyManager.connect({ address: { host: '127.0.0.1', port: shared.port }, authkey: KEY });
+    try {
+      const d = await m.dict<number | string, unknown>();
+      const l = await m.list<number>();
+      const e = await m.dict<string, unknown>();
+      const c = await m.Counter(0);
+      const lock = await m.Lock();
+      class Point {
+        constructor(readonly x: number) {}
+      }
+      // Left unawaited by a failing expect, they reject when the manager shuts down: not an unhandled rejection.
+      const later = <T>(promise: Promise<T>): Promise<T> => {
+        promise.catch(() => {});
+        return promise;
+      };
+      let total = 0;
+      for (let round = 0; round < 20; round++) {
+        // Unawaited async calls (this thread's connection), then a sync read (the relay's): it sees them all.
+        const calls: Promise<unknown>[] = [];
+        for (let i = 0; i < 200; i++) calls.push(later(d.set(i, round * 1000 + i)), later(l.append(i)));
+        calls.push(later(d.set('k', round)));
+        expect(d.sync.get('k')).toBe(round);
+        expect(d.sync.size()).toBe(201);
+        expect(d.sync.get(199)).toBe(round * 1000 + 199);
+        expect(l.sync.copy()).toEqual(Array.from({ length: 200 }, (_, i) => i));
+        l.sync.clear();
+        await Promise.all(calls);
+        // Some of them already applied (and answered or not) when the sync call hands them over: each counts once.
+        const bumps: Promise<number>[] = [];
+        for (let i = 0; i < 100; i++) bumps.push(later(c.increment()));
+        await bumps[round * 5];
+        total += 100;
+        expect(c.sync.get()).toBe(total);
+        expect((await Promise.all(bumps)).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => total - 99 + i));
+        // A lock taken by an async call still in flight, released by a sync call: in that order.
+        const taken = later(lock.acquire());
+        expect(lock.sync.locked()).toBe(true);
+        lock.sync.release();
+        expect(await taken).toBe(true);
+        expect(await lock.locked()).toBe(false);
+        // What the wire cannot carry as it is goes through the relay: after the calls before it, before the calls after it.
+        const first = later(e.set('p', round));
+        const second = later(e.set('p', new Point(round) as never));
+        const read = later(e.get('p'));
+        await Promise.all([first, second]);
+        expect(await read).toEqual({ x: round });
+      }
+      // Applied long before they are answered: the sync call hands them over again, and they are not applied twice.
+      for (let round = 1; round <= 5; round++) {
+        const held = [later(c.incrementHeld()), later(c.incrementHeld()), later(c.incrementHeld())];
+        total += 3;
+        expect(await c.get()).toBe(total); // after them on this connection: they were applied
+        expect(c.sync.get()).toBe(total);
+        c.sync.open();
+        expect(await Promise.all(held)).toEqual([total, total, total]);
+      }
+      expect(await c.get()).toBe(total);
+    } finally {
+      await m.shutdown();
+    }
+  }, 20_000);
+
+  test("a client's session releases what both its connections held when it shuts down", async () => {
+    // A server of its own (in this process), so that no other client's objects come and go meanwhile.
+    const server = await MyManager.start({ address: { host: '127.0.0.1', port: 0 }, authkey: KEY });
+    const address = server.address!;
+    const pool = new Pool({ workers: 1 });
+    try {
+      for (let round = 0; round < 3; round++) {
+        const m = await MyManager.connect({ address, authkey: KEY });
+        const lists: ManagedList<number>[] = [];
+        for (let i = 0; i < 20; i++) lists.push(await m.list<number>([i]));
+        // Half of them also held by the relay, for a worker (server-made pins, claimed there).
+        expect(await pool.map(work.listSize, lists.slice(0, 10))).toEqual(Array(10).fill(1));
+        const lock = await m.Lock({ name: 'session-lock' });
+        expect(await lock.acquire()).toBe(true);
+        expect((await server.stats()).objects).toBe(21);
+        await m.shutdown();
+        await expect(lists[0]!.get(0)).rejects.toMatchObject({ code: 'ERR_MANAGER_GONE' });
+        await eventually(async () => (await server.stats()).objects === 1); // the named lock stays, released
+        // Named by a TCP client, it is the manager-hosted lock (a proxy here too).
+        const same = (await server.Lock({ name: 'session-lock' })) as unknown as {
+          acquire(o?: object): Promise<boolean>;
+          release(): Promise<void>;
+        };
+        expect(await same.acquire({ timeout: 10_000 })).toBe(true);
+        await same.release();
+      }
+    } finally {
+      await pool.terminate();
+      await server.shutdown();
+    }
+  }, 20_000);
+
+  test('Condition.waitFor over TCP: the predicate first, the timeout across wake-ups, sync in a worker under contention', async () => {
+    const address = { host: '127.0.0.1', port: shared.port };
+    const [a, b] = await Promise.all([MyManager.connect({ address, authkey: KEY }), MyManager.connect({ address, authkey: KEY })]);
+    const pool = new Pool({ workers: 2 });
+    try {
+      const ca: RemoteCondition = await a.Condition(undefined, { name: 'wf' });
+      const cb: RemoteCondition = await b.Condition(undefined, { name: 'wf' });
+      const va = await a.Value('i', 0, { name: 'wf-v' });
+      const vb = await b.Value('i', 0, { name: 'wf-v' });
+      expect(await ca.waitFor(() => 'at once')).toBe('at once'); // nothing waits: the lock need not be held
+      await expect(ca.waitFor(() => false)).rejects.toMatchObject({ code: 'ERR_INVALID_STATE' });
+      await expect(ca.waitFor('no' as never)).rejects.toMatchObject({ code: 'ERR_INVALID_ARG' });
+      expect(await ca.acquire()).toBe(true);
+      expect(await ca.waitFor(() => 0, { timeout: 0 })).toBe(0);
+      expect(await ca.waitFor(() => 0, { timeout: -5 })).toBe(0);
+      let calls = 0;
+      const started = performance.now();
+      expect(await ca.waitFor(() => ++calls > 1000, { timeout: 60 })).toBe(false);
+      expect(performance.now() - started).toBeGreaterThanOrEqual(55);
+      expect(calls).toBeGreaterThanOrEqual(2);
+      expect(ca.sync.waitFor(() => null, { timeout: 20 })).toBeNull();
+      // An async predicate, woken by another connection.
+      const waiting = ca.waitFor(async () => (await va.get()) === 7, { timeout: 15_000 });
+      expect(await cb.acquire()).toBe(true); // a's wait released the lock
+      await vb.set(7);
+      await cb.notifyAll();
+      await cb.release();
+      expect(await waiting).toBe(true);
+      await ca.release();
+      for (let round = 0; round < 3; round++) {
+        await va.set(0);
+        const n = 30;
+        // b's worker waits (sync waitFor); a's worker and a's main thread produce.
+        const consumer = pool.apply(work.waitTotal, [cb as never, vb as never, 2 * n, 15_000]);
+        const producer = pool.apply(work.produce, [ca as never, va as never, n]);
+        for (let i = 0; i < n; i++) {
+          await ca.acquire();
+          await va.add(1);
+          await ca.notifyAll();
+          await ca.release();
+        }
+        expect(await producer).toBe(n);
+        expect(await consumer).toEqual([true, 2 * n]);
+        expect(await va.get()).toBe(2 * n);
+      }
+    } finally {
+      await pool.terminate();
+      await a.shutdown();
+      await b.shutdown();
     }
   }, 20_000);
 
@@ -323,7 +555,7 @@ describe('Manager over TCP', () => {
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     try {
       const d = await m.dict<string, number>([['ok', 1]]);
-      const hello = frameOf('[{"t":1,"v":2},"hello",2]');
+      const hello = frameOf(`[{"t":1,"v":2},"hello",${WIRE_VERSION}]`);
       const payloads: Buffer[] = [
         Buffer.concat([hello, Buffer.from([0xff, 0xff, 0xff, 0xff])]),
         Buffer.concat([hello, frameOf('[{"__proto__":1,"t":2},5,"call"]')]),
@@ -337,6 +569,9 @@ describe('Manager over TCP', () => {
         ]),
         Buffer.concat([hello, rawFrame(Buffer.from([0, 8, 255, 255, 255, 255, 1]))]),
         frameOf('[{"t":1},"call"]'),
+        // Copies of the main thread's calls: a count that is not one, or anything but a call among them.
+        Buffer.concat([hello, frameOf('[{"t":1,"n":2},"dup",0]')]),
+        Buffer.concat([hello, frameOf('[{"t":1,"n":2},"dup",2]'), frameOf('[{"t":1,"id":2},"decref",0]')]),
       ];
       for (let i = 0; i < 12; i++) payloads.push(crypto.randomBytes(1 + Math.floor(Math.random() * 200)));
       for (const payload of payloads) {
@@ -389,6 +624,7 @@ describe('Manager over TCP', () => {
     const { child, port } = victim;
     const m = await MyManager.connect({ address: { host: '127.0.0.1', port }, authkey: KEY });
     const c = await m.Counter(0);
+    expect(proxyState(c).link).toBeInstanceOf(DirectLink); // this thread's own connection, not the relay's
     const pending = c.later(1, 60_000);
     await c.increment();
     const started = Date.now();

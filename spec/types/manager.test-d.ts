@@ -79,9 +79,18 @@ export async function connectedManagerTypes(): Promise<void> {
   void held;
   // @ts-expect-error a remote lock has no acquireSync (its blocking form is lock.sync.acquire)
   lock.acquireSync();
+  const v0 = await m.Value('i', 0);
   const cond = await m.Condition(lock);
   const notified = await cond.wait({ timeout: 5 });
   assertEqual<typeof notified, boolean>(true);
+  // waitFor runs the predicate here: its value comes back, sync or async.
+  const found = await cond.waitFor(async () => (await v0.get()) > 2, { timeout: 50 });
+  assertEqual<typeof found, boolean>(true);
+  const label = cond.sync.waitFor(() => 'ready' as const);
+  assertEqual<typeof label, 'ready'>(true);
+  // @ts-expect-error the blocking form takes a synchronous predicate only
+  const wrong: boolean = cond.sync.waitFor(async () => true);
+  void wrong;
   const barrier = await m.Barrier(2, { timeout: 100 });
   const index = await barrier.wait();
   assertEqual<typeof index, number>(true);
