@@ -100,6 +100,14 @@ function drainOnExit(worker: PiscinaWorker): void {
   info?.worker.prependListener('exit', () => info.processPendingMessages());
 }
 
+/** A job that piscina failed with its worker: its slot's state and thread then, and its two possible outcomes. */
+interface Death {
+  readonly state: number;
+  readonly thread: number;
+  readonly notRun: () => void;
+  readonly fail: () => void;
+}
+
 let piscinaClass: typeof Piscina | undefined;
 
 /**
@@ -122,7 +130,9 @@ export class PiscinaAdapter implements WorkerEngine {
   /** Read-ahead: the slot of the job being posted now (the balancer marks it HANDED when it picks an idle worker), else -1. */
   #posting = -1;
   /** Read-ahead: settlements of jobs whose worker died, delivered together (the "not run" ones first). */
-  #deaths: { readonly notRun: boolean; readonly settle: () => void }[] = [];
+  #deaths: Death[] = [];
+  /** Read-ahead: threads stop() terminated, until their deaths are delivered. */
+  readonly #stopped = new Set<number>();
   readonly #maxTasksPerChild: number | undefined;
   readonly #hasInitializer: boolean;
   /** Threads whose initializer has settled. */
@@ -234,21 +244,38 @@ export class PiscinaAdapter implements WorkerEngine {
 
   /** A held job's worker died (or the pool is being destroyed): "not run" unless it had started; see #deliverDeaths. */
   #afterDeath(slots: Int32Array, slot: number, failure: unknown): Promise<TaskResponse | undefined> {
-    const state = Atomics.load(slots, slot * SLOT_WORDS);
-    const notRun = state === SlotState.Queued || state === SlotState.Handed || state === SlotState.Cancelled;
+    const word = slot * SLOT_WORDS;
+    const state = Atomics.load(slots, word);
+    const thread = Atomics.load(slots, word + 1);
     return new Promise<TaskResponse | undefined>((resolve, reject) => {
-      const settle = notRun ? () => resolve(undefined) : () => reject(workerExitedError(failure));
-      this.#deaths.push({ notRun, settle });
+      this.#deaths.push({ state, thread, notRun: () => resolve(undefined), fail: () => reject(workerExitedError(failure)) });
       // piscina rejects all the jobs of a dead worker in one go: deliver them together, after every one of them is in.
       if (this.#deaths.length === 1) setImmediate(() => this.#deliverDeaths());
     });
   }
 
+  /**
+   * The "not run" jobs first, so that they are back in the queue before the
+   * failures make room for anything else. A worker that died running none of
+   * the jobs it held (it could not boot, or crashed between jobs) fails the
+   * first of them, as a worker given one job at a time would: else a worker
+   * that can never boot would take the same job back for ever. A death that
+   * stop() caused fails none of them: the job it stopped has failed already.
+   */
   #deliverDeaths(): void {
     const deaths = this.#deaths;
     this.#deaths = [];
-    for (const death of deaths) if (death.notRun) death.settle();
-    for (const death of deaths) if (!death.notRun) death.settle();
+    let stopped = false;
+    for (const death of deaths) if (this.#stopped.delete(death.thread)) stopped = true;
+    const unstarted = (death: Death): boolean =>
+      death.state === SlotState.Queued || death.state === SlotState.Handed || death.state === SlotState.Cancelled;
+    const failing = new Set(deaths.filter((death) => !unstarted(death)));
+    if (failing.size === 0 && !stopped) {
+      const first = deaths.find((death) => death.state !== SlotState.Cancelled);
+      if (first !== undefined) failing.add(first);
+    }
+    for (const death of deaths) if (!failing.has(death)) death.notRun();
+    for (const death of failing) death.fail();
   }
 
   withdraw(request: TaskRequest): boolean {
@@ -269,6 +296,7 @@ export class PiscinaAdapter implements WorkerEngine {
     if (state !== SlotState.Started && state !== SlotState.Handed) return false;
     const threadId = Atomics.load(this.#slots!, word + 1);
     const thread = this.#piscina.threads.find((candidate) => candidate.threadId === threadId);
+    if (thread !== undefined) this.#stopped.add(threadId);
     void thread?.terminate();
     return thread !== undefined;
   }
@@ -370,6 +398,8 @@ export class PiscinaAdapter implements WorkerEngine {
         bestUsage = usage;
       }
     }
+    // The thread that holds it (its deaths are told apart by it); the worker writes it again when it starts the job.
+    if (best !== null && this.#posting !== -1) Atomics.store(this.#slots!, this.#posting * SLOT_WORDS + 1, best.id);
     return best;
   }
 
