@@ -1,14 +1,17 @@
 /**
  * The remote dispatcher: the runtime's Dispatcher over BullMQ on Redis. Each
- * job becomes one BullMQ job on the user's queue (the jobs of one event-loop
- * turn in one `addBulk`), signed with the authkey; workers push what happens
- * to it (started, its response, a failure) to this client's own result list,
+ * job (a chunk, an apply) becomes a part of a BullMQ job on the user's queue:
+ * one part per BullMQ job, or several when their task is measured short (see
+ * JOB_MS); the BullMQ jobs of one event-loop turn go in one `addBulk`, each
+ * signed with the authkey. Workers push what happens to each part (started,
+ * its response, a failure) to this client's own result list,
  * which one blocking connection drains in order. A job is named by its task
  * module relative to `root`, its export and the module's sha256, so a worker
  * runs exactly the code the client names, or refuses with a coded error.
  *
  * Failure semantics (docs/remote.md): a job whose worker dies is run once more
- * by BullMQ's stall check, then fails with ERR_WORKER_EXITED naming the host
+ * by BullMQ's stall check (its parts that had ended are skipped), then its
+ * unfinished parts fail with ERR_WORKER_EXITED naming the host
  * (pushed by the worker that detects it); duplicates after a stall are dropped
  * by job id; task errors are responses, never retried; Redis unreachable for
  * `backendTimeout` fails every pending job with ERR_BACKEND.
@@ -85,10 +88,10 @@ const ANSWERED_MEMORY_MS = 10000;
 export const MIN_READ_AHEAD = 256;
 /**
  * Short chunks share a BullMQ job (what BullMQ and Redis do per job is paid once for them): as many as take
- * about this long by their task's measured run time, at most MAX_PARTS, and never more than the turn's
- * share of one thread, so that every thread still gets work. A task not measured yet goes one per job.
+ * about this long by their task's mean run time, at most MAX_PARTS, and at most what leaves two jobs per
+ * live thread within the read-ahead. A task not measured yet goes one chunk per job.
  */
-const JOB_MS = 50;
+const JOB_MS = 10;
 const MAX_PARTS = 64;
 /** The weight of the latest run time in a task's mean. */
 const RUN_TIME_WEIGHT = 0.2;

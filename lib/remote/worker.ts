@@ -1,6 +1,7 @@
 /**
  * A remote worker process (`npx parapool worker`): a BullMQ Worker whose
- * processor runs each job on a local parapool Pool, so the event loop stays
+ * processor runs each part of a job (a chunk, an apply; short ones share a
+ * job) on a local parapool Pool, so the event loop stays
  * free to renew BullMQ's locks while tasks use every thread, and TypeScript
  * task modules, packed chunks and coded errors work as they do locally.
  *
