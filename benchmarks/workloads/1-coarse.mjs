@@ -25,7 +25,7 @@ export async function run(ctx) {
   const limit = ctx.quick ? 2_000_000 : 5_000_000;
   const pythonLimit = 1_000_000;
   const warmup = 1;
-  const repeats = ctx.quick ? 3 : 7;
+  const repeats = ctx.quick ? 3 : 15;
   const ranges = splitRanges(limit, 4 * ctx.workers);
   const expected = PRIME_COUNTS[limit];
   const sum = (counts) => counts.reduce((a, b) => a + b, 0);

@@ -7,6 +7,7 @@ import { BENCH_DIR, BUILD_DIR } from '../lib/build.mjs';
 import { coldStart } from '../lib/cold-start.mjs';
 import { compare, expectEqual, finishRow, timed } from '../lib/measure.mjs';
 import { createPeer, HungShutdownError, PEER_NAMES } from '../lib/peers.mjs';
+import { createHandwrittenRecycler } from '../peers/handwritten-recycle.mjs';
 import { runPython } from '../lib/python.mjs';
 
 export const number = 7;
@@ -17,13 +18,14 @@ export const description =
   'workers being gone (parapool: `close()` + `join()`; piscina/tinypool/poolifier: `destroy()`; ' +
   'workerpool: `terminate()`; Python: `close()` + `join()` / `shutdown()`). Then a fresh `node` process to its ' +
   "first result (cold, as a user's script sees it), a `Process` from `start()` to `join()` against a bare " +
-  '`new Worker()`, and worker recycling: `maxTasksPerChild: 3` over 100 no-op tasks at chunksize 1.';
+  '`new Worker()`, and worker recycling: `maxTasksPerChild: 3` over 100 no-op tasks at chunksize 1, against a hand-written limit on raw worker_threads.';
 
 const PEERS_DIR = path.join(BENCH_DIR, 'peers');
 const COLD_START = path.join(PEERS_DIR, 'cold-start.cjs');
 const BARE_WORKER = path.join(PEERS_DIR, 'bare-worker.cjs');
 const RECYCLE_TASKS = 100;
 const TASKS_PER_CHILD = 3;
+const RECYCLE_HANDWRITTEN = 'hand-written limit (raw worker_threads, spares booted ahead)';
 
 /** ms of a bare `new Worker()` that loads the task module and calls its no-op, to its 'exit'. */
 function bareWorker(taskModule) {
@@ -164,6 +166,7 @@ export async function run(ctx) {
     'Cold: from spawning `node benchmarks/peers/cold-start.cjs` to the line it prints at its first result (its shutdown and exit are not timed).',
     'Process: `new Process({ target })`, `start()`, `join()`, against `new Worker(benchmarks/peers/bare-worker.cjs)` (loads the same task module, calls its no-op) to its `exit`.',
     `Recycling: a fresh pool per sample; one untimed \`apply\` first (the workers are up), then the timed \`map\` of ${RECYCLE_TASKS} no-ops; Python the same with \`Pool.apply\` and \`Pool.map(chunksize=1)\`.`,
+    `Recycling, ${RECYCLE_HANDWRITTEN}: benchmarks/peers/handwritten-recycle.mjs, no library; up to ${ctx.workers} spares boot in parallel from the start, a worker that had its ${TASKS_PER_CHILD} tasks hands its slot to the first booted spare and is terminated without waiting; the same untimed first task, then ${RECYCLE_TASKS} tasks at once. Its floor is one thread boot per ${TASKS_PER_CHILD} tasks on the machine's cores.`,
   ];
   for (const [label, count] of hangs) {
     notes.push(
@@ -219,6 +222,18 @@ export async function run(ctx) {
     `maxTasksPerChild ${TASKS_PER_CHILD}: parapool ÷ Python`,
     2,
   );
+  ratioOf(
+    groups[4].rows,
+    `parapool Pool maxTasksPerChild ${TASKS_PER_CHILD}`,
+    RECYCLE_HANDWRITTEN,
+    `maxTasksPerChild ${TASKS_PER_CHILD}: parapool ÷ the hand-written limit`,
+  );
+  ratioOf(
+    groups[4].rows,
+    RECYCLE_HANDWRITTEN,
+    `Python Pool(${ctx.workers}, maxtasksperchild=${TASKS_PER_CHILD})`,
+    `maxTasksPerChild ${TASKS_PER_CHILD}: the hand-written limit ÷ Python (thread boots against fork())`,
+  );
   return { sizes: `${ctx.workers} workers`, warmup, repeats, groups, ratios, notes };
 }
 
@@ -266,12 +281,29 @@ function processRunners(ctx, mp) {
   return runners;
 }
 
-/** A fresh recycling pool per sample; one untimed apply first (every worker up), then the timed map. */
+/**
+ * A fresh recycling pool per sample; one untimed task first (every worker up), then the timed
+ * map; the hand-written limit the same way.
+ */
 function recycleRunners(ctx, mp, parapoolUsable) {
   const label = `parapool Pool maxTasksPerChild ${TASKS_PER_CHILD}`;
-  if (!parapoolUsable) return [unusable(label, ctx)];
-  const noop = mp.tasks(ctx.files.js.math).noop;
   const items = new Array(RECYCLE_TASKS).fill(0);
+  const handwritten = {
+    label: RECYCLE_HANDWRITTEN,
+    sample: async () => {
+      const pool = createHandwrittenRecycler({ workers: ctx.workers, perChild: TASKS_PER_CHILD, taskModule: ctx.files.js.math });
+      try {
+        await pool.run('noop');
+        const { ms, value } = await timed(() => Promise.all(items.map(() => pool.run('noop'))));
+        expectEqual(value.length, RECYCLE_TASKS, 'results');
+        return ms;
+      } finally {
+        await pool.close();
+      }
+    },
+  };
+  if (!parapoolUsable) return [unusable(label, ctx), handwritten];
+  const noop = mp.tasks(ctx.files.js.math).noop;
   return [
     {
       label,
@@ -288,5 +320,6 @@ function recycleRunners(ctx, mp, parapoolUsable) {
         }
       },
     },
+    handwritten,
   ];
 }

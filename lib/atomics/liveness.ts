@@ -10,7 +10,7 @@
  * bitmap of dead thread ids. The bitmap is a SharedArrayBuffer handed to
  * every Worker through environment data (`setEnvironmentData`, inherited by
  * each Worker created afterwards), so any thread can ask "is thread N dead?"
- * with one atomic load, also while its own event loop is blocked.
+ * with one read, also while its own event loop is blocked.
  *
  * What this cannot see: the death of a Worker created by a thread that never
  * loaded parapool, and of a Worker whose creator's event loop is not running
@@ -41,7 +41,9 @@ const dead = sharedBitmap();
 /** Whether thread `id` (a `worker_threads.threadId`) is known to have exited. */
 export function isThreadDead(id: number): boolean {
   if (id === threadId || id <= 0 || id >= MAX_TRACKED_THREAD_ID) return false;
-  return (Atomics.load(dead, id >>> 5) & (1 << (id & 31))) !== 0;
+  // A plain read: a waiter asks again after each park (a synchronizing operation), so a
+  // stale answer costs at most one more slice, and the fast path of a contended lock stays light.
+  return (dead[id >>> 5]! & (1 << (id & 31))) !== 0;
 }
 
 // One listener per thread, however many copies of this module it loads (a

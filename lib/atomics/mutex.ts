@@ -39,7 +39,8 @@ import { park, runAsync, type Steps, wake } from './futex';
 export const OWNER_ID = threadId + 1;
 
 const UNLOCKED = 0;
-const OWNER_MASK = 0x1fffffff;
+/** The owner bits of a mutex word (the rest are flags). */
+export const OWNER_MASK = 0x1fffffff;
 const OWNER_DIED = 0x20000000;
 const WAITERS = 0x40000000;
 /** What `#settle` returns instead of a word to park on. */
@@ -108,7 +109,8 @@ export class Mutex {
       const now = performance.now();
       if (now >= deadline) return 'timed-out';
       yield park(words, index, next, Math.min(deadline, now + LIVENESS_SLICE_MS));
-      word = Atomics.load(words, index);
+      // A plain read is a guess that #settle's compare-and-swaps check.
+      word = words[index]!;
     }
   }
 
@@ -131,7 +133,8 @@ export class Mutex {
         if (left <= 0) return 'timed-out';
         Atomics.wait(words, index, next, Math.min(left, LIVENESS_SLICE_MS));
       }
-      word = Atomics.load(words, index);
+      // A plain read is a guess that #settle's compare-and-swaps check.
+      word = words[index]!;
     }
   }
 
@@ -181,10 +184,11 @@ export class Mutex {
    */
   unlock(): void {
     const words = this.#words;
-    // A plain read is only the first guess: the compare-and-swap checks it,
+    // First guess: this thread holds it and nobody waits, which one
+    // compare-and-swap settles; what it reads back otherwise seeds the loop,
     // and "unlocked" (which would throw) is confirmed atomically.
-    let word = words[this.#index]!;
-    if (word === UNLOCKED) word = Atomics.load(words, this.#index);
+    let word = Atomics.compareExchange(words, this.#index, OWNER_ID, UNLOCKED);
+    if (word === OWNER_ID) return;
     for (;;) {
       if (word === UNLOCKED) throw new InvalidStateError(`Cannot release an unlocked ${this.#what}`);
       const seen = Atomics.compareExchange(words, this.#index, word, UNLOCKED);

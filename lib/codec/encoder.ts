@@ -109,13 +109,18 @@ const PLATFORM_CLASSES = [
   'TextDecoder',
 ] as const;
 
-/** The platform classes this Node.js has, looked up once: every class instance the walk meets is checked against them. */
-const platformClasses = PLATFORM_CLASSES.flatMap((name) => {
-  const Class = (globalThis as Record<string, unknown>)[name];
-  return typeof Class === 'function' ? [{ name, Class: Class as abstract new (...args: never[]) => unknown }] : [];
-});
+/**
+ * The platform classes this Node.js has, looked up once, at the first class instance the walk meets: every one is
+ * checked against them. Not when this module loads: reading `Headers`, `Request`, `Response` or `FormData` off
+ * `globalThis` loads Node's fetch implementation, which would then be part of every worker's start.
+ */
+let platformClasses: { name: string; Class: abstract new (...args: never[]) => unknown }[] | undefined;
 
 function platformKind(object: object): string | undefined {
+  platformClasses ??= PLATFORM_CLASSES.flatMap((name) => {
+    const Class = (globalThis as Record<string, unknown>)[name];
+    return typeof Class === 'function' ? [{ name, Class: Class as abstract new (...args: never[]) => unknown }] : [];
+  });
   for (const { name, Class } of platformClasses) if (object instanceof Class) return name;
   return undefined;
 }

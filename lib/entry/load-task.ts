@@ -8,7 +8,7 @@
  * rules, so a `.mts` module may use top-level await.
  */
 import * as fs from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import type * as NodeModule from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InvalidStateError, TaskNotFoundError } from '../errors';
@@ -63,12 +63,20 @@ function typeScriptCache(): typeof TypeScriptCache {
 }
 let tsxRegistered = false;
 
+/**
+ * node:module, for the TypeScript paths only: a worker whose task modules are JavaScript never loads it (nor the
+ * source-map support Node loads with it), which shortens every worker's start.
+ */
+function nodeModule(): typeof NodeModule {
+  return require('node:module') as typeof NodeModule;
+}
+
 type TsxExports = { exports: Record<string, { import?: { default: string }; require?: { default: string } } | undefined> };
 
 /** tsx's package directory and exports map, from the task module's project first, then from parapool's. */
 function findTsx(filePath: string): { dir: string; manifest: TsxExports; require: NodeJS.Require } | undefined {
   for (const from of [filePath, __filename]) {
-    const require = createRequire(from);
+    const require = nodeModule().createRequire(from);
     try {
       const manifestPath = require.resolve('tsx/package.json');
       const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as TsxExports;
@@ -126,7 +134,7 @@ function installCacheHook(): void {
   };
   extensions['.ts'] = compile;
   extensions['.cts'] = compile;
-  const internals = Module as unknown as { _resolveFilename: Resolver };
+  const internals = nodeModule().Module as unknown as { _resolveFilename: Resolver };
   const resolve = internals._resolveFilename;
   internals._resolveFilename = function resolveTypeScriptTwin(request, parent, ...rest) {
     try {

@@ -9,11 +9,17 @@
  * the balancer refuses starting one more worker while the pool is below its
  * `maxThreads` (read live from `options`).
  *
- * Recycling starts a worker's replacement when the worker is given its last
- * task, not when it has exited: the replacement boots while the old worker
- * finishes, and takes the next task as soon as the old one has none. piscina's
- * `maxThreads` is raised by one for each worker on its way out, so the spare
- * fits beside it; the dispatcher never runs more than `workers` tasks at once.
+ * Recycling keeps spares booting ahead of need: a worker that has been given
+ * half its share of tasks reserves a replacement (up to `workers` spares at a
+ * time, booting in parallel), so the replacement boots while the old worker
+ * runs the rest of its share, and a worker given its last task is replaced at
+ * once if it had none. A task goes only to a worker that has booted (a booting
+ * spare is skipped: the task waits in piscina's queue for whichever worker is
+ * free first), and to the one closest to its limit, so that spares stay
+ * fresh. A retired worker is terminated without waiting for its exit. piscina's
+ * `maxThreads` is the number of workers it lists (spares and workers on their
+ * way out included), never fewer than `workers` serving ones; the dispatcher
+ * never runs more than `workers` tasks at once.
  */
 import * as path from 'node:path';
 import type { TransferListItem } from 'node:worker_threads';
@@ -73,15 +79,22 @@ export class PiscinaAdapter implements WorkerEngine {
   readonly #retiring = new Map<number, PiscinaWorker>();
   /** Told to exit; piscina still lists them until their 'exit' event. */
   readonly #retired = new Set<number>();
-  /** Replacements asked for and not started yet (they start on the next microtask, outside piscina's own calls). */
-  #sparesWanted = 0;
+  /** Booted workers (piscina's 'workerCreate'), recycling only: the balancer never hands a task to a booting spare. */
+  readonly #booted = new Set<number>();
+  /** A worker given this many tasks reserves its replacement (recycling only): half its share. */
+  readonly #reserveAt: number;
+  /** True while a look at the spares is queued (it runs on the next microtask, outside piscina's own calls). */
+  #sparesQueued = false;
   /** True while a spare is being started: the balancer refuses that run, and piscina starts a worker for it. */
   #startingSpare = false;
+  /** Set by close() and destroy(): no spare starts after it. */
+  #stopping = false;
 
   constructor(options: PiscinaAdapterOptions) {
     this.workers = options.workers;
     this.#maxTasksPerChild = options.maxTasksPerChild;
     this.#hasInitializer = options.workerData.initializer !== undefined;
+    this.#reserveAt = Math.ceil((options.maxTasksPerChild ?? 0) / 2);
     const PiscinaClass = loadPiscina();
     this.#piscina = new PiscinaClass({
       filename: options.filename,
@@ -99,6 +112,10 @@ export class PiscinaAdapter implements WorkerEngine {
     // A destroyed worker's id reads -1 once it has exited, and piscina drops it from its list right after
     // this event: see who is gone on the next microtask.
     this.#piscina.on('workerDestroy', () => queueMicrotask(() => this.#forgetGone()));
+    if (this.#maxTasksPerChild !== undefined) {
+      // Emitted before piscina offers the worker its queued tasks, so the balancer already counts it as booted.
+      this.#piscina.on('workerCreate', (worker: PiscinaWorker) => this.#booted.add(worker.id));
+    }
     if (this.#hasInitializer) {
       this.#piscina.on('message', (message: WorkerInitializedMessage) => {
         if (message?.type !== 'parapool.pool.initialized') return;
@@ -126,6 +143,7 @@ export class PiscinaAdapter implements WorkerEngine {
 
   /** Lets every live worker's initializer settle (Python runs it in each worker), then stops the workers. */
   async close(): Promise<void> {
+    this.#stopping = true;
     if (this.#hasInitializer) {
       // piscina unrefs idle workers: without a handle of our own the program could end while we wait.
       const keepAlive = setInterval(() => undefined, 2 ** 30);
@@ -154,6 +172,7 @@ export class PiscinaAdapter implements WorkerEngine {
 
   /** Stops every worker now. */
   destroy(): Promise<void> {
+    this.#stopping = true;
     return this.#piscina.destroy();
   }
 
@@ -163,42 +182,77 @@ export class PiscinaAdapter implements WorkerEngine {
   }
 
   /**
-   * piscina's load balancer: an idle worker that has not had its share of
-   * tasks. piscina calls it synchronously when it distributes, so a worker's
-   * count can never be overtaken by a dispatch we did not see.
+   * piscina's load balancer: an idle worker (with recycling: see
+   * #balanceRecycling). piscina calls it synchronously when it distributes, so
+   * a worker's count can never be overtaken by a dispatch we did not see.
    */
   #balance(workers: PiscinaWorker[]): PiscinaWorker | null {
     if (this.#startingSpare) return null;
     const limit = this.#maxTasksPerChild;
+    if (limit !== undefined) return this.#balanceRecycling(workers, limit);
     for (const worker of workers) {
       if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
-      if (limit === undefined) return worker;
-      if (this.#retiring.has(worker.id) || this.#retired.has(worker.id)) continue;
-      const count = (this.#assigned.get(worker.id) ?? 0) + 1;
-      this.#assigned.set(worker.id, count);
-      if (count >= limit) {
-        this.#retiring.set(worker.id, worker);
-        this.#wantSpare();
-      }
       return worker;
     }
     return null;
   }
 
-  /** Asks for one replacement, started on the next microtask (the balancer runs inside piscina's own calls). */
+  /**
+   * The idle, booted worker that has had the most tasks and not its share; the
+   * task it is given is counted at once, and the one that reaches the limit is
+   * on its way out. None (the task waits in piscina's queue) while every such
+   * worker is busy or still booting.
+   */
+  #balanceRecycling(workers: PiscinaWorker[], limit: number): PiscinaWorker | null {
+    let chosen: PiscinaWorker | null = null;
+    let chosenCount = -1;
+    for (const worker of workers) {
+      if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
+      const id = worker.id;
+      if (!this.#booted.has(id) || this.#retiring.has(id) || this.#retired.has(id)) continue;
+      const count = this.#assigned.get(id) ?? 0;
+      if (count > chosenCount) {
+        chosen = worker;
+        chosenCount = count;
+      }
+    }
+    if (chosen === null) return null;
+    const count = chosenCount + 1;
+    this.#assigned.set(chosen.id, count);
+    if (count >= limit) this.#retiring.set(chosen.id, chosen);
+    if (count >= this.#reserveAt) this.#wantSpare();
+    return chosen;
+  }
+
+  /** Has the spares looked at on the next microtask (the balancer runs inside piscina's own calls). */
   #wantSpare(): void {
-    this.#sparesWanted += 1;
-    if (this.#sparesWanted === 1) queueMicrotask(() => this.#startSpares());
+    if (this.#sparesQueued) return;
+    this.#sparesQueued = true;
+    queueMicrotask(() => {
+      this.#sparesQueued = false;
+      this.#startSpares();
+    });
   }
 
   /**
-   * Starts the replacements asked for: each is a run that the balancer refuses
-   * and that is withdrawn at once, which makes piscina start one worker since
-   * it is below `maxThreads` (raised by one for each worker on its way out).
+   * Starts the spares missing: `workers` serving workers (not on their way
+   * out), plus one more for each that has reserved its replacement, up to
+   * `workers` more. Each is a run that the balancer refuses and that is
+   * withdrawn at once, which makes piscina start one worker since it is below
+   * `maxThreads`, raised by one for it.
    */
   #startSpares(): void {
-    this.#syncMaxThreads();
-    for (; this.#sparesWanted > 0; this.#sparesWanted--) {
+    if (this.#stopping) return;
+    let serving = 0;
+    let reserving = 0;
+    for (const thread of this.#piscina.threads) {
+      const id = thread.threadId;
+      if (this.#retiring.has(id) || this.#retired.has(id)) continue;
+      serving++;
+      if ((this.#assigned.get(id) ?? 0) >= this.#reserveAt) reserving++;
+    }
+    for (let missing = this.workers + Math.min(this.workers, reserving) - serving; missing > 0; missing--) {
+      this.#piscina.options.maxThreads = this.#piscina.threads.length + 1;
       const withdraw = new AbortController();
       this.#startingSpare = true;
       try {
@@ -208,15 +262,20 @@ export class PiscinaAdapter implements WorkerEngine {
       }
       withdraw.abort();
     }
+    this.#syncMaxThreads();
   }
 
-  /** Room for every live worker plus each one on its way out, which piscina still lists until it exits. */
+  /**
+   * Room for every worker piscina lists (spares and workers on their way out
+   * included), and never less than `workers` serving ones: piscina starts a
+   * worker by itself only when fewer serve (one died, or idleTimeout ended it).
+   */
   #syncMaxThreads(): void {
     if (this.#maxTasksPerChild === undefined) return;
-    this.#piscina.options.maxThreads = this.workers + this.#retiring.size + this.#retired.size;
+    this.#piscina.options.maxThreads = Math.max(this.#piscina.threads.length, this.workers + this.#retiring.size + this.#retired.size);
   }
 
-  /** Ends workers that had their share once they are idle; piscina starts their replacements. */
+  /** Ends workers that had their share once they are idle, without waiting for their exit. */
   #retireIdleWorkers(): void {
     for (const [id, worker] of this.#retiring) {
       if (worker.currentUsage !== 0) continue;
@@ -231,12 +290,13 @@ export class PiscinaAdapter implements WorkerEngine {
   /** Drops what was kept about workers piscina no longer lists, and lowers `maxThreads` for the ones that were on their way out. */
   #forgetGone(): void {
     const live = new Set(this.#piscina.threads.map((thread) => thread.threadId));
-    for (const id of [...this.#retired, ...this.#retiring.keys(), ...this.#assigned.keys(), ...this.#initialized]) {
+    for (const id of [...this.#retired, ...this.#retiring.keys(), ...this.#assigned.keys(), ...this.#initialized, ...this.#booted]) {
       if (live.has(id)) continue;
       this.#retired.delete(id);
       this.#retiring.delete(id);
       this.#assigned.delete(id);
       this.#initialized.delete(id);
+      this.#booted.delete(id);
     }
     this.#syncMaxThreads();
   }

@@ -6,7 +6,8 @@ import { registerSharedType } from '../codec/codec';
 import { INTERNAL } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, wantsOwnLock, type LockOption, type SharedLock } from './lock-option';
-import { RLock } from '../sync/rlock';
+import { OWNER_ID, OWNER_MASK } from '../atomics/mutex';
+import { ownerWordOf, RLock } from '../sync/rlock';
 import { readOptions } from './read-options';
 import {
   typecodeInfo,
@@ -53,10 +54,12 @@ function reviveValue<C extends Typecode>(descriptor: ValueDescriptor): SharedVal
  * is one atomic step (integer typecodes; beyond Python). Unlike Python's
  * synchronized wrapper, reading and writing `.value` does not take the lock.
  *
- * An integer write is an `Atomics.store`: sequentially consistent, so it also
- * publishes every write this thread made before it (a flag set without the lock
- * is safe to poll). Under the lock, `view[0] += 1` is the faster form of
- * `value += 1` (a plain load and store; the lock's release publishes it).
+ * Outside its lock, an integer read is an `Atomics.load` and an integer write an
+ * `Atomics.store`: sequentially consistent, so a write also publishes every
+ * write this thread made before it, and a flag set without the lock is safe to
+ * poll. While this thread holds the value's RLock, both are plain accesses:
+ * the lock's take and release are the fences, and no other well-behaved thread
+ * writes the value meanwhile.
  */
 export class SharedValue<C extends Typecode = Typecode> {
   /** The typecode it was created with (`'i'`, `'c_double'`, ...). */
@@ -66,6 +69,9 @@ export class SharedValue<C extends Typecode = Typecode> {
   readonly #lock: SharedLock | undefined;
   /** The typecode's kind, for the fast paths: 'int' (number elements), 'bigint' or 'float'. */
   readonly #kind: TypecodeInfo['kind'];
+  /** The owner word of its lock when that is an RLock: while this thread holds it, `value` skips the fences. */
+  readonly #lockWords: Int32Array | undefined;
+  readonly #lockIndex: number;
 
   /** Same as {@link Value}`(typecode, init, options)`. */
   constructor(typecode: C, init?: ElementOf<C>, options?: ValueOptions);
@@ -77,6 +83,9 @@ export class SharedValue<C extends Typecode = Typecode> {
       this.#info = typecodeInfo(descriptor.typecode);
       this.#view = new this.#info.ctor(descriptor.buffer, descriptor.byteOffset, 1);
       this.#lock = descriptor.lock ?? undefined;
+      const owner = this.#lock instanceof RLock ? ownerWordOf(this.#lock) : undefined;
+      this.#lockWords = owner?.words;
+      this.#lockIndex = owner?.index ?? 0;
       this.#kind = this.#info.kind;
       return;
     }
@@ -89,6 +98,9 @@ export class SharedValue<C extends Typecode = Typecode> {
     const offset = ownLock ? RLock.SIZE : 0;
     const buffer = new SharedArrayBuffer(offset + this.#info.size);
     this.#lock = resolveLock(lock as LockOption, ownLock ? { buffer, byteOffset: 0 } : undefined);
+    const owner = this.#lock instanceof RLock ? ownerWordOf(this.#lock) : undefined;
+    this.#lockWords = owner?.words;
+    this.#lockIndex = owner?.index ?? 0;
     this.#kind = this.#info.kind;
     this.#view = new this.#info.ctor(buffer, offset, 1);
     storeElement(this.#info, this.#view, 0, init === undefined ? zeroOf(this.#info) : init, 'init');
@@ -107,20 +119,27 @@ export class SharedValue<C extends Typecode = Typecode> {
    * total.value;   // 1.5
    */
   get value(): ElementOf<C> {
-    return (this.#kind === 'float' ? this.#view[0] : Atomics.load(this.#view as Int32Array, 0)) as ElementOf<C>;
+    if (this.#kind === 'float' || this.#underLock()) return this.#view[0] as ElementOf<C>;
+    return Atomics.load(this.#view as Int32Array, 0) as ElementOf<C>;
   }
 
   set value(value: ElementOf<C>) {
     // The hot case inline: an int32 number into an integer element (anything else is checked and stored in full).
     if (this.#kind === 'int' && typeof value === 'number' && (value | 0) === value) {
-      // A plain store, as for floats: one aligned write, never torn. Atomics.store
-      // would add a full fence on the very cache line that the other threads
-      // contend for, which buys nothing under the lock (its release is the
-      // fence); docs/design/performance.md §7 has the measurement.
-      this.#view[0] = value;
+      // Under the lock a plain store: one aligned write, never torn, published by the
+      // lock's release. Atomics.store would add a full fence on the very cache line the
+      // other threads contend for (docs/design/performance.md §7 has the measurement).
+      if (this.#underLock()) this.#view[0] = value;
+      else Atomics.store(this.#view as Int32Array, 0, value);
       return;
     }
     storeElement(this.#info, this.#view, 0, value, 'value');
+  }
+
+  /** Whether this thread holds the value's RLock (one plain read of the lock's state word). */
+  #underLock(): boolean {
+    const words = this.#lockWords;
+    return words !== undefined && (words[this.#lockIndex]! & OWNER_MASK) === OWNER_ID;
   }
 
   /**

@@ -11,10 +11,13 @@
  * async callers of the same thread wait, as other threads do. A lock taken
  * by a `…Sync` form is the thread's, so every chain of that thread re-enters it.
  *
- * COUNT and CHAIN are written only by the holder, between its atomic take and
- * its atomic release of STATE, which order those writes for the next holder;
- * the holder reads them back with plain accesses (a thread always sees its
- * own writes, and only the holder may read them as "mine").
+ * EXTRA (the levels held beyond the first) and CHAIN are written only by the
+ * holder, between its atomic take and its atomic release of STATE, which order
+ * those writes for the next holder; the holder reads them back with plain
+ * accesses (a thread always sees its own writes, and only the holder may read
+ * them as "mine"). A take at depth 1 writes them only when they differ from
+ * what it needs, and a release from depth 1 writes nothing, so the common
+ * `acquireSync()` … `release()` pair touches only STATE.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { threadId } from 'node:worker_threads';
@@ -25,7 +28,7 @@ import { Mutex } from '../atomics/mutex';
 import { acquireAsync, acquireBlocking, registerConditionLock, regionFor, revive, type SavedOwnership, type Take } from './primitive';
 
 const STATE = 1;
-const COUNT = 2;
+const EXTRA = 2;
 const CHAIN = 3;
 const SIZE = 16;
 const MAX_DEPTH = 2 ** 31 - 1;
@@ -49,6 +52,24 @@ function newChain(): number {
 function inChain(link: ChainLink | undefined, chain: number): boolean {
   for (let at = link; at !== undefined; at = at.outer) if (at.chain === chain) return true;
   return false;
+}
+
+/** Set by RLock's static block, which alone reaches its private state. */
+let stateWord: (lock: RLock) => OwnerWord;
+
+/** Where an RLock keeps its owner: `(words[index] & OWNER_MASK) === OWNER_ID` while this thread holds it. */
+export interface OwnerWord {
+  readonly words: Int32Array;
+  readonly index: number;
+}
+
+/**
+ * The word that says who holds `lock`, for code of parapool that may skip
+ * fences while this thread holds it (Value's accessors): one plain read of it
+ * tells, since a thread can read its own id there only while it holds the lock.
+ */
+export function ownerWordOf(lock: RLock): OwnerWord {
+  return stateWord(lock);
 }
 
 /**
@@ -77,6 +98,10 @@ function inChain(link: ChainLink | undefined, chain: number): boolean {
 export class RLock {
   /** Bytes of shared memory one RLock takes (for placing it with `{ buffer, byteOffset }`). */
   static readonly SIZE = SIZE;
+
+  static {
+    stateWord = (lock) => ({ words: lock.#words, index: STATE });
+  }
 
   /** The SharedArrayBuffer that holds the lock. */
   readonly buffer: SharedArrayBuffer;
@@ -142,7 +167,19 @@ export class RLock {
    * try { shared[0] += 1; } finally { rlock.release(); }
    */
   acquireSync(options?: AcquireOptions): boolean {
+    // The free lock without options first: one compare-and-swap, no shell around it.
+    if (options === undefined && this.#mutex.tryLock()) {
+      this.#ownFirst(THREAD_CHAIN);
+      return true;
+    }
     return acquireBlocking(options, this.#threadTake);
+  }
+
+  /** Just taken at depth 1 by `chain`: writes EXTRA and CHAIN only if a former holder left them otherwise. */
+  #ownFirst(chain: number): void {
+    const words = this.#words;
+    if (words[EXTRA] !== 0) words[EXTRA] = 0;
+    if (words[CHAIN] !== chain) words[CHAIN] = chain;
   }
 
   /**
@@ -153,34 +190,31 @@ export class RLock {
   #takeAs(chain: number, link: ChainLink | undefined): Take {
     const words = this.#words;
     const mutex = this.#mutex;
-    const own = (depth: number) => {
-      words[COUNT] = depth;
-      words[CHAIN] = chain;
-    };
+    const own = () => this.#ownFirst(chain);
     return {
       tryTake: () => {
         // The free case first: one compare-and-swap, and no separate read of a
         // word the other core may be writing (a recursive take then fails it once).
         if (mutex.tryLock()) {
-          own(1);
+          own();
           return true;
         }
         if (!mutex.heldByThisThread()) return false;
         const holder = words[CHAIN]!;
         if (!(chain === THREAD_CHAIN || holder === THREAD_CHAIN || holder === chain || inChain(link, holder))) return false;
-        const depth = words[COUNT]!;
-        if (depth === MAX_DEPTH) throw new InvalidStateError('RLock acquired too many times (2³¹−1 levels)');
-        words[COUNT] = depth + 1;
+        const extra = words[EXTRA]!;
+        if (extra === MAX_DEPTH - 1) throw new InvalidStateError('RLock acquired too many times (2³¹−1 levels)');
+        words[EXTRA] = extra + 1;
         return true;
       },
       *takeSteps(deadline: number): Steps<boolean> {
         if ((yield* mutex.lockSteps(deadline)) === 'timed-out') return false;
-        own(1);
+        own();
         return true;
       },
       takeBlocking: (deadline: number) => {
         if (mutex.lockSync(deadline) === 'timed-out') return false;
-        own(1);
+        own();
         return true;
       },
     };
@@ -203,21 +237,17 @@ export class RLock {
           : `Cannot release an RLock owned by thread ${owner} from thread ${threadId}`,
       );
     }
-    const depth = words[COUNT]! - 1;
-    words[COUNT] = depth;
-    if (depth === 0) {
-      words[CHAIN] = THREAD_CHAIN;
-      this.#mutex.unlock();
-    }
+    const extra = words[EXTRA]!;
+    // CHAIN stays as it is: only a holder reads it, and every take sets it.
+    if (extra === 0) this.#mutex.unlock();
+    else words[EXTRA] = extra - 1;
   }
 
   /** Python's `RLock._release_save`: drops every level at once. */
   #releaseAll(): SavedOwnership {
     if (!this.#mutex.heldByThisThread()) throw new InvalidStateError('Cannot release an RLock this thread does not own');
     const words = this.#words;
-    const saved = { depth: words[COUNT]!, chain: words[CHAIN]! };
-    words[COUNT] = 0;
-    words[CHAIN] = THREAD_CHAIN;
+    const saved = { depth: words[EXTRA]! + 1, chain: words[CHAIN]! };
     this.#mutex.unlock();
     return saved;
   }
@@ -225,7 +255,7 @@ export class RLock {
   /** Python's `RLock._acquire_restore`. */
   *#restoreSteps(saved: SavedOwnership): Steps<void> {
     yield* this.#mutex.lockSteps(Number.POSITIVE_INFINITY);
-    this.#words[COUNT] = saved.depth;
+    this.#words[EXTRA] = saved.depth - 1;
     this.#words[CHAIN] = saved.chain;
   }
 

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { TaskNotFoundError } from '../errors';
 import { inlineSource } from './inline';
-import { precompileTypeScript } from './typescript';
+import type * as TypeScriptCache from './typescript';
 import type { TaskSpec } from '../runtime/protocol';
 import { invalidArg } from '../validate';
 
@@ -139,7 +139,8 @@ function resolveTaskFile(file: unknown, argName: string, api: AnyFunction): stri
     if (!found) continue;
     if (/\.[cm]?ts$/.test(candidate) && !precompiled.has(candidate)) {
       precompiled.add(candidate);
-      precompileTypeScript(candidate);
+      // The compile cache (and node:crypto under it) loads with the first TypeScript task module only.
+      (require('./typescript') as typeof TypeScriptCache).precompileTypeScript(candidate);
     }
     return pathToFileURL(candidate).href;
   }

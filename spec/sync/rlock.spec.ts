@@ -96,11 +96,12 @@ describe('RLock', () => {
   it('refuses a recursion deeper than 2³¹−1 (ERR_INVALID_STATE)', async () => {
     const rlock = new RLock();
     rlock.acquireSync();
-    const COUNT_WORD = 2;
-    Atomics.store(new Int32Array(rlock.buffer), COUNT_WORD, 2 ** 31 - 1);
+    // Word 2 holds the levels beyond the first: 2³¹−2 of them makes the depth 2³¹−1.
+    const EXTRA_WORD = 2;
+    Atomics.store(new Int32Array(rlock.buffer), EXTRA_WORD, 2 ** 31 - 2);
     expect(() => rlock.acquireSync()).toThrow(invalidState);
     await expect(rlock.acquire()).rejects.toEqual(invalidState);
-    Atomics.store(new Int32Array(rlock.buffer), COUNT_WORD, 1);
+    Atomics.store(new Int32Array(rlock.buffer), EXTRA_WORD, 0);
     rlock.release();
     expect(rlock.locked()).toBe(false);
   });
