@@ -89,9 +89,10 @@ export const MIN_READ_AHEAD = 256;
 /**
  * Short chunks share a BullMQ job (what BullMQ and Redis do per job is paid once for them): as many as take
  * about this long by their task's mean run time, at most MAX_PARTS, and at most what leaves two jobs per
- * live thread within the read-ahead. A task not measured yet goes one chunk per job.
+ * live thread within the read-ahead; a multiple of the fewest threads a live worker has, so that a job's
+ * parts keep all of its worker's threads busy. A task not measured yet goes one chunk per job.
  */
-const JOB_MS = 10;
+const JOB_MS = 20;
 const MAX_PARTS = 64;
 /** The weight of the latest run time in a task's mean. */
 const RUN_TIME_WEIGHT = 0.2;
@@ -357,12 +358,14 @@ export class RemoteDispatcher implements Dispatcher {
   #bundle(batch: readonly { entry: RemoteEntry; part: JobPart }[]): { entry: RemoteEntry; part: JobPart }[][] {
     const threads = Math.max(1, this.#liveThreads);
     const cap = Math.max(1, Math.min(MAX_PARTS, Math.floor(this.readAhead / (2 * threads))));
+    const perWorker = Math.max(1, Math.min(...this.#liveWorkers.map((worker) => worker.threads)));
     const groups: { entry: RemoteEntry; part: JobPart }[][] = [];
     for (let i = 0; i < batch.length; ) {
       const task = batch[i]!.entry.task;
       const ms = this.#runMs.get(task);
       const jobMs = this.#settings.jobMs ?? JOB_MS;
-      const most = ms === undefined ? 1 : Math.min(cap, Math.max(1, Math.floor(jobMs / Math.max(ms, 0.001))));
+      const fit = ms === undefined ? 1 : Math.min(cap, Math.max(1, Math.floor(jobMs / Math.max(ms, 0.001))));
+      const most = fit < perWorker ? fit : fit - (fit % perWorker);
       const group = [batch[i++]!];
       while (i < batch.length && group.length < most && batch[i]!.entry.task === task) group.push(batch[i++]!);
       if (group.length < most && this.#openBundles + groups.length >= 2 * threads) this.#batch.push(...group);
