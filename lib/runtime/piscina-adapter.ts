@@ -7,7 +7,8 @@
  * parses, a worker's `id` being its thread id, the balancer being called
  * synchronously inside `run()` and whenever a worker becomes free, and a run
  * the balancer refuses starting one more worker while the pool is below its
- * `maxThreads` (read live from `options`).
+ * `maxThreads` (read live from `options`), and a worker started later emitting
+ * 'workerCreate' once booted, before it is offered the queued tasks.
  *
  * Recycling keeps spares booting ahead of need: a worker that has been given
  * half its share of tasks reserves a replacement (up to `workers` spares at a

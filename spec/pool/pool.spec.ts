@@ -1,4 +1,5 @@
 import * as path from 'node:path';
+import { within } from '../helpers/within';
 import { threadId } from 'node:worker_threads';
 import {
   AsyncResult,
@@ -356,6 +357,15 @@ describe('Pool failures and lifecycle', () => {
     await expect(pool.apply(hog)).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED' });
     expect(await pool.apply(t.add, [2, 2])).toBe(4);
   });
+
+  it.each([{}, { maxTasksPerChild: 2 }])(
+    'workers that cannot even boot under resourceLimits fail the task, never leave it waiting (%j)',
+    async (extra) => {
+      // A heap of 1 MiB is too small for a worker to start: each one dies while it boots.
+      await using pool = new Pool({ workers: 2, resourceLimits: { maxOldGenerationSizeMb: 1, maxYoungGenerationSizeMb: 1 }, ...extra });
+      await expect(within(pool.apply(t.add, [1, 2]), 15_000, 'the apply')).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED' });
+    },
+  );
 
   it('runs the initializer in every worker before its first task (CPython test_initializer)', async () => {
     await using pool = new Pool({ workers: 2, initializer: t.init, initargs: ['ready', 42] });

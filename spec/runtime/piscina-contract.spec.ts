@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Piscina } from 'piscina';
 import { EXIT_CODE_MESSAGE, workerExitedError } from '../../lib/runtime/piscina-adapter';
+import { within } from '../helpers/within';
 
 const worker = path.join(__dirname, '../fixtures', 'pool-piscina-worker.cjs');
 type Balanced = Parameters<NonNullable<ConstructorParameters<typeof Piscina>[0]>['loadBalancer'] & {}>[1][number];
@@ -81,6 +82,42 @@ describe('the piscina contract', () => {
       refusedRun();
       expect(pool.threads).toHaveLength(2);
       expect(pool.queueSize).toBe(0);
+    } finally {
+      await pool.destroy();
+    }
+  });
+
+  it("a worker started later emits 'workerCreate' (its thread id) once booted, before it is offered the queued tasks", async () => {
+    const booted = new Set<number>();
+    let refuse = false;
+    let retired = -1;
+    const pool = new Piscina({
+      filename: worker,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 1,
+      // The recycling balancer's rule: only a booted worker takes a task, and never one on its way out.
+      loadBalancer: (_task, workers) =>
+        refuse
+          ? null
+          : ((workers as Balanced[]).find(
+              (candidate) => candidate.currentUsage === 0 && booted.has(candidate.id) && candidate.id !== retired,
+            ) ?? null),
+    });
+    pool.on('error', () => undefined);
+    pool.on('workerCreate', (created: Balanced) => booted.add(created.id));
+    try {
+      retired = (await pool.run({})) as number;
+      pool.options.maxThreads = 2;
+      const withdraw = new AbortController();
+      refuse = true;
+      pool.run({}, { signal: withdraw.signal }).catch(() => undefined);
+      refuse = false;
+      withdraw.abort();
+      const spare = pool.threads.map((thread) => thread.threadId).find((id) => id !== retired);
+      expect(booted.has(spare!)).toBe(false);
+      // Queued while the spare boots: only the spare's boot can offer it again, and by then the spare counts as booted.
+      expect(await within(pool.run({}), 10_000, 'the task queued while the spare booted')).toBe(spare);
     } finally {
       await pool.destroy();
     }
