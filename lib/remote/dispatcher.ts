@@ -1,14 +1,17 @@
 /**
  * The remote dispatcher: the runtime's Dispatcher over BullMQ on Redis. Each
- * job becomes one BullMQ job on the user's queue (the jobs of one event-loop
- * turn in one `addBulk`), signed with the authkey; workers push what happens
- * to it (started, its response, a failure) to this client's own result list,
+ * job (a chunk, an apply) becomes a part of a BullMQ job on the user's queue:
+ * one part per BullMQ job, or several when their task is measured short (see
+ * JOB_MS); the BullMQ jobs of one event-loop turn go in one `addBulk`, each
+ * signed with the authkey. Workers push what happens to each part (started,
+ * its response, a failure) to this client's own result list,
  * which one blocking connection drains in order. A job is named by its task
  * module relative to `root`, its export and the module's sha256, so a worker
  * runs exactly the code the client names, or refuses with a coded error.
  *
  * Failure semantics (docs/remote.md): a job whose worker dies is run once more
- * by BullMQ's stall check, then fails with ERR_WORKER_EXITED naming the host
+ * by BullMQ's stall check (its parts that had ended are skipped), then its
+ * unfinished parts fail with ERR_WORKER_EXITED naming the host
  * (pushed by the worker that detects it); duplicates after a stall are dropped
  * by job id; task errors are responses, never retried; Redis unreachable for
  * `backendTimeout` fails every pending job with ERR_BACKEND.
@@ -35,7 +38,7 @@ import {
   type QueueKeys,
 } from './keys';
 import { contentHash, openResult, sign } from './signing';
-import { fromWire, plainArgs, toWire, type JobData, type ResultMessage } from './wire';
+import { fromWire, type JobPart, plainArgs, toWire, type ResultMessage } from './wire';
 
 /** The options a dispatcher needs, validated by redisBackend(). */
 export interface RemoteSettings {
@@ -45,6 +48,8 @@ export interface RemoteSettings {
   readonly root: string;
   readonly authkey: Buffer;
   readonly backendTimeout: number;
+  /** How much measured work a BullMQ job carries (ms) before its parts go in separate jobs; default JOB_MS. */
+  readonly jobMs?: number | undefined;
 }
 
 /** A heartbeat of a worker process, as workers publish it. */
@@ -57,7 +62,17 @@ export interface WorkerInfo {
 
 interface RemoteEntry extends JobEntry {
   readonly id: string;
+  /** The task (module#export): jobs are sized by its measured run time. */
+  readonly task: string;
+  /** The BullMQ job that carries it (set when it is sent), and that job's parts. */
+  bundle?: Bundle | undefined;
   detach?: (() => void) | undefined;
+}
+
+/** One BullMQ job: its id (its first part's) and its parts that have not ended for the caller. */
+interface Bundle {
+  readonly id: string;
+  readonly open: Set<string>;
 }
 
 /** Above this, a job's arguments draw one warning per client: chunks that big belong in shared storage. */
@@ -70,7 +85,17 @@ const ANSWERED_MEMORY_MS = 10000;
  * Chunks a call keeps in Redis and in the workers' hands ahead of its consumer: enough to cover the round
  * trips (a worker prefetches short jobs), still a bound for an imap over an infinite input.
  */
-export const MIN_READ_AHEAD = 64;
+export const MIN_READ_AHEAD = 256;
+/**
+ * Short chunks share a BullMQ job (what BullMQ and Redis do per job is paid once for them): as many as take
+ * about this long by their task's mean run time, at most MAX_PARTS, and at most what leaves two jobs per
+ * live thread within the read-ahead; a multiple of the fewest threads a live worker has, so that a job's
+ * parts keep all of its worker's threads busy. A task not measured yet goes one chunk per job.
+ */
+const JOB_MS = 20;
+const MAX_PARTS = 64;
+/** The weight of the latest run time in a task's mean. */
+const RUN_TIME_WEIGHT = 0.2;
 /** The most results one read takes from the result list. */
 const RESULTS_PER_READ = 1000;
 export const READ_AHEAD_PER_THREAD = 8;
@@ -84,11 +109,16 @@ export class RemoteDispatcher implements Dispatcher {
   readonly #blocking: Redis;
   readonly #queue: Queue;
   readonly #entries = new Map<string, RemoteEntry>();
-  /** Jobs that ended for the caller but may still be in Redis (cancelled, failed by a timeout). */
-  readonly #lingering = new Set<string>();
-  /** Jobs whose response arrived: the worker removes the job just after; close() checks they are gone. */
-  readonly #answered = new Map<string, number>();
-  #batch: { entry: RemoteEntry; data: JobData }[] = [];
+  /** Parts that ended for the caller but may still be in Redis (cancelled, failed by a timeout), with their job. */
+  readonly #lingering = new Map<string, Bundle | undefined>();
+  /** Parts whose response arrived, with their job: the worker removes the job after its last part; close() checks they are gone. */
+  readonly #answered = new Map<string, { at: number; bundle: string | undefined }>();
+  #batch: { entry: RemoteEntry; part: JobPart }[] = [];
+  /** BullMQ jobs sent whose parts the caller still waits for (some of them). */
+  #openBundles = 0;
+  #jobsSent = 0;
+  /** Each task's mean run time on a worker thread (ms), from the workers' responses. */
+  readonly #runMs = new Map<string, number>();
   #flushScheduled = false;
   #cancelBatch: string[] = [];
   readonly #inFlight = new Set<Promise<unknown>>();
@@ -161,6 +191,11 @@ export class RemoteDispatcher implements Dispatcher {
     return this.#duplicates;
   }
 
+  /** BullMQ jobs sent so far (short parts share one: see JOB_MS). */
+  get jobsSent(): number {
+    return this.#jobsSent;
+  }
+
   /** This client's id: the prefix of its job ids and its keys. */
   get clientId(): string {
     return this.#client;
@@ -168,19 +203,19 @@ export class RemoteDispatcher implements Dispatcher {
 
   submit(job: Job): JobEntry {
     const id = `${this.#client}-${(this.#seq++).toString(36)}`;
-    const entry: RemoteEntry = { job, state: 'queued', id };
+    const entry: RemoteEntry = { job, state: 'queued', id, task: `${job.request.file}#${job.request.name}` };
     if (this.#state !== 'open') return this.#failNow(entry, new CancelledError('The remote backend is closed'));
     if (this.#backendFailure !== undefined) return this.#failNow(entry, this.#backendFailure);
     if (job.signal?.aborted) return this.#failNow(entry, job.signal.reason);
-    let data: JobData;
+    let part: JobPart;
     try {
-      data = this.#jobData(id, job);
+      part = this.#partOf(id, job);
     } catch (error) {
       return this.#failNow(entry, error);
     }
     this.#entries.set(id, entry);
     if (job.signal !== undefined) this.#watch(entry, job.signal);
-    this.#batch.push({ entry, data });
+    this.#batch.push({ entry, part });
     this.#scheduleFlush();
     return entry;
   }
@@ -218,7 +253,7 @@ export class RemoteDispatcher implements Dispatcher {
 
   // ---- submitting ----
 
-  #jobData(id: string, job: Job): JobData {
+  #partOf(id: string, job: Job): JobPart {
     const { request } = job;
     if (request.file === '') {
       throw new InvalidArgumentError(
@@ -236,17 +271,7 @@ export class RemoteDispatcher implements Dispatcher {
         { code: 'PARAPOOL_LARGE_JOB' },
       );
     }
-    const unsigned = {
-      v: 1 as const,
-      client: this.#client,
-      module,
-      export: request.name,
-      sha256: this.#hashOf(filePath),
-      kind: request.kind,
-      args,
-      escaped: plain.escaped,
-    };
-    return { ...unsigned, mac: sign(this.#settings.authkey, id, unsigned) };
+    return { id, module, export: request.name, sha256: this.#hashOf(filePath), kind: request.kind, args, escaped: plain.escaped };
   }
 
   /** A task module's path and its name for the workers (relative to root, `/` separators), once per file. */
@@ -296,11 +321,17 @@ export class RemoteDispatcher implements Dispatcher {
     const batch = this.#batch.filter(({ entry }) => entry.state === 'queued' && this.#entries.get(entry.id) === entry);
     this.#batch = [];
     if (batch.length > 0) {
-      const jobs = batch.map(({ entry, data }) => ({
-        name: `${data.module}#${data.export}`,
-        data,
-        opts: { jobId: entry.id, removeOnComplete: true, removeOnFail: true },
-      }));
+      const groups = this.#bundle(batch);
+      const jobs = groups.map((group) => {
+        const first = group[0]!.part;
+        const bundle: Bundle = { id: first.id, open: new Set(group.map(({ entry }) => entry.id)) };
+        this.#openBundles++;
+        this.#jobsSent++;
+        for (const { entry } of group) entry.bundle = bundle;
+        const unsigned = { v: 2 as const, client: this.#client, parts: group.map(({ part }) => part) };
+        const data = { ...unsigned, mac: sign(this.#settings.authkey, bundle.id, unsigned) };
+        return { name: `${first.module}#${first.export}`, data, opts: { jobId: bundle.id, removeOnComplete: true, removeOnFail: true } };
+      });
       this.#track(
         this.#queue.addBulk(jobs).then(
           () => undefined,
@@ -316,6 +347,38 @@ export class RemoteDispatcher implements Dispatcher {
     const cancelled = this.#cancelBatch;
     this.#cancelBatch = [];
     if (cancelled.length > 0) this.#sendCancels(cancelled);
+  }
+
+  /**
+   * Groups the jobs waiting to be sent into BullMQ jobs: consecutive jobs of one task share a BullMQ job
+   * when the task is measured short (about JOB_MS of work per BullMQ job, at most MAX_PARTS, and at most
+   * what lets every live thread have two jobs within the read-ahead). A group that is not full yet waits
+   * in #batch while two BullMQ jobs per live thread are in flight: one of them ending sends it.
+   */
+  #bundle(batch: readonly { entry: RemoteEntry; part: JobPart }[]): { entry: RemoteEntry; part: JobPart }[][] {
+    const threads = Math.max(1, this.#liveThreads);
+    const cap = Math.max(1, Math.min(MAX_PARTS, Math.floor(this.readAhead / (2 * threads))));
+    const perWorker = Math.max(1, Math.min(...this.#liveWorkers.map((worker) => worker.threads)));
+    const groups: { entry: RemoteEntry; part: JobPart }[][] = [];
+    for (let i = 0; i < batch.length; ) {
+      const task = batch[i]!.entry.task;
+      const ms = this.#runMs.get(task);
+      const jobMs = this.#settings.jobMs ?? JOB_MS;
+      const fit = ms === undefined ? 1 : Math.min(cap, Math.max(1, Math.floor(jobMs / Math.max(ms, 0.001))));
+      const most = fit < perWorker ? fit : fit - (fit % perWorker);
+      const group = [batch[i++]!];
+      while (i < batch.length && group.length < most && batch[i]!.entry.task === task) group.push(batch[i++]!);
+      if (group.length < most && this.#openBundles + groups.length >= 2 * threads) this.#batch.push(...group);
+      else groups.push(group);
+    }
+    return groups;
+  }
+
+  /** A part of `task` ran `ms` on a worker thread. */
+  #measured(task: string, ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0) return;
+    const mean = this.#runMs.get(task);
+    this.#runMs.set(task, mean === undefined ? ms : (1 - RUN_TIME_WEIGHT) * mean + RUN_TIME_WEIGHT * ms);
   }
 
   // ---- cancelling ----
@@ -354,6 +417,12 @@ export class RemoteDispatcher implements Dispatcher {
   /** The entry ended for the caller; with `cancel`, the job is removed from the queue or stopped where it runs. */
   #forget(entry: RemoteEntry, cancel: boolean): void {
     this.#entries.delete(entry.id);
+    const bundle = entry.bundle;
+    if (bundle?.open.delete(entry.id) === true && bundle.open.size === 0) {
+      this.#openBundles--;
+      // Jobs held back to fill a BullMQ job go now if the pipeline needs them.
+      if (this.#batch.length > 0) this.#scheduleFlush();
+    }
     entry.detach?.();
     entry.detach = undefined;
     if (!cancel) return;
@@ -362,7 +431,7 @@ export class RemoteDispatcher implements Dispatcher {
       this.#settled();
       return;
     }
-    this.#lingering.add(entry.id);
+    this.#lingering.set(entry.id, entry.bundle!);
     this.#cancelBatch.push(entry.id);
     this.#scheduleFlush();
   }
@@ -377,16 +446,23 @@ export class RemoteDispatcher implements Dispatcher {
           .pexpire(this.#keys.cancelled, CLIENT_TTL_MS * 4)
           .publish(this.#queueKeys.cancelChannel, JSON.stringify({ client: this.#client, ids }))
           .exec();
-        const removed = await Promise.all(ids.map((id) => this.#queue.remove(id).catch(() => 0)));
-        ids.forEach((id, i) => {
-          if (removed[i] === 1) this.#lingering.delete(id);
+        // A job none of whose parts the caller still waits for is removed from the queue; one that holds
+        // parts still wanted runs, and its worker skips the cancelled ones.
+        const bundles = [...new Set(ids.map((id) => this.#lingering.get(id)).filter((bundle) => bundle !== undefined))];
+        const removable = bundles.filter((bundle) => bundle.open.size === 0);
+        const removed = await Promise.all(removable.map((bundle) => this.#queue.remove(bundle.id).catch(() => 0)));
+        const gone = new Set(removable.filter((_, i) => removed[i] === 1));
+        // A job that could not be removed is running or just finished: its worker reports its parts (skipped
+        // or answered); the check below covers one that finished before the cancellation arrived.
+        const rest = bundles.filter((bundle) => !gone.has(bundle));
+        const exists = await Promise.all(rest.map((bundle) => redis.exists(`${this.#queueKeys.base}:${bundle.id}`)));
+        rest.forEach((bundle, i) => {
+          if (exists[i] === 0) gone.add(bundle);
         });
-        // A job that could not be removed is running or just finished: its worker reports it (skipped or
-        // answered); the check below covers one that finished before the cancellation arrived.
-        const exists = await Promise.all(ids.map((id) => redis.exists(`${this.#queueKeys.base}:${id}`)));
-        ids.forEach((id, i) => {
-          if (exists[i] === 0) this.#lingering.delete(id);
-        });
+        for (const id of ids) {
+          const bundle = this.#lingering.get(id);
+          if (bundle !== undefined && gone.has(bundle)) this.#lingering.delete(id);
+        }
         this.#settled();
       })().catch(() => undefined),
     );
@@ -435,7 +511,8 @@ export class RemoteDispatcher implements Dispatcher {
     const entry = this.#entries.get(message.id);
     if (message.type !== 'started') {
       if (entry === undefined && this.#answered.has(message.id)) this.#duplicates++;
-      this.#remember(message.id);
+      const lingering = this.#lingering.get(message.id);
+      this.#remember(message.id, entry?.bundle?.id ?? lingering?.id);
       if (this.#lingering.delete(message.id)) this.#settled();
     }
     if (entry === undefined) return;
@@ -447,6 +524,7 @@ export class RemoteDispatcher implements Dispatcher {
         }
         return;
       case 'response':
+        if (typeof message.ms === 'number') this.#measured(entry.task, message.ms);
         entry.state = 'done';
         this.#forget(entry, false);
         this.#settled();
@@ -481,12 +559,14 @@ export class RemoteDispatcher implements Dispatcher {
     );
   }
 
-  /** Keeps the ids answered lately (older ones are long gone from Redis). */
-  #remember(id: string): void {
+  /** Keeps the ids answered lately, with their job when known (older ones are long gone from Redis). */
+  #remember(id: string, bundle: string | undefined): void {
     const now = performance.now();
-    this.#answered.set(id, now);
+    const known = this.#answered.get(id);
+    this.#answered.delete(id);
+    this.#answered.set(id, { at: now, bundle: bundle ?? known?.bundle });
     if (this.#answered.size < 4096) return;
-    for (const [old, at] of this.#answered) {
+    for (const [old, { at }] of this.#answered) {
       if (now - at < ANSWERED_MEMORY_MS) break;
       this.#answered.delete(old);
     }
@@ -525,7 +605,7 @@ export class RemoteDispatcher implements Dispatcher {
     if (this.#entries.get(entry.id) !== entry) return;
     entry.state = 'done';
     this.#forget(entry, false);
-    this.#lingering.add(entry.id);
+    this.#lingering.set(entry.id, entry.bundle);
     this.#settled();
     entry.job.onFailure(error);
   }
@@ -601,18 +681,20 @@ export class RemoteDispatcher implements Dispatcher {
     await this.#until(() => this.#lingering.size === 0 && this.#inFlight.size === 0, deadline);
     if (this.#reachable) {
       // A worker removes a job just after pushing its response: wait until the answered ones are gone.
-      const answered = [...this.#answered.keys()].map((id) => `${this.#queueKeys.base}:${id}`);
+      const answered = [...new Set([...this.#answered.values()].map(({ bundle }) => bundle).filter((id) => id !== undefined))].map(
+        (id) => `${this.#queueKeys.base}:${id}`,
+      );
       for (let start = 0; start < answered.length && performance.now() < deadline; ) {
         const slice = answered.slice(start, start + 1000);
         const exists = await this.#redis.exists(...slice).catch(() => 0);
         if (exists === 0) start += slice.length;
         else await new Promise((resolve) => setTimeout(resolve, 20));
       }
-      const leftovers = [...this.#lingering];
-      await Promise.all(leftovers.map((id) => this.#queue.remove(id).catch(() => 0)));
+      const leftovers = new Set([...this.#lingering.values()].map((bundle) => bundle?.id).filter((id) => id !== undefined));
+      await Promise.all([...leftovers].map((id) => this.#queue.remove(id).catch(() => 0)));
       await this.#redis
         .multi()
-        .del(this.#keys.alive, this.#keys.results, this.#keys.cancelled, this.#keys.runners)
+        .del(this.#keys.alive, this.#keys.results, this.#keys.cancelled, this.#keys.runners, this.#keys.done)
         // BullMQ's event stream and id counter of the queue: parapool reads neither (job ids are its own),
         // and they hold entries of this client's jobs.
         .del(`${this.#queueKeys.base}:events`, `${this.#queueKeys.base}:id`)

@@ -2,19 +2,21 @@
  * A worker's writes to its clients' keys, gathered per event-loop turn: the
  * start checks of every job fetched in one turn go to Redis in one script call
  * per client, and so do the messages of one turn (started, results, failures),
- * in the order they happened. A worker that holds many short jobs thus makes
- * two calls a turn instead of several per job.
+ * in the order they happened, with the done marks of the parts whose job left
+ * BullMQ. A worker that holds many short jobs thus makes two calls a turn
+ * instead of several per job.
  */
 import type { Redis } from 'ioredis';
 import { BEGIN_SCRIPT, clientKeys, PUSH_SCRIPT } from './keys';
 import { sealResult } from './signing';
 
-/** What the start check says of a job: its client is gone, it was cancelled, or it runs. */
-export type BeginState = 'gone' | 'cancelled' | 'run';
+/** What the start check says of a part: its client is gone, it was cancelled, it ended in an earlier run of its job, or it runs. */
+export type BeginState = 'gone' | 'cancelled' | 'done' | 'run';
 
 interface Pending {
   begins: { id: string; resolve: (state: BeginState) => void; reject: (error: unknown) => void }[];
   ended: string[];
+  forgotten: string[];
   messages: string[];
   sent: { resolve: () => void; reject: (error: unknown) => void }[];
 }
@@ -56,10 +58,15 @@ export class Outbox {
     });
   }
 
+  /** The parts' job left BullMQ (completed or failed): their done marks go (in the next turn's push). */
+  forget(client: string, ids: readonly string[]): void {
+    this.#of(client).forgotten.push(...ids);
+  }
+
   #of(client: string): Pending {
     let pending = this.#pending.get(client);
     if (pending === undefined) {
-      pending = { begins: [], ended: [], messages: [], sent: [] };
+      pending = { begins: [], ended: [], forgotten: [], messages: [], sent: [] };
       this.#pending.set(client, pending);
     }
     if (!this.#scheduled) {
@@ -78,10 +85,11 @@ export class Outbox {
       for (let from = 0; from < pending.begins.length; from += MAX_BATCH) {
         const begins = pending.begins.slice(from, from + MAX_BATCH);
         const ids = begins.map((begin) => begin.id);
-        this.#redis.eval(BEGIN_SCRIPT, 3, keys.alive, keys.cancelled, keys.runners, this.#runner, ...ids).then(
+        this.#redis.eval(BEGIN_SCRIPT, 4, keys.alive, keys.cancelled, keys.runners, keys.done, this.#runner, ...ids).then(
           (states) => {
             begins.forEach((begin, i) => {
-              begin.resolve(states === 0 ? 'gone' : (states as number[])[i] === 1 ? 'cancelled' : 'run');
+              const state = states === 0 ? 0 : (states as number[])[i];
+              begin.resolve(state === 0 ? 'gone' : state === 1 ? 'cancelled' : state === 3 ? 'done' : 'run');
             });
           },
           (error: unknown) => {
@@ -89,11 +97,14 @@ export class Outbox {
           },
         );
       }
-      for (let from = 0; from < pending.messages.length || from < pending.ended.length; from += MAX_BATCH) {
+      const longest = Math.max(pending.messages.length, pending.ended.length, pending.forgotten.length);
+      for (let from = 0; from < longest; from += MAX_BATCH) {
         const ended = pending.ended.slice(from, from + MAX_BATCH);
+        const forgotten = pending.forgotten.slice(from, from + MAX_BATCH);
         const messages = pending.messages.slice(from, from + MAX_BATCH);
         const sent = pending.sent.slice(from, from + MAX_BATCH);
-        this.#redis.eval(PUSH_SCRIPT, 3, keys.alive, keys.results, keys.runners, ended.length, ...ended, ...messages).then(
+        const args = [ended.length, ...ended, forgotten.length, ...forgotten, ...messages];
+        this.#redis.eval(PUSH_SCRIPT, 4, keys.alive, keys.results, keys.runners, keys.done, ...args).then(
           () => {
             for (const each of sent) each.resolve();
           },

@@ -1,8 +1,8 @@
 /**
  * Signatures, both ways: HMAC-SHA256 over a canonical payload, so that a worker
  * runs only jobs made by a holder of the authkey, exactly as they were made (the
- * job id, the task named by module, export and hash, the kind and the
- * arguments), and a client accepts only results made by one (each result
+ * job id, and for each of its parts the part's id, the task named by module,
+ * export and hash, the kind and the arguments), and a client accepts only results made by one (each result
  * message is sealed: its MAC, then its text, which names its job). Redis itself
  * is protected by its ACL and TLS (docs/remote.md).
  */
@@ -11,9 +11,12 @@ import type { JobData } from './wire';
 
 type Unsigned = Omit<JobData, 'mac'>;
 
-/** The bytes that are signed: every field of the job but the MAC, in a fixed order. */
+/** The bytes that are signed: every field of the job but the MAC, every field of each part, in a fixed order. */
 function canonical(id: string, data: Unsigned): string {
-  return JSON.stringify([data.v, id, data.client, data.module, data.export, data.sha256, data.kind, data.args, data.escaped]);
+  const parts = Array.isArray(data.parts)
+    ? data.parts.map((part) => [part?.id, part?.module, part?.export, part?.sha256, part?.kind, part?.args, part?.escaped])
+    : null;
+  return JSON.stringify([data.v, id, data.client, parts]);
 }
 
 /** HMAC-SHA256(authkey, canonical payload) in hex. */

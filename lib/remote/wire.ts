@@ -9,12 +9,13 @@ import { DESCRIPTOR_KEY, ESCAPED } from '../codec/registry';
 import { UncloneableError } from '../errors';
 import type { CallKind, EncodedError, TaskRequest, TaskResponse } from '../runtime/protocol';
 
-/** The data of one BullMQ job: a task named by module, export and content hash, with its arguments. */
-export interface JobData {
-  /** Wire version. */
-  readonly v: 1;
-  /** The client that submitted it (its result list, its cancellations). */
-  readonly client: string;
+/**
+ * One chunk (or apply/submit) inside a BullMQ job: its id (the client's entry), a task named by module,
+ * export and content hash, with its arguments.
+ */
+export interface JobPart {
+  /** The client's id of this chunk: what its messages name. */
+  readonly id: string;
   /** The task module, relative to the client's root, with `/` separators. */
   readonly module: string;
   readonly export: string;
@@ -25,14 +26,29 @@ export interface JobData {
   readonly args: string;
   /** True when `args` holds escaped user objects (the thread unescapes them). */
   readonly escaped: boolean;
+}
+
+/**
+ * The data of one BullMQ job: one or more parts of one client (several short chunks share a job, so that
+ * BullMQ's per-job work is paid once for them), signed as a whole. The job's BullMQ id is its first part's.
+ */
+export interface JobData {
+  /** Wire version. */
+  readonly v: 2;
+  /** The client that submitted it (its result list, its cancellations). */
+  readonly client: string;
+  readonly parts: readonly JobPart[];
   /** HMAC-SHA256(authkey, canonical payload), hex (see signing.ts). */
   readonly mac: string;
 }
 
-/** Worker → client, one entry of the client's result list (sealed with the authkey: signing.ts). */
+/**
+ * Worker → client, one entry of the client's result list (sealed with the authkey: signing.ts). A response's
+ * `ms` is how long the part ran on its thread: what the client sizes its jobs by.
+ */
 export type ResultMessage =
   | { readonly id: string; readonly type: 'started' }
-  | { readonly id: string; readonly type: 'response'; readonly response: TaskResponse }
+  | { readonly id: string; readonly type: 'response'; readonly response: TaskResponse; readonly ms?: number }
   | { readonly id: string; readonly type: 'failure'; readonly error: EncodedError }
   | { readonly id: string; readonly type: 'skipped' };
 

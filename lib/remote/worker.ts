@@ -1,6 +1,7 @@
 /**
  * A remote worker process (`npx parapool worker`): a BullMQ Worker whose
- * processor runs each job on a local parapool Pool, so the event loop stays
+ * processor runs each part of a job (a chunk, an apply; short ones share a
+ * job) on a local parapool Pool, so the event loop stays
  * free to renew BullMQ's locks while tasks use every thread, and TypeScript
  * task modules, packed chunks and coded errors work as they do locally.
  *
@@ -34,7 +35,7 @@ import { task } from '../tasks/task-ref';
 import { clientKeys, HEARTBEAT_INTERVAL_MS, HEARTBEAT_SCRIPT, HEARTBEAT_TTL_MS, queueKeys, type QueueKeys } from './keys';
 import { Outbox } from './outbox';
 import { contentHash, verify } from './signing';
-import { describeShared, fromWire, sharedTagIn, toWire, type JobData, type ResultMessage } from './wire';
+import { describeShared, fromWire, sharedTagIn, toWire, type JobData, type JobPart, type ResultMessage } from './wire';
 
 /** Everything a worker process is started with (the CLI's flags, checked). */
 export interface WorkerSettings {
@@ -164,6 +165,7 @@ export class RemoteWorker {
     this.#worker.on('failed', (job, error) => {
       if (job !== undefined) void this.#reportFailed(job, error);
     });
+    this.#worker.on('completed', (job) => this.#left(job));
     await this.#beat();
     this.#heartbeat = setInterval(() => void this.#beat().catch(() => undefined), HEARTBEAT_INTERVAL_MS);
     void this.#worker.run().catch((error: unknown) => this.#log(`worker stopped: ${messageOf(error)}`));
@@ -241,143 +243,171 @@ export class RemoteWorker {
   async #process(job: BullJob<JobData>, token: string | undefined, signal: AbortSignal | undefined): Promise<void> {
     const id = job.id ?? '';
     const data = job.data;
-    const client = typeof data?.client === 'string' && CLIENT_ID.test(data.client) ? data.client : undefined;
-    if (client === undefined) return;
+    const client = clientOf(data);
+    const parts = partsOf(data);
+    if (client === undefined || parts === undefined) return;
     if (!verify(this.#settings.authkey, id, data)) {
       this.#log(`refused job ${id}: its signature does not match this worker's authkey`);
-      await this.#fail(
-        client,
-        id,
-        new AuthenticationError(
-          `The worker (${this.#runner}) refused the job: its signature does not match the worker's authkey (the caller's authkey and the worker's --authkey-file differ)`,
-        ),
+      const refused = new AuthenticationError(
+        `The worker (${this.#runner}) refused the job: its signature does not match the worker's authkey (the caller's authkey and the worker's --authkey-file differ)`,
       );
+      await Promise.all(parts.map((part) => this.#fail(client, part.id, refused)));
       return;
     }
-    const begin = await this.#outbox.begin(client, id);
-    if (begin === 'gone') return;
-    if (begin === 'cancelled') {
-      await this.#send(client, { id, type: 'skipped' }, true);
-      return;
-    }
-    const served = this.#served.get(data.module);
-    if (served === undefined) {
-      await this.#fail(
-        client,
-        id,
-        new TaskNotFoundError(
-          `Task module ${data.module} is not served by the worker ${this.#runner} (its --tasks: ${this.modules.join(', ') || 'none'})`,
-        ),
-      );
-      return;
-    }
-    if (served.hash !== data.sha256) {
-      await this.#fail(
-        client,
-        id,
-        new TaskVersionError(
-          `Task module ${data.module} on the worker ${this.#runner} differs from the caller's copy (sha256 ${served.hash.slice(0, 12)}… there, ${data.sha256.slice(0, 12)}… here): deploy the same version to the workers, then restart them`,
-        ),
-      );
-      return;
-    }
-    const controller = new AbortController();
-    this.#active.set(id, controller);
-    if (this.#cancelled.has(id)) controller.abort();
-    signal?.addEventListener('abort', () => controller.abort(), { once: true });
-    let message: ResultMessage;
+    const states = await Promise.all(parts.map((part) => this.#outbox.begin(client, part.id)));
+    if (states.includes('gone')) return;
+    const controllers = new Map<string, AbortController>();
+    const running: { part: JobPart; served: ServedModule }[] = [];
+    const ended: Promise<void>[] = [];
+    parts.forEach((part, i) => {
+      if (states[i] === 'done') return;
+      if (states[i] === 'cancelled') {
+        ended.push(this.#send(client, { id: part.id, type: 'skipped' }, true));
+        return;
+      }
+      const served = this.#servedFor(part);
+      if ('error' in served) {
+        ended.push(this.#fail(client, part.id, served.error));
+        return;
+      }
+      const controller = new AbortController();
+      controllers.set(part.id, controller);
+      this.#active.set(part.id, controller);
+      if (this.#cancelled.has(part.id)) controller.abort();
+      running.push({ part, served });
+    });
+    const onAbort = (): void => {
+      for (const controller of controllers.values()) controller.abort();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const outcome = await this.#run(client, id, served, data, controller.signal);
-      if (outcome === 'returned') {
+      const outcomes = this.#runAll(client, running, controllers);
+      // Each part's message goes as soon as it ends (a returned part sends none: its job goes back whole).
+      for (const [i, outcome] of outcomes.entries()) {
+        const partId = running[i]!.part.id;
+        ended.push(
+          outcome.then((result) => {
+            this.#active.delete(partId);
+            if (result === 'returned') return;
+            return this.#send(client, result === 'cancelled' ? { id: partId, type: 'skipped' } : { id: partId, ...result }, true);
+          }),
+        );
+      }
+      if (outcomes.length > 0 && (await Promise.all(outcomes)).every((outcome) => outcome === 'returned')) {
         // Never started here: back to the queue, for a worker whose threads are free (BullMQ's own idiom).
         // Should the move fail (the lock lost meanwhile), BullMQ's stall check puts the job back instead.
+        await Promise.all(ended);
         await job.moveToWait(token).catch((error: unknown) => this.#log(`could not return job ${id}: ${messageOf(error)}`));
         throw new WaitingError();
       }
-      message = outcome === 'cancelled' ? { id, type: 'skipped' } : { id, type: 'response', response: outcome };
+      await Promise.all(ended);
     } finally {
-      this.#active.delete(id);
+      signal?.removeEventListener('abort', onAbort);
+      for (const partId of controllers.keys()) this.#active.delete(partId);
     }
-    await this.#send(client, message, true);
+  }
+
+  /** The module a part names, if this worker serves it in the same version; else the coded error to answer with. */
+  #servedFor(part: JobPart): ServedModule | { error: Error } {
+    const served = this.#served.get(part.module);
+    if (served === undefined) {
+      return {
+        error: new TaskNotFoundError(
+          `Task module ${part.module} is not served by the worker ${this.#runner} (its --tasks: ${this.modules.join(', ') || 'none'})`,
+        ),
+      };
+    }
+    if (served.hash !== part.sha256) {
+      return {
+        error: new TaskVersionError(
+          `Task module ${part.module} on the worker ${this.#runner} differs from the caller's copy (sha256 ${served.hash.slice(0, 12)}… there, ${String(part.sha256).slice(0, 12)}… here): deploy the same version to the workers, then restart them`,
+        ),
+      };
+    }
+    return served;
   }
 
   /**
-   * Runs one job on a local thread, exactly as a local Pool would run it (the arguments are already
-   * codec-encoded by the caller); tells the client when a thread starts it. 'cancelled' when it was;
-   * 'returned' when it waited here too long for a thread (see HOLD_MS) and should go back to the queue.
+   * Runs a job's parts on the local threads, exactly as a local Pool would run them (the arguments are
+   * already codec-encoded by the caller); tells the client when a thread starts each. A part resolves
+   * with its response and run time, or 'cancelled'; every part resolves 'returned' when none of them had
+   * started after waiting here too long for a thread (see HOLD_MS): the job should go back to the queue.
    */
-  #run(
+  #runAll(
     client: string,
-    id: string,
-    served: ServedModule,
-    data: JobData,
-    signal: AbortSignal,
-  ): Promise<TaskResponse | 'cancelled' | 'returned'> {
-    let request: TaskRequest;
-    try {
-      const args = fromWire(data.args);
-      if (!Array.isArray(args)) throw new InvalidArgumentError('The job carries no argument list');
-      if (data.escaped === true && sharedTagIn(args) !== undefined) {
-        throw new InvalidArgumentError('The job carries a shared object, which cannot come from another machine');
+    running: readonly { part: JobPart; served: ServedModule }[],
+    controllers: ReadonlyMap<string, AbortController>,
+  ): Promise<{ type: 'response'; response: TaskResponse; ms?: number } | 'cancelled' | 'returned'>[] {
+    type Outcome = { type: 'response'; response: TaskResponse; ms?: number } | 'cancelled' | 'returned';
+    const held: { entry: JobEntry; settle: (outcome: Outcome) => void }[] = [];
+    let hold: NodeJS.Timeout | undefined;
+    const started = (): void => {
+      if (hold !== undefined) clearTimeout(hold);
+      hold = undefined;
+    };
+    const outcomes = running.map(({ part, served }) => {
+      const signal = controllers.get(part.id)!.signal;
+      let request: TaskRequest;
+      try {
+        request = requestOf(part, served);
+      } catch (error) {
+        return Promise.resolve<Outcome>({ type: 'response', response: errorResponse(error) });
       }
-      if (data.kind !== CallKind.Apply && data.kind !== CallKind.Map && data.kind !== CallKind.Starmap) {
-        throw new InvalidArgumentError(`The job's kind ${String(data.kind)} is not one of apply, map, starmap`);
-      }
-      request = { file: served.file, name: data.export, kind: data.kind, input: { kind: 'encoded', args, shared: data.escaped === true } };
-    } catch (error) {
-      return Promise.resolve(errorResponse(error));
-    }
-    return new Promise((resolve) => {
-      let startedAt = 0;
-      let entry: JobEntry | undefined;
-      let hold: NodeJS.Timeout | undefined;
-      const settle = (outcome: TaskResponse | 'cancelled' | 'returned'): void => {
-        if (hold !== undefined) clearTimeout(hold);
-        signal.removeEventListener('abort', onAbort);
-        resolve(outcome);
-      };
-      const onAbort = (): void => {
-        // Still waiting for a thread here: it never starts. Running: the signal stops its thread.
-        if (entry !== undefined && this.#threads.cancel(entry)) settle('cancelled');
-      };
-      entry = this.#threads.submit({
-        request,
-        signal,
-        onStart: () => {
-          if (hold !== undefined) clearTimeout(hold);
-          startedAt = performance.now();
-          void this.#send(client, { id, type: 'started' }, false).catch(() => undefined);
-        },
-        onResponse: (response) => {
-          this.#ran(performance.now() - startedAt);
-          settle(signal.aborted ? 'cancelled' : remoteResponse(response));
-        },
-        onFailure: (error) => {
-          if (signal.aborted) {
-            settle('cancelled');
-            return;
-          }
-          this.#onPoolError(error);
-          settle(errorResponse(error));
-        },
-      });
-      if (signal.aborted) {
-        onAbort();
-        return;
-      }
-      signal.addEventListener('abort', onAbort, { once: true });
-      if (entry.state === 'queued') {
-        // Prefetched behind jobs that turned out long: give it back rather than hold it from idle threads elsewhere.
-        hold = setTimeout(
-          () => {
-            if (entry.state !== 'queued' || !this.#threads.cancel(entry)) return;
-            this.#gaveBack();
-            settle('returned');
+      return new Promise<Outcome>((resolve) => {
+        let startedAt = 0;
+        let entry: JobEntry | undefined;
+        const settle = (outcome: Outcome): void => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(outcome);
+        };
+        const onAbort = (): void => {
+          // Still waiting for a thread here: it never starts. Running: the signal stops its thread.
+          if (entry !== undefined && this.#threads.cancel(entry)) settle('cancelled');
+        };
+        entry = this.#threads.submit({
+          request,
+          signal,
+          onStart: () => {
+            started();
+            startedAt = performance.now();
+            void this.#send(client, { id: part.id, type: 'started' }, false).catch(() => undefined);
           },
-          Math.max(HOLD_MS, 2 * (this.#meanRunMs ?? 0)),
-        );
-      }
+          onResponse: (response) => {
+            const ms = performance.now() - startedAt;
+            this.#ran(ms);
+            settle(signal.aborted ? 'cancelled' : { type: 'response', response: remoteResponse(response), ms });
+          },
+          onFailure: (error) => {
+            if (signal.aborted) {
+              settle('cancelled');
+              return;
+            }
+            this.#onPoolError(error);
+            settle({ type: 'response', response: errorResponse(error) });
+          },
+        });
+        if (signal.aborted) {
+          onAbort();
+          return;
+        }
+        signal.addEventListener('abort', onAbort, { once: true });
+        if (entry.state === 'queued') held.push({ entry, settle });
+      });
     });
+    if (held.length === running.length && held.length > 0) {
+      // Prefetched behind jobs that turned out long: give it back rather than hold it from idle threads elsewhere.
+      hold = setTimeout(
+        () => {
+          if (!held.every(({ entry }) => entry.state === 'queued')) return;
+          for (const { entry, settle } of held) {
+            if (this.#threads.cancel(entry)) settle('returned');
+          }
+          this.#gaveBack();
+        },
+        Math.max(HOLD_MS, 2 * (this.#meanRunMs ?? 0)),
+      );
+    }
+    return outcomes;
   }
 
   /** A held job waited too long: the measured mean is stale (jobs got longer); fetch no more than the threads until one ends. */
@@ -405,30 +435,74 @@ export class RemoteWorker {
     }
   }
 
-  /** BullMQ failed a job: after a second stall, the worker that ran it last died too. */
+  /** BullMQ failed a job: after a second stall, the worker that ran it last died too. Every part that had not ended fails. */
   async #reportFailed(job: BullJob<JobData>, error: Error): Promise<void> {
     const id = job.id ?? '';
-    const client = typeof job.data?.client === 'string' && CLIENT_ID.test(job.data.client) ? job.data.client : undefined;
-    if (client === undefined) return;
+    const client = clientOf(job.data);
+    const parts = partsOf(job.data);
+    if (client === undefined || parts === undefined) return;
+    const ids = parts.map((part) => part.id);
     try {
       if (error.message === STALLED_REASON) {
         const keys = clientKeys(this.#settings.prefix, this.#settings.queue, client);
-        const runner = (await this.#redis.hget(keys.runners, id)) ?? 'an unknown host';
-        await this.#fail(
-          client,
-          id,
-          new WorkerExitedError(
-            `The worker process running this task died (last on ${runner}): it had been run once more after a first worker died, and remote tasks run at most twice`,
-            { exitCode: 1 },
+        const runners = await this.#redis.hmget(keys.runners, ...ids);
+        await Promise.all(
+          ids.map((partId, i) =>
+            this.#fail(
+              client,
+              partId,
+              new WorkerExitedError(
+                `The worker process running this task died (last on ${runners[i] ?? 'an unknown host'}): it had been run once more after a first worker died, and remote tasks run at most twice`,
+                { exitCode: 1 },
+              ),
+            ),
           ),
         );
       } else {
-        await this.#fail(client, id, error);
+        await Promise.all(ids.map((partId) => this.#fail(client, partId, error)));
       }
     } catch (failure) {
       this.#log(`could not report the failure of job ${id}: ${messageOf(failure)}`);
     }
+    this.#outbox.forget(client, ids);
   }
+
+  /** A job left BullMQ: its parts' done marks (kept for a re-run after a death) go. */
+  #left(job: BullJob<JobData> | undefined): void {
+    const client = clientOf(job?.data);
+    const parts = partsOf(job?.data);
+    if (client !== undefined && parts !== undefined)
+      this.#outbox.forget(
+        client,
+        parts.map((part) => part.id),
+      );
+  }
+}
+
+/** The job's client id, when it is well formed. */
+function clientOf(data: JobData | undefined): string | undefined {
+  return typeof data?.client === 'string' && CLIENT_ID.test(data.client) ? data.client : undefined;
+}
+
+/** The job's parts, when they are well formed enough to be answered (each has a string id of its client). */
+function partsOf(data: JobData | undefined): readonly JobPart[] | undefined {
+  const parts = data?.parts;
+  if (!Array.isArray(parts) || parts.length === 0) return undefined;
+  const prefix = `${data!.client}-`;
+  return parts.every((part: JobPart | null) => typeof part?.id === 'string' && part.id.startsWith(prefix)) ? parts : undefined;
+}
+
+/** The thread request of a part: its arguments parsed from the wire and checked. */
+function requestOf(part: JobPart, served: ServedModule): TaskRequest {
+  const args = fromWire(part.args);
+  if (!Array.isArray(args)) throw new InvalidArgumentError('The job carries no argument list');
+  if (part.escaped === true && sharedTagIn(args) !== undefined) {
+    throw new InvalidArgumentError('The job carries a shared object, which cannot come from another machine');
+  }
+  if (part.kind !== CallKind.Apply && part.kind !== CallKind.Map && part.kind !== CallKind.Starmap) {
+    throw new InvalidArgumentError(`The job's kind ${String(part.kind)} is not one of apply, map, starmap`);
+  }
+  return { file: served.file, name: part.export, kind: part.kind, input: { kind: 'encoded', args, shared: part.escaped === true } };
 }
 
 function errorResponse(error: unknown): TaskResponse {

@@ -1,7 +1,7 @@
 // The remote dispatcher against the runtime's Dispatcher interface, on a real Redis with real
 // worker processes: what a worker refuses (signature, module, version), what the client refuses
 // before sending, worker deaths (SIGKILL, SIGSTOP past the lock, a second death), Redis down.
-import { cpSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -306,6 +306,102 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
       (e: unknown) => e,
     );
     expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED', message: expect.stringContaining(`host ${os.hostname()} pid`) });
+    await d.close();
+  }, 20000);
+
+  /** Restarts the workers that died (the tests above and below kill some). */
+  async function replaceDead(): Promise<void> {
+    for (let i = 0; i < workers.length; i++) {
+      if (workers[i]!.process.exitCode === null && workers[i]!.process.signalCode === null) continue;
+      workers[i] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
+    }
+  }
+
+  /** How many times `tally` ran for each item, from the bytes it appended. */
+  function tallies(dir: string, items: readonly number[]): number[] {
+    return items.map((i) => readFileSync(path.join(dir, String(i)), 'utf8').length);
+  }
+
+  /** A dispatcher that puts every part of a measured task in one job, with `tally` measured already, and three live workers. */
+  async function sharingDispatcher(dir: string): Promise<RemoteDispatcher> {
+    await replaceDead();
+    const d = dispatcher({ jobMs: 1e9 });
+    await until(() => d.workers === 6, 'three workers of two threads');
+    expect(await value(submit(d, request('tally', CallKind.Apply, [dir, -1])))).toBe(-1);
+    return d;
+  }
+
+  it('parts of a short task share one BullMQ job; its worker killed mid-job: the parts that ended do not run again, the others run once more', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parapool-tally-'));
+    const marker = path.join(dir, 'go');
+    const d = await sharingDispatcher(dir);
+    const sent = d.jobsSent;
+    const items = [0, 1, 2, 3, 4, 5, 6, 7];
+    const runs = items.map((i) => submit(d, request('tally', CallKind.Apply, i === 5 ? [dir, i, marker] : [dir, i])));
+    await until(() => runs[5]!.starts === 1 && runs.every((run, i) => i === 5 || run.responses === 1), 'seven parts answered, one running');
+    expect(d.jobsSent).toBe(sent + 1);
+    // The warm-up was part 0 of this client; the blocked part is its 6th.
+    const pid = await runnerOf(d.clientId, `${d.clientId}-${(6).toString(36)}`);
+    const victim = workers.find((worker) => worker.pid === pid)!;
+    victim.kill('SIGKILL');
+    await until(() => tallies(dir, [5])[0] === 2, 'the blocked part to run once more elsewhere');
+    writeFileSync(marker, '');
+    expect(await Promise.all(runs.map(value))).toEqual(items);
+    expect(tallies(dir, items)).toEqual([1, 1, 1, 1, 1, 2, 1, 1]);
+    expect(runs.every((run) => run.responses === 1)).toBe(true);
+    await d.close();
+  }, 20000);
+
+  it('a part of a shared job cancelled while it waits for a thread never runs; the job’s other parts do; no keys left', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parapool-tally-'));
+    const marker = path.join(dir, 'go');
+    const d = await sharingDispatcher(dir);
+    const sent = d.jobsSent;
+    // Parts 0 and 1 hold both threads of the worker that fetches the job; 2 and 3 wait there for a thread.
+    const runs = [0, 1].map((i) => submit(d, request('tally', CallKind.Apply, [dir, i, marker])));
+    const victim = d.submit({
+      request: request('tally', CallKind.Apply, [dir, 2]),
+      onResponse: () => undefined,
+      onFailure: () => undefined,
+    });
+    const last = submit(d, request('tally', CallKind.Apply, [dir, 3]));
+    await until(() => runs.every((run) => run.starts === 1), 'two parts to hold the threads');
+    expect(d.jobsSent).toBe(sent + 1);
+    expect(d.cancel(victim)).toBe(true);
+    const c = redis.client();
+    try {
+      // The worker skipped it: its end is marked while the job is in BullMQ.
+      await until(
+        async () => (await c.sismember(`bull:${QUEUE}:pp:c:${d.clientId}:done`, `${d.clientId}-${(3).toString(36)}`)) === 1,
+        'the skip',
+      );
+      writeFileSync(marker, '');
+      expect(await Promise.all([...runs, last].map(value))).toEqual([0, 1, 3]);
+      expect(tallies(dir, [0, 1, 3])).toEqual([1, 1, 1]);
+      expect(existsSync(path.join(dir, '2'))).toBe(false);
+      await d.close();
+      expect((await c.keys('*')).filter((key) => key.includes(d.clientId))).toEqual([]);
+    } finally {
+      c.disconnect();
+    }
+  });
+
+  it('a second death of a shared job → ERR_WORKER_EXITED naming the host for its unfinished part only; its ended parts ran once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parapool-tally-'));
+    const marker = path.join(dir, 'go');
+    const d = await sharingDispatcher(dir);
+    const sent = d.jobsSent;
+    const runs = [0, 1, 2].map((i) => submit(d, request('tally', CallKind.Apply, i === 2 ? [dir, i, marker, true] : [dir, i])));
+    await until(() => runs[0]!.responses === 1 && runs[1]!.responses === 1 && runs[2]!.starts === 1, 'two parts answered, one running');
+    expect(d.jobsSent).toBe(sent + 1);
+    writeFileSync(marker, '');
+    const error = await runs[2]!.promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED', message: expect.stringContaining(`host ${os.hostname()} pid`) });
+    expect(await Promise.all(runs.slice(0, 2).map(value))).toEqual([0, 1]);
+    expect(tallies(dir, [0, 1, 2])).toEqual([1, 1, 2]);
     await d.close();
   }, 20000);
 
