@@ -22,7 +22,8 @@ rmSync(dist, { recursive: true, force: true });
 const tsc = join(root, 'node_modules/typescript/bin/tsc');
 const project = join(root, 'tsconfig.build.json');
 // The JavaScript pass skips the type check: the declaration pass below checks the same program,
-// unless `--no-check` says a type check of it has just passed (`npm test` runs `typecheck` first).
+// unless `--no-check` says a type check follows (`npm test` runs `typecheck` right after the build,
+// which needs the build first: examples/ and workers/ import the package by its name).
 const check = process.argv.includes('--no-check') ? ['--noCheck'] : [];
 execFileSync(process.execPath, [tsc, '-p', project, '--removeComments', '--declaration', 'false', '--noCheck'], { stdio: 'inherit' });
 execFileSync(process.execPath, [tsc, '-p', project, '--emitDeclarationOnly', ...check], { stdio: 'inherit' });

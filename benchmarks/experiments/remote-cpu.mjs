@@ -6,13 +6,14 @@
 // each worker thread) into --dir, for `node --cpu-prof`-style reading.
 //
 //   npm run build && node benchmarks/experiments/remote-cpu.mjs [--chunks 3000] [--rounds 3] [--cpu-prof --dir /tmp/prof]
-import { spawn } from 'node:child_process';
+
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startChild } from '../lib/children.mjs';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -27,26 +28,6 @@ const PROFILE = process.argv.includes('--cpu-prof')
   ? ['--cpu-prof', '--cpu-prof-dir', flag('dir', mkdtempSync(path.join(os.tmpdir(), 'parapool-prof-')))]
   : [];
 
-const children = [];
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-function start(command, args, ready) {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      output += chunk;
-      if (output.includes(ready)) resolve(child);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', () => reject(new Error(`${command} exited before it was ready:\n${output}`)));
-  });
-}
-
 const port = await new Promise((resolve) => {
   const server = net.createServer().listen(0, '127.0.0.1', () => {
     const { port: free } = server.address();
@@ -55,13 +36,13 @@ const port = await new Promise((resolve) => {
 });
 const dir = mkdtempSync(path.join(os.tmpdir(), 'parapool-remote-cpu-'));
 const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
-const redis = await start('redis-server', args, 'Ready to accept connections');
+const redis = await startChild('redis-server', args, 'Ready to accept connections');
 const url = `redis://127.0.0.1:${port}`;
 const keyFile = path.join(dir, 'key');
 writeFileSync(keyFile, 'remote-cpu-key');
 const workerArgs = ['worker', '--redis', url, '--queue', 'cpu', '--root', ROOT, '--tasks', 'workers/math.ts', '--threads', '2'];
 const workers = await Promise.all(
-  [1, 2].map(() => start(process.execPath, [...PROFILE, CLI, ...workerArgs, '--authkey-file', keyFile], 'serving queue')),
+  [1, 2].map(() => startChild(process.execPath, [...PROFILE, CLI, ...workerArgs, '--authkey-file', keyFile], 'serving queue')),
 );
 const { Pool, tasks } = require(path.join(ROOT, 'dist', 'cjs', 'index.js'));
 const { redisBackend } = require(path.join(ROOT, 'dist', 'cjs', 'remote', 'index.js'));

@@ -7,7 +7,7 @@
 //   worker processes of 2 threads each; throughput relative to 1 process (and to linear).
 // The throughput group also runs BullMQ alone (no parapool) in the same run, as the engine's ceiling here.
 // Run alone: `npm run build && node benchmarks/workloads/10-remote.mjs [--quick] [--only=throughput,recovery,scaling]`.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
@@ -15,6 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { finishRow } from '../lib/measure.mjs';
+import { startChild } from '../lib/children.mjs';
 
 export const number = 10;
 export const id = 'remote';
@@ -39,34 +40,13 @@ async function freePort() {
   });
 }
 
-const children = new Set();
-process.on('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-function start(command, args, ready) {
-  const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  child.once('exit', () => children.delete(child));
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const onData = (chunk) => {
-      output += chunk;
-      if (output.includes(ready)) resolve(child);
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.once('exit', () => reject(new Error(`${command} exited before it was ready:\n${output}`)));
-  });
-}
-
 async function startRedis() {
   const binary = execFileSync('sh', ['-c', 'command -v redis-server || true'], { encoding: 'utf8' }).trim();
   if (binary === '') throw new Error('redis-server is not installed (apt-get install redis-server)');
   const port = await freePort();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'parapool-bench-redis-'));
   const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
-  const child = await start(binary, [...args, '--dir', dir], 'Ready to accept connections');
+  const child = await startChild(binary, [...args, '--dir', dir], 'Ready to accept connections');
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
@@ -85,7 +65,7 @@ function startWorker(url, queue, keyFile, threads, locks = []) {
     '--tasks',
     'workers/sleepy.ts',
   ];
-  return start(process.execPath, [...args, '--threads', String(threads), '--authkey-file', keyFile, ...locks], 'serving queue');
+  return startChild(process.execPath, [...args, '--threads', String(threads), '--authkey-file', keyFile, ...locks], 'serving queue');
 }
 
 async function stopAll(workers) {
