@@ -29,8 +29,7 @@ import type { JoinableQueue } from '../ipc/joinable-queue';
 import type { Queue } from '../ipc/queue';
 import { task } from '../tasks/task-ref';
 import { checkInternal, INTERNAL, invalidArg } from '../validate';
-import { addLink, ClientLink, describeProxy, makeProxy, ManagerProxy, proxyState, reviveProxy } from './client';
-import { DirectLink } from './direct';
+import { addLink, ClientLink, describeProxy, makeProxy, ManagerProxy, type ProxyLink, proxyState, reviveProxy } from './client';
 import {
   GONE,
   PROXY_TAG,
@@ -58,6 +57,29 @@ import type {
   RemoteSemaphoreMethods,
   RemoteValueMethods,
 } from './types';
+
+/** What `connect` uses of lib/manager/direct.ts (the connecting thread's own TLS connection). */
+interface DirectConnection extends ProxyLink {
+  fail(): void;
+}
+
+/**
+ * lib/manager/direct.ts, loaded with the first TCP connection: it brings the TLS wire and
+ * devalue, which a program that only starts local managers never needs (nor type-checks).
+ */
+function loadDirect(): {
+  DirectLink: {
+    connect(
+      address: { readonly host: string; readonly port: number },
+      authkey: Uint8Array,
+      session: string,
+      relay: ClientLink,
+      onClose: () => void,
+    ): Promise<DirectConnection>;
+  };
+} {
+  return require('./direct');
+}
 
 // biome-ignore lint/suspicious/noExplicitAny: any class
 type AnyClass = abstract new (...args: any[]) => any;
@@ -530,10 +552,10 @@ async function spawn(
   const link = new ClientLink(mgr, control, channel.port1);
   addLink(link);
   // Connected: this thread's async calls take a connection of their own, in the relay's session.
-  let direct: DirectLink | undefined;
+  let direct: DirectConnection | undefined;
   if (mode === 'relay') {
     try {
-      direct = await DirectLink.connect(address!, authkey!, ready.session!, link, () => void worker.terminate());
+      direct = await loadDirect().DirectLink.connect(address!, authkey!, ready.session!, link, () => void worker.terminate());
     } catch (error) {
       link.fail();
       await worker.terminate();
