@@ -39,8 +39,7 @@ import { park, runAsync, type Steps, wake } from './futex';
 export const OWNER_ID = threadId + 1;
 
 const UNLOCKED = 0;
-/** The owner bits of a mutex word (the rest are flags). */
-export const OWNER_MASK = 0x1fffffff;
+const OWNER_MASK = 0x1fffffff;
 const OWNER_DIED = 0x20000000;
 const WAITERS = 0x40000000;
 /** What `#settle` returns instead of a word to park on. */

@@ -6,8 +6,8 @@ import { registerSharedType } from '../codec/codec';
 import { INTERNAL } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, wantsOwnLock, type LockOption, type SharedLock } from './lock-option';
-import { OWNER_ID, OWNER_MASK } from '../atomics/mutex';
-import { ownerWordOf, RLock } from '../sync/rlock';
+import type { Mutex } from '../atomics/mutex';
+import { mutexOf, RLock } from '../sync/rlock';
 import { readOptions } from './read-options';
 import {
   typecodeInfo,
@@ -69,9 +69,8 @@ export class SharedValue<C extends Typecode = Typecode> {
   readonly #lock: SharedLock | undefined;
   /** The typecode's kind, for the fast paths: 'int' (number elements), 'bigint' or 'float'. */
   readonly #kind: TypecodeInfo['kind'];
-  /** The owner word of its lock when that is an RLock: while this thread holds it, `value` skips the fences. */
-  readonly #lockWords: Int32Array | undefined;
-  readonly #lockIndex: number;
+  /** The mutex of its lock when that is an RLock: while this thread holds it, `value` skips the fences. */
+  readonly #lockMutex: Mutex | undefined;
 
   /** Same as {@link Value}`(typecode, init, options)`. */
   constructor(typecode: C, init?: ElementOf<C>, options?: ValueOptions);
@@ -83,9 +82,7 @@ export class SharedValue<C extends Typecode = Typecode> {
       this.#info = typecodeInfo(descriptor.typecode);
       this.#view = new this.#info.ctor(descriptor.buffer, descriptor.byteOffset, 1);
       this.#lock = descriptor.lock ?? undefined;
-      const owner = this.#lock instanceof RLock ? ownerWordOf(this.#lock) : undefined;
-      this.#lockWords = owner?.words;
-      this.#lockIndex = owner?.index ?? 0;
+      this.#lockMutex = this.#lock instanceof RLock ? mutexOf(this.#lock) : undefined;
       this.#kind = this.#info.kind;
       return;
     }
@@ -98,9 +95,7 @@ export class SharedValue<C extends Typecode = Typecode> {
     const offset = ownLock ? RLock.SIZE : 0;
     const buffer = new SharedArrayBuffer(offset + this.#info.size);
     this.#lock = resolveLock(lock as LockOption, ownLock ? { buffer, byteOffset: 0 } : undefined);
-    const owner = this.#lock instanceof RLock ? ownerWordOf(this.#lock) : undefined;
-    this.#lockWords = owner?.words;
-    this.#lockIndex = owner?.index ?? 0;
+    this.#lockMutex = this.#lock instanceof RLock ? mutexOf(this.#lock) : undefined;
     this.#kind = this.#info.kind;
     this.#view = new this.#info.ctor(buffer, offset, 1);
     storeElement(this.#info, this.#view, 0, init === undefined ? zeroOf(this.#info) : init, 'init');
@@ -138,8 +133,7 @@ export class SharedValue<C extends Typecode = Typecode> {
 
   /** Whether this thread holds the value's RLock (one plain read of the lock's state word). */
   #underLock(): boolean {
-    const words = this.#lockWords;
-    return words !== undefined && (words[this.#lockIndex]! & OWNER_MASK) === OWNER_ID;
+    return this.#lockMutex?.heldByThisThread() === true;
   }
 
   /**

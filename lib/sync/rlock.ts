@@ -55,21 +55,15 @@ function inChain(link: ChainLink | undefined, chain: number): boolean {
 }
 
 /** Set by RLock's static block, which alone reaches its private state. */
-let stateWord: (lock: RLock) => OwnerWord;
-
-/** Where an RLock keeps its owner: `(words[index] & OWNER_MASK) === OWNER_ID` while this thread holds it. */
-export interface OwnerWord {
-  readonly words: Int32Array;
-  readonly index: number;
-}
+let mutexOfLock: (lock: RLock) => Mutex;
 
 /**
- * The word that says who holds `lock`, for code of parapool that may skip
- * fences while this thread holds it (Value's accessors): one plain read of it
- * tells, since a thread can read its own id there only while it holds the lock.
+ * The mutex under `lock`, for code of parapool that may skip fences while
+ * this thread holds it (Value's accessors ask its `heldByThisThread()`: one
+ * plain read of the owner word).
  */
-export function ownerWordOf(lock: RLock): OwnerWord {
-  return stateWord(lock);
+export function mutexOf(lock: RLock): Mutex {
+  return mutexOfLock(lock);
 }
 
 /**
@@ -100,7 +94,7 @@ export class RLock {
   static readonly SIZE = SIZE;
 
   static {
-    stateWord = (lock) => ({ words: lock.#words, index: STATE });
+    mutexOfLock = (lock) => lock.#mutex;
   }
 
   /** The SharedArrayBuffer that holds the lock. */
