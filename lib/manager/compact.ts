@@ -41,6 +41,9 @@ export interface CompactRef<R> {
   make(id: number, type: string, methods: string[]): R;
 }
 
+/** Strings up to this many UTF-16 units are tried as ASCII first. */
+const SHORT_STRING = 32;
+
 /** Thrown inside the encoder to give up; never escapes it. */
 const GIVE_UP: unique symbol = Symbol('give up');
 
@@ -50,6 +53,7 @@ class Writer {
   readonly #limit: number;
   readonly #grow: boolean;
   readonly #ref: CompactRef<unknown> | undefined;
+  #first: object | undefined;
   #seen: Set<object> | undefined;
 
   constructor(buf: Buffer, pos: number, limit: number, grow: boolean, ref: CompactRef<unknown> | undefined) {
@@ -77,11 +81,27 @@ class Writer {
 
   string(value: string, tag = T_STRING): void {
     // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    this.#room(5 + value.length * 3);
-    this.buf[this.pos] = tag;
-    const written = this.buf.write(value, this.pos + 5, 'utf8');
-    this.buf.writeUInt32LE(written, this.pos + 1);
-    this.pos += 5 + written;
+    const length = value.length;
+    this.#room(5 + length * 3);
+    const buf = this.buf;
+    const start = this.pos + 5;
+    buf[this.pos] = tag;
+    let written = -1;
+    if (length <= SHORT_STRING) {
+      // Short ASCII (keys, method names) byte by byte: cheaper than a call into Buffer#write.
+      written = length;
+      for (let i = 0; i < length; i++) {
+        const code = value.charCodeAt(i);
+        if (code >= 0x80) {
+          written = -1;
+          break;
+        }
+        buf[start + i] = code;
+      }
+    }
+    if (written < 0) written = buf.write(value, start, 'utf8');
+    buf.writeUInt32LE(written, this.pos + 1);
+    this.pos = start + written;
   }
 
   value(value: unknown, depth: number): void {
@@ -128,9 +148,15 @@ class Writer {
 
   #object(value: object, depth: number): void {
     if (depth >= MAX_DEPTH) throw GIVE_UP;
-    this.#seen ??= new Set();
-    if (this.#seen.has(value)) throw GIVE_UP;
-    this.#seen.add(value);
+    // An object reached twice (or a cycle) gives up. The first object is kept on its own, so a
+    // value holding one container (a call's arguments) allocates no set.
+    if (this.#first === undefined) this.#first = value;
+    else {
+      if (value === this.#first) throw GIVE_UP;
+      this.#seen ??= new Set();
+      if (this.#seen.has(value)) throw GIVE_UP;
+      this.#seen.add(value);
+    }
     const proto = Object.getPrototypeOf(value);
     if (proto === Array.prototype) {
       const array = value as unknown[];
@@ -219,6 +245,22 @@ export function encodeCompact<R>(value: unknown, head: number, limit: number, re
   const writer = new Writer(Buffer.allocUnsafe(Math.min(limit, 256)), head, limit, true, ref as CompactRef<unknown> | undefined);
   try {
     writer.value(value, 0);
+  } catch (error) {
+    if (error === GIVE_UP) return undefined;
+    throw error;
+  }
+  return writer.buf.subarray(0, writer.pos);
+}
+
+/**
+ * `values`, one after the other, as `encodeCompact` writes one (read back with
+ * `decodeCompactValues`); undefined when one is not plain data or all would be
+ * larger than `limit`.
+ */
+export function encodeCompactValues<R>(values: readonly unknown[], head: number, limit: number, ref?: CompactRef<R>): Buffer | undefined {
+  const writer = new Writer(Buffer.allocUnsafe(Math.min(limit, 256)), head, limit, true, ref as CompactRef<unknown> | undefined);
+  try {
+    for (const value of values) writer.value(value, 0);
   } catch (error) {
     if (error === GIVE_UP) return undefined;
     throw error;
@@ -368,4 +410,23 @@ export function decodeCompact<R>(buf: Buffer, offset: number, end: number, noPro
   const value = reader.value(0);
   if (reader.pos !== end) throw new RangeError('bytes left after a compact value');
   return value;
+}
+
+/**
+ * Reads `count` values written by `encodeCompactValues` from `buf[offset, end)`;
+ * throws on malformed input or bytes left over.
+ */
+export function decodeCompactValues<R>(
+  buf: Buffer,
+  offset: number,
+  end: number,
+  count: number,
+  noProtoKeys: boolean,
+  ref?: CompactRef<R>,
+): unknown[] {
+  const reader = new Reader(buf, offset, end, noProtoKeys, ref as CompactRef<unknown> | undefined);
+  const values: unknown[] = [];
+  for (let i = 0; i < count; i++) values.push(reader.value(0));
+  if (reader.pos !== end) throw new RangeError('bytes left after a compact value');
+  return values;
 }

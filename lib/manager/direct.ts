@@ -35,7 +35,7 @@ import type { EncodedError } from '../runtime/protocol';
 import { type ClientLink, ManagerProxy, makeProxy, type ProxyLink, proxyState } from './client';
 import { GONE, type LinkMessage, Op, type ProxyDescriptor, ROOT_ID, WIRE_VERSION } from './protocol';
 import { connectTls } from './tls-psk';
-import { frame, readFrames, RemoteRef, writeFrame } from './wire';
+import { callFrame, frame, readFrames, RemoteRef, writeFrame } from './wire';
 
 interface Pending {
   resolve(value: unknown): void;
@@ -155,11 +155,13 @@ export class DirectLink implements ProxyLink {
     if (this.closed) return Promise.reject(goneError());
     if (this.#relayed > 0) return this.#viaRelay(id, method, args);
     const held: ManagerProxy[] = [];
-    const wire = args.map((arg) => (typeof arg === 'object' && arg !== null ? this.#toWire(arg, held, new Map()) : arg));
+    const wire = args.some((arg) => typeof arg === 'object' && arg !== null)
+      ? args.map((arg) => (typeof arg === 'object' && arg !== null ? this.#toWire(arg, held, new Map()) : arg))
+      : args;
     const seq = this.#seq;
     let bytes: Buffer;
     try {
-      bytes = frame({ t: 'call', seq, id, m: method, a: wire });
+      bytes = callFrame(seq, id, method, wire);
     } catch {
       // Not what the wire carries as it is (a function, a class instance …): what cannot cross a
       // thread rejects as everywhere else (ERR_UNCLONEABLE); the rest goes through the relay, which

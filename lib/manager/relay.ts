@@ -31,7 +31,7 @@ import {
 import { LaneService, PortLink, serveBroadcastLinks } from './lane';
 import { type LinkEnd, portEnd } from './link-end';
 import { connectTls } from './tls-psk';
-import { frame, readFrames, RemoteRef, writeFrame } from './wire';
+import { callFrame, frame, readFrames, RemoteRef, writeFrame } from './wire';
 
 interface RelayLink {
   readonly port: PortLink;
@@ -165,7 +165,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
         afterCall = undefined;
         try {
           const args = message.s ? decode(message.a) : message.a;
-          bytes = frame({ t: 'call', seq: remoteSeq, id: message.id, m: message.m, a: args });
+          bytes = callFrame(remoteSeq, message.id, message.m, args as unknown[]);
         } catch (error) {
           dropAfterCall();
           return reply(link, message, false, error);

@@ -30,7 +30,7 @@ import { InvalidStateError } from '../errors';
 import type { Host, HostLink } from './host';
 import { Op, type ReplyMessage, WIRE_VERSION } from './protocol';
 import { serverTlsOptions } from './tls-psk';
-import { frame, readFrames, RemoteRef, writeFrame } from './wire';
+import { frame, readFrames, RemoteRef, replyFrame, writeFrame } from './wire';
 
 /** How long a new connection may take to finish the TLS handshake and say hello. */
 const HELLO_TIMEOUT_MS = 5_000;
@@ -103,9 +103,9 @@ export function listen(
     if (route.socket.destroyed) return;
     let bytes: Buffer;
     try {
-      bytes = frame({ t: 'reply', ...out, seq: route.seq });
+      bytes = out.err === undefined ? replyFrame(route.seq, true, out.ok) : replyFrame(route.seq, false, out.err);
     } catch (error) {
-      bytes = frame({ t: 'reply', seq: route.seq, err: encodeError(error).error, s: false });
+      bytes = replyFrame(route.seq, false, encodeError(error).error);
     }
     writeFrame(route.socket, bytes);
   };
@@ -195,7 +195,9 @@ export function listen(
             session.routes.set(seq, { socket: to, seq: value.seq });
             let args: unknown[];
             try {
-              args = resolveRefs(host, link, value.a) as unknown[];
+              args = value.a.some((arg) => typeof arg === 'object' && arg !== null)
+                ? (resolveRefs(host, link, value.a) as unknown[])
+                : value.a;
             } catch (error) {
               reply(session, { seq, err: encodeError(error).error, s: false });
               return;

@@ -9,12 +9,17 @@
  */
 import type * as net from 'node:net';
 import { parse, stringify } from 'devalue';
-import { type CompactRef, decodeCompact, encodeCompact, MAX_DEPTH } from './compact';
+import { type CompactRef, decodeCompact, decodeCompactValues, encodeCompact, encodeCompactValues, MAX_DEPTH } from './compact';
 
 /** The largest frame either side accepts (bytes after the length). */
 export const MAX_FRAME = 64 * 1024 * 1024;
-/** The first byte of a compact frame (devalue text never starts with it). */
+/** The first byte of a compact frame (devalue text, printable, never starts with these). */
 const COMPACT = 0;
+/** A call frame (`callFrame`). */
+const CALL = 1;
+/** A reply frame with a value, and one with an error (`replyFrame`). */
+const REPLY_OK = 2;
+const REPLY_ERR = 3;
 /** A reference to an object of the server, as it travels on the wire. */
 export class RemoteRef {
   constructor(
@@ -43,15 +48,14 @@ const revivers = {
 };
 
 /**
- * Writes many frames as few TLS records: the socket is corked until the
- * current tick ends (pipelined calls then share records and syscalls).
+ * Writes a frame at once. No corking: while a write is in flight (a TLS
+ * socket finishes each one a turn of the event loop later), the socket
+ * buffers the frames that follow and writes them together when it ends, so
+ * pipelined calls share TLS records and syscalls, and a call awaited on its
+ * own goes out without a hop.
  */
 export function writeFrame(socket: net.Socket, bytes: Buffer): void {
-  if (socket.writableCorked === 0) {
-    socket.cork();
-    process.nextTick(() => socket.uncork());
-  }
-  socket.write(bytes);
+  if (!socket.destroyed) socket.write(bytes);
 }
 
 /** One frame's bytes: length, then the compact form or devalue text. Throws for values devalue cannot carry. */
@@ -67,6 +71,34 @@ export function frame(value: unknown): Buffer {
   const header = Buffer.allocUnsafe(4);
   header.writeUInt32BE(text.length, 0);
   return Buffer.concat([header, text]);
+}
+
+const isInt32 = (value: number) => (value | 0) === value;
+const isUint32 = (value: number) => value >>> 0 === value;
+
+/**
+ * A call's frame (read back as `{ t: 'call', seq, id, m, a }`): a fixed head
+ * (kind, number, object id) and the method and arguments in the compact form,
+ * so no key is written or read; devalue text when the arguments are not plain data.
+ */
+export function callFrame(seq: number, id: number, method: string, args: unknown[]): Buffer {
+  const compact = isUint32(seq) && isInt32(id) ? encodeCompactValues([method, args], 13, MAX_FRAME + 4, compactRef) : undefined;
+  if (compact === undefined) return frame({ t: 'call', seq, id, m: method, a: args });
+  compact.writeUInt32BE(compact.length - 4, 0);
+  compact[4] = CALL;
+  compact.writeUInt32LE(seq, 5);
+  compact.writeInt32LE(id, 9);
+  return compact;
+}
+
+/** A reply's frame (read back as `{ t: 'reply', seq, ok }` or `{ t: 'reply', seq, err }`), as `callFrame` writes a call. */
+export function replyFrame(seq: number, ok: boolean, value: unknown): Buffer {
+  const compact = isUint32(seq) ? encodeCompact(value, 9, MAX_FRAME + 4, compactRef) : undefined;
+  if (compact === undefined) return frame(ok ? { t: 'reply', seq, ok: value } : { t: 'reply', seq, err: value });
+  compact.writeUInt32BE(compact.length - 4, 0);
+  compact[4] = ok ? REPLY_OK : REPLY_ERR;
+  compact.writeUInt32LE(seq, 5);
+  return compact;
 }
 
 /** Rejects `__proto__` own keys and nesting deeper than `MAX_DEPTH`. */
@@ -98,46 +130,82 @@ function guard(value: unknown): void {
   }
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The value of the frame in `buf[start, end)`; throws when it is malformed. */
+function decodeFrame(buf: Buffer, start: number, end: number): unknown {
+  const kind = end > start ? buf[start] : -1;
+  switch (kind) {
+    case COMPACT:
+      return decodeCompact(buf, start + 1, end, true, compactRef);
+    case CALL: {
+      if (end - start < 9) throw new RangeError('call frame truncated');
+      const seq = buf.readUInt32LE(start + 1);
+      const id = buf.readInt32LE(start + 5);
+      const [m, a] = decodeCompactValues(buf, start + 9, end, 2, true, compactRef);
+      return { t: 'call', seq, id, m, a };
+    }
+    case REPLY_OK:
+    case REPLY_ERR: {
+      if (end - start < 5) throw new RangeError('reply frame truncated');
+      const seq = buf.readUInt32LE(start + 1);
+      const value = decodeCompact(buf, start + 5, end, true, compactRef);
+      return kind === REPLY_OK ? { t: 'reply', seq, ok: value } : { t: 'reply', seq, err: value };
+    }
+    default: {
+      const value = parse(utf8.decode(buf.subarray(start, end)), revivers);
+      guard(value);
+      return value;
+    }
+  }
+}
+
 /**
  * Reads frames from a socket: `onFrame` for each parsed, guarded value;
  * `onBad` once, for an oversized length, bad UTF-8/devalue, or a guard failure
- * (the caller closes the connection). Nothing is buffered past the cap.
+ * (the caller closes the connection). A frame's length is checked before its
+ * bytes are buffered; a frame that came whole in one chunk is read where it is.
  */
 export function readFrames(socket: net.Socket, onFrame: (value: unknown) => void, onBad: (reason: string) => void): void {
-  let chunks: Buffer[] = [];
+  /** The start of a frame that has not come whole yet, and the bytes after it. */
+  let parts: Buffer[] = [];
   let buffered = 0;
-  let need = -1;
+  /** The bytes `parts` must hold before the next frame can be read (its length, then all of it). */
+  let want = 4;
   let bad = false;
   socket.on('data', (chunk: Buffer) => {
     if (bad) return;
-    chunks.push(chunk);
-    buffered += chunk.length;
+    let buf = chunk;
+    if (parts.length > 0) {
+      parts.push(chunk);
+      buffered += chunk.length;
+      if (buffered < want) return;
+      buf = Buffer.concat(parts, buffered);
+      parts = [];
+      buffered = 0;
+    }
+    let pos = 0;
     for (;;) {
-      if (need < 0) {
-        if (buffered < 4) return;
-        const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-        need = all.readUInt32BE(0);
-        chunks = [all.subarray(4)];
-        buffered -= 4;
-        if (need > MAX_FRAME) {
-          bad = true;
-          onBad(`frame of ${need} bytes over the limit`);
-          return;
-        }
+      const left = buf.length - pos;
+      if (left < 4) {
+        want = 4;
+        break;
       }
-      if (buffered < need) return;
-      const all = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
-      const text = all.subarray(0, need);
-      chunks = [all.subarray(need)];
-      buffered -= need;
-      need = -1;
+      const length = buf.readUInt32BE(pos);
+      if (length > MAX_FRAME) {
+        bad = true;
+        onBad(`frame of ${length} bytes over the limit`);
+        return;
+      }
+      if (left - 4 < length) {
+        want = 4 + length;
+        break;
+      }
+      const start = pos + 4;
+      pos = start + length;
       let value: unknown;
       try {
-        if (text.length > 0 && text[0] === COMPACT) value = decodeCompact(text, 1, text.length, true, compactRef);
-        else {
-          value = parse(new TextDecoder('utf-8', { fatal: true }).decode(text), revivers);
-          guard(value);
-        }
+        value = decodeFrame(buf, start, pos);
       } catch (error) {
         bad = true;
         onBad(`malformed frame: ${(error as Error).message}`);
@@ -145,6 +213,10 @@ export function readFrames(socket: net.Socket, onFrame: (value: unknown) => void
       }
       onFrame(value);
       if (bad) return;
+    }
+    if (pos < buf.length) {
+      parts = [pos === 0 ? buf : buf.subarray(pos)];
+      buffered = buf.length - pos;
     }
   });
 }

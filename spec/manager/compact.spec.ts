@@ -1,4 +1,11 @@
-import { decodeCompact, encodeCompact, encodeCompactInto, MAX_DEPTH } from '../../lib/manager/compact';
+import {
+  decodeCompact,
+  decodeCompactValues,
+  encodeCompact,
+  encodeCompactInto,
+  encodeCompactValues,
+  MAX_DEPTH,
+} from '../../lib/manager/compact';
 
 const roundTrip = (value: unknown, noProto = false): unknown => {
   const bytes = encodeCompact(value, 0, 1 << 20);
@@ -57,6 +64,18 @@ describe('compact form', () => {
     }
     const small = Buffer.alloc(8);
     expect(encodeCompactInto('a long string', small, 0)).toBe(-1);
+  });
+
+  test('values one after another; short strings, ASCII or not; an object reached twice gives up across values too', () => {
+    const values = ['set', 'é', 'ab✓', `${'x'.repeat(31)}é`, ['k', { a: 'b' }], 'z'.repeat(40)];
+    const bytes = encodeCompactValues(values, 3, 1 << 20);
+    expect(bytes).toBeDefined();
+    expect(decodeCompactValues(bytes!, 3, bytes!.length, values.length, true)).toEqual(values);
+    const shared = { a: 1 };
+    expect(encodeCompactValues([shared, shared], 0, 1 << 20)).toBeUndefined();
+    expect(encodeCompactValues([[shared], [shared]], 0, 1 << 20)).toBeUndefined();
+    expect(encodeCompact([[1], [2], { b: [3] }], 0, 1 << 20)).toBeDefined();
+    expect(() => decodeCompactValues(bytes!, 3, bytes!.length, values.length - 1, true)).toThrow(RangeError);
   });
 
   test('a __proto__ key: an own property locally, refused from the network', () => {
