@@ -9,7 +9,11 @@
  * socket of its own cannot be read while it does), calls whose arguments the
  * wire cannot carry as they are, and the ports of proxies that cross to other
  * threads (the pin itself is made on the server, on this connection, ahead of
- * anything this thread does later, and the receiver's relay claims it there).
+ * anything this thread does later, and the receiver's relay claims it there,
+ * with the object's id: a claim that comes before its pin, which may still
+ * sit in this thread's socket while it blocks, takes its reference at once,
+ * since the session holds the object until then, and the pin adds nothing.
+ * So no release on either connection can meet a count without it).
  *
  * Order (API §9: a thread's calls are applied in the order it made them).
  * This connection numbers its calls; before anything of this thread's goes

@@ -123,6 +123,8 @@ export class Host {
   readonly #lanes: LaneService;
   readonly #pins = new Map<string, number>();
   readonly #earlyClaims = new Map<string, HostLink>();
+  /** Pins a session claimed on one connection before they came on its other one (`Op.Claim`): the pin adds nothing. */
+  readonly #claimedFirst = new Map<string, HostLink>();
   readonly #classes = new Map<string, { ctor: AnyClass; methods: string[] }>();
   #nextId = ROOT_ID + 1;
   #strongCount = 0;
@@ -235,6 +237,7 @@ export class Host {
     for (const [id, count] of link.refs) this.#unref(id, count);
     link.refs.clear();
     for (const [token, claimer] of this.#earlyClaims) if (claimer === link) this.#earlyClaims.delete(token);
+    for (const [token, claimer] of this.#claimedFirst) if (claimer === link) this.#claimedFirst.delete(token);
   }
 
   receive(link: HostLink, message: LinkMessage): void {
@@ -248,6 +251,7 @@ export class Host {
       }
       case Op.Pin: {
         if (message.port !== undefined) this.adoptPort(message.port);
+        if (this.#claimedFirst.delete(message.token)) return;
         const entry = this.#live(message.id);
         if (entry === undefined) return;
         this.#ref(entry);
@@ -263,7 +267,18 @@ export class Host {
       case Op.Claim: {
         const id = this.#pins.get(message.token);
         if (id === undefined) {
-          // The pin is still on its way on the sender's link.
+          // The pin is still on its way on the sender's link. A session claiming a pin its other
+          // connection made (over TCP, lib/manager/direct.ts) holds the object meanwhile (its own
+          // release of it comes after the pin on that connection): the claim takes its reference now,
+          // so nothing the claimer does next (a call, then its release) can meet a count without it.
+          const entry =
+            message.server === true && message.id !== undefined && link.refs.has(message.id) ? this.#live(message.id) : undefined;
+          if (entry !== undefined) {
+            this.#ref(entry);
+            this.#moveTo(link, entry.id);
+            this.#claimedFirst.set(message.token, link);
+            return;
+          }
           this.#earlyClaims.set(message.token, link);
           return;
         }
@@ -275,6 +290,11 @@ export class Host {
       default:
         return;
     }
+  }
+
+  /** Whether `token` is a pin nobody has claimed yet. */
+  isPinned(token: string): boolean {
+    return this.#pins.has(token);
   }
 
   /** Drops a pin nobody claimed (its sender's session closed); false when it was claimed already. */

@@ -14,7 +14,7 @@ export const PROXY_TAG = 'parapool.ManagerProxy';
 /** The id of a manager's root object: the one whose methods are the factories. */
 export const ROOT_ID = 0;
 /** The version of the TCP protocol, checked in the handshake. */
-export const WIRE_VERSION = 4;
+export const WIRE_VERSION = 5;
 
 /** Words of a manager's control buffer, shared by every proxy of that manager: set once the manager is gone. */
 export const GONE = 0;

@@ -119,7 +119,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
       descriptor.port?.close();
       if (descriptor.serverPin === true && descriptor.token !== undefined) {
         // The pin is the server's: this connection takes it, and drops it after the call that carries the reference.
-        write({ t: 'claim', token: descriptor.token });
+        write({ t: 'claim', token: descriptor.token, id: descriptor.id });
         afterCall ??= [];
         afterCall.push(descriptor.id);
       } else if (descriptor.token !== undefined && pins.delete(descriptor.token)) write({ t: 'decref', id: descriptor.id });
@@ -200,7 +200,7 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
       }
       case Op.Claim: {
         if (message.server === true && message.id !== undefined) {
-          write({ t: 'claim', token: message.token });
+          write({ t: 'claim', token: message.token, id: message.id });
           addRef(link, message.id);
           return;
         }

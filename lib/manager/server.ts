@@ -17,6 +17,12 @@
  * the highest applied is skipped. So the main thread's calls are applied in
  * the order it made them, whichever connection they took.
  *
+ * A pin the main thread's connection makes for another thread of its process
+ * is claimed on the relay's, with the object's id; a claim that comes first
+ * takes the reference at once when the session holds the object (it does
+ * until the pin came: its own release comes after the pin on that connection),
+ * and the pin then adds nothing (Host, `Op.Claim`).
+ *
  * The first frame of a connection must be the client's hello with the
  * protocol version; then frames are `call`, `incref`, `decref`, `pin`,
  * `claim` and `dup`. Anything else, a frame over the cap, or one that fails
@@ -47,7 +53,7 @@ type ClientFrame =
   | { t: 'incref'; id: number }
   | { t: 'decref'; id: number }
   | { t: 'pin'; id: number; token: string }
-  | { t: 'claim'; token: string }
+  | { t: 'claim'; token: string; id?: number }
   | { t: 'dup'; n: number };
 
 /** One client process: its link (refs, locks) and its open connections. */
@@ -80,7 +86,7 @@ function isFrame(value: unknown): value is ClientFrame {
     case 'pin':
       return Number.isInteger(f.id) && typeof f.token === 'string';
     case 'claim':
-      return typeof f.token === 'string';
+      return typeof f.token === 'string' && (f.id === undefined || Number.isInteger(f.id));
     case 'dup':
       return Number.isInteger(f.n) && (f.n as number) > 0;
     default:
@@ -217,12 +223,13 @@ export function listen(
             return;
           case 'pin':
             if (!link.refs.has(value.id)) return close();
-            session.pins.add(value.token);
             host.receive(link, { op: Op.Pin, id: value.id, token: value.token });
+            // Kept to drop with the session if nobody claims it (a pin claimed before it came adds nothing).
+            if (host.isPinned(value.token)) session.pins.add(value.token);
             return;
           case 'claim':
             session.pins.delete(value.token);
-            host.receive(link, { op: Op.Claim, token: value.token });
+            host.receive(link, { op: Op.Claim, token: value.token, id: value.id, server: true });
             return;
           default:
             close();

@@ -383,6 +383,43 @@ describe('Manager over TCP', () => {
     }
   }, 20_000);
 
+  test("a proxy's reference is exact whichever of a session's connections its pin and its claim take", async () => {
+    // A server of its own (in this process): the object count is this client's alone.
+    const server = await MyManager.start({ address: { host: '127.0.0.1', port: 0 }, authkey: KEY });
+    const m = await MyManager.connect({ address: server.address!, authkey: KEY });
+    const pool = new Pool({ workers: 1 });
+    try {
+      const d = await m.dict<string, number>();
+      const l = await m.list<unknown>();
+      for (let round = 0; round < 5; round++) {
+        const target = await m.dict<string, number>([['round', round]]); // held by this thread only
+        const objects = (await m.stats()).objects;
+        const flags = new Int32Array(new SharedArrayBuffer(8));
+        const reader = pool.apply(work.objectsWhenTold, [m, flags]);
+        await eventually(async () => Atomics.load(flags, 0) === 1);
+        // A write still in flight on this thread's connection keeps the next one (the pin the sync call
+        // below makes for `target`) in this thread's socket until its event loop runs again; meanwhile
+        // the relay claims that pin on the server, makes the call and drops what it claimed.
+        const inFlight = d.get('x');
+        expect(l.sync.count(target)).toBe(0);
+        // Still blocked: the worker counts the objects through the relay's connection, after all that.
+        Atomics.store(flags, 0, 2);
+        Atomics.notify(flags, 0);
+        Atomics.wait(flags, 0, 2, 15_000);
+        expect(Atomics.load(flags, 0)).toBe(3);
+        expect(Atomics.load(flags, 1)).toBe(objects); // `target` never lost the reference this thread holds
+        expect(await reader).toBe(objects);
+        await inFlight;
+        expect(await target.get('round')).toBe(round);
+        expect((await server.stats()).objects).toBe(objects);
+      }
+    } finally {
+      await pool.terminate();
+      await m.shutdown();
+      await server.shutdown();
+    }
+  }, 20_000);
+
   test('Condition.waitFor over TCP: the predicate first, the timeout across wake-ups, sync in a worker under contention', async () => {
     const address = { host: '127.0.0.1', port: shared.port };
     const [a, b] = await Promise.all([MyManager.connect({ address, authkey: KEY }), MyManager.connect({ address, authkey: KEY })]);
