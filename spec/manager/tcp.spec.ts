@@ -420,6 +420,59 @@ describe('Manager over TCP', () => {
     }
   }, 20_000);
 
+  test("shutdown() in any thread, or the main thread's own connection closing, fails every pending call, on both connections and in workers, async and sync, with ERR_MANAGER_GONE", async () => {
+    const pool = new Pool({ workers: 3 });
+    const gone = { code: 'ERR_MANAGER_GONE' };
+    class Point {
+      constructor(readonly x: number) {}
+    }
+    try {
+      for (let round = 0; round < 3; round++) {
+        const m = await MyManager.connect({ address: { host: '127.0.0.1', port: shared.port }, authkey: KEY });
+        try {
+          const c = await m.Counter(0);
+          const inSync = await m.Counter(0);
+          const inAsync = await m.Counter(0);
+          // In workers: a blocked sync call and an async one (both through the relay).
+          const syncTask = pool.apply(work.waitSync, [inSync]);
+          const asyncTask = pool.apply(work.waitAsync, [inAsync]);
+          syncTask.catch(() => {});
+          asyncTask.catch(() => {});
+          await eventually(async () => (await inSync.get()) === -1 && (await inAsync.get()) === -1);
+          // This thread: on its own connection; handed to the relay by a sync call; through the relay
+          // (an argument the wire cannot carry), with a call after it that follows it there.
+          const direct = [c.later(1, 60_000), c.incrementHeld()];
+          const handed = c.later(2, 60_000);
+          expect(c.sync.get()).toBe(1);
+          const relayed = [c.later(new Point(round) as never, 60_000), c.later(3, 60_000)];
+          const calls = [...direct, handed, ...relayed];
+          for (const call of calls) call.catch(() => {});
+          // Each way in turn: shutdown() here, shutdown() in a worker, the connection breaking.
+          if (round === 0) await m.shutdown();
+          else if (round === 1) await pool.apply(work.shutdownManager, [m]);
+          else {
+            // The connection breaks (as when the network drops it): this thread's TLS socket is the only
+            // one it has (the relay's is in the relay thread, the server's in another process).
+            const sockets = (process as unknown as { _getActiveHandles(): unknown[] })
+              ._getActiveHandles()
+              .filter((handle): handle is tls.TLSSocket => handle instanceof tls.TLSSocket);
+            expect(sockets).toHaveLength(1);
+            sockets[0]!.destroy();
+          }
+          for (const call of calls) await expect(call).rejects.toMatchObject(gone);
+          await expect(syncTask).rejects.toMatchObject(gone);
+          await expect(asyncTask).rejects.toMatchObject(gone);
+          await expect(c.get()).rejects.toMatchObject(gone);
+          expect(() => c.sync.get()).toThrow(expect.objectContaining(gone));
+        } finally {
+          await m.shutdown();
+        }
+      }
+    } finally {
+      await pool.terminate();
+    }
+  }, 20_000);
+
   test('Condition.waitFor over TCP: the predicate first, the timeout across wake-ups, sync in a worker under contention', async () => {
     const address = { host: '127.0.0.1', port: shared.port };
     const [a, b] = await Promise.all([MyManager.connect({ address, authkey: KEY }), MyManager.connect({ address, authkey: KEY })]);
