@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Workload 9's TCP rows for two builds of parapool in one process, interleaved round by
 // round (A/B on a shared machine, where back-to-back runs swing more than a change does):
-// a connected manager's `d.set`/`d.get` awaited one by one, and pipelined in batches of
-// 1,000, from the main thread (its own TLS connection to a server in this process).
+// a connected manager's `d.set`/`d.get` awaited one by one, the same through `d.sync`
+// (the relay thread's connection), and pipelined in batches of 1,000, from the main
+// thread (its own TLS connection to a server in this process).
 // `--base` is a copy of another build's dist/cjs (e.g. `npm run build && cp -r dist/cjs /tmp/base`
 // on the commit to compare with); the other build is this checkout's dist/cjs.
 //
@@ -38,6 +39,14 @@ async function client(mp) {
       }
       return n / ((performance.now() - start) / 1000);
     },
+    syncMain: async (n) => {
+      const start = performance.now();
+      for (let i = 0; i < n; i += 2) {
+        d.sync.set('k', i);
+        if (d.sync.get('k') !== i) throw new Error('lost write');
+      }
+      return n / ((performance.now() - start) / 1000);
+    },
     pipelined: async (n) => {
       const start = performance.now();
       for (let done = 0; done < n; done += 1000) {
@@ -55,7 +64,7 @@ async function client(mp) {
 }
 
 const clients = { base: await client(builds.base), this: await client(builds.this) };
-const rows = ['oneAtATime', 'pipelined'];
+const rows = ['oneAtATime', 'syncMain', 'pipelined'];
 const rates = {};
 for (const row of rows) for (const build of Object.keys(clients)) rates[`${row} ${build}`] = [];
 const load = () =>

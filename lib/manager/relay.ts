@@ -249,6 +249,9 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
       const call = pending.get(r.seq);
       if (call === undefined) return;
       pending.delete(r.seq);
+      // A thread blocked in a sync call tends to make the next one at once: once this reply is in
+      // its lane, look for it a moment (as a host does after serving a lane), so it need not ring.
+      if (call.message.lane === true) queueMicrotask(() => lanes.wake());
       if (r.err !== undefined) {
         if (!links.has(call.link)) return;
         if (call.message.lane === true && call.link.port.lane?.reply(false, r.err) === true) return;
