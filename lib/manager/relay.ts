@@ -60,6 +60,8 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
   /** Server-made pins claimed while decoding a call's arguments: dropped once the call is written. */
   let afterCall: number[] | undefined;
   let helloDone: ((error?: Error) => void) | undefined;
+  /** A look at the lanes is due after the replies just read (see the reply handler). */
+  let looking = false;
 
   const write = (value: unknown) => writeFrame(socket, frame(value));
 
@@ -249,9 +251,16 @@ export async function startRelay(data: ManagerWorkerData): Promise<ReadyMessage>
       const call = pending.get(r.seq);
       if (call === undefined) return;
       pending.delete(r.seq);
-      // A thread blocked in a sync call tends to make the next one at once: once this reply is in
-      // its lane, look for it a moment (as a host does after serving a lane), so it need not ring.
-      if (call.message.lane === true) queueMicrotask(() => lanes.wake());
+      // A thread blocked in a sync call tends to make the next one at once: once the replies of
+      // this chunk are in their lanes, look for it a moment (as a host does after serving a lane),
+      // so it need not ring.
+      if (call.message.lane === true && !looking) {
+        looking = true;
+        queueMicrotask(() => {
+          looking = false;
+          lanes.wake();
+        });
+      }
       if (r.err !== undefined) {
         if (!links.has(call.link)) return;
         if (call.message.lane === true && call.link.port.lane?.reply(false, r.err) === true) return;
