@@ -1,8 +1,9 @@
 /**
  * The frames of a manager's TCP channel (inside TLS, see tls-psk.ts): a uint32
- * length, then either a zero byte and the compact binary form of compact.ts
- * (plain data: what almost every call carries), or UTF-8 devalue text (the
- * rest: cycles, typed arrays, RegExps …). Neither decoder ever evaluates code;
+ * length, then either a kind byte and the compact binary form of compact.ts
+ * (plain data: what almost every call carries; a call or a reply has a head of
+ * its own, `callFrame`/`replyFrame`, so no key is written or read), or UTF-8
+ * devalue text (the rest: cycles, typed arrays, RegExps …). Neither decoder ever evaluates code;
  * every frame is capped in size before it is buffered; devalue's output is
  * checked after parsing for `__proto__` own keys and for depth, and the compact
  * decoder refuses both while it reads.
