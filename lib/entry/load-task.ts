@@ -241,8 +241,14 @@ async function loadExport(file: string, name: string): Promise<LoadedTask> {
   // A CommonJS module imported as ESM keeps its exports under `default` too.
   const fn = ownFunction(exports, name) ?? (name === 'default' ? undefined : ownFunction(exports.default, name));
   if (fn === undefined) {
-    const available = Object.keys(exports).filter((key) => typeof exports[key] === 'function');
-    const what = Object.hasOwn(exports, name) ? 'exports something that is not a function as' : 'has no export';
+    // Said of both places a name is looked up: the namespace and, for CommonJS imported as ESM, its `default`.
+    const inner = exports.default;
+    const places = [
+      exports,
+      ...((typeof inner === 'object' && inner !== null) || typeof inner === 'function' ? [inner as ModuleExports] : []),
+    ];
+    const available = [...new Set(places.flatMap((place) => Object.keys(place).filter((key) => typeof place[key] === 'function')))];
+    const what = places.some((place) => Object.hasOwn(place, name)) ? 'exports something that is not a function as' : 'has no export';
     throw new TaskNotFoundError(
       `Task module ${fileURLToPath(file)} ${what} \`${name}\` (its function exports: ${available.join(', ') || 'none'})`,
     );

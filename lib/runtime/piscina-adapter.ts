@@ -53,6 +53,7 @@ import * as path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
+import { threadExecArgv } from '../tasks/exec-argv';
 import type { Dispatcher } from './dispatch';
 import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
 import {
@@ -238,6 +239,7 @@ export class PiscinaAdapter implements WorkerEngine {
       concurrentTasksPerWorker: this.#ports ? 1 : this.depth,
       workerData,
       resourceLimits: options.resourceLimits,
+      execArgv: threadExecArgv(),
       loadBalancer: (_task, workers) => this.#balance(workers),
     });
     // piscina reports worker failures through the tasks they fail; with none in
