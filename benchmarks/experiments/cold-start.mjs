@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { transformSync } from 'esbuild';
 import { BENCH_DIR, BUILD_DIR, buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
@@ -27,11 +28,22 @@ fs.mkdirSync(dir, { recursive: true });
 const importsParapool = path.join(dir, 'math-imports-parapool.js');
 fs.writeFileSync(importsParapool, `require(${JSON.stringify(library)});\nmodule.exports = require(${JSON.stringify(files.js.math)});\n`);
 
+// The same task module in a "type": "module" package, as .mjs and as .ts: on Node 20 a .ts
+// module there needs tsx's ESM loader in each worker (the compile cache serves CommonJS only).
+const esm = path.join(dir, 'esm');
+fs.mkdirSync(esm, { recursive: true });
+fs.writeFileSync(path.join(esm, 'package.json'), '{ "type": "module" }\n');
+fs.copyFileSync(files.ts.math, path.join(esm, 'math.ts'));
+const mathSource = fs.readFileSync(files.ts.math, 'utf8');
+fs.writeFileSync(path.join(esm, 'math.mjs'), transformSync(mathSource, { loader: 'ts', format: 'esm', target: 'node20' }).code);
+
 const runners = {
   piscina: [COLD_START, 'piscina', path.join(BENCH_DIR, 'peers', 'tasks.mjs'), WORKERS],
   'parapool (.js task module)': [COLD_START, 'parapool', library, files.js.math, WORKERS],
   'parapool (.js task module that imports parapool)': [COLD_START, 'parapool', library, importsParapool, WORKERS],
   'parapool (.ts task module)': [COLD_START, 'parapool', library, files.ts.math, WORKERS],
+  'parapool (.mjs task module, "type": "module")': [COLD_START, 'parapool', library, path.join(esm, 'math.mjs'), WORKERS],
+  'parapool (.ts task module, "type": "module")': [COLD_START, 'parapool', library, path.join(esm, 'math.ts'), WORKERS],
 };
 const samples = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
 console.log(
