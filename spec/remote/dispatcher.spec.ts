@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Queue } from 'bullmq';
 import { Value } from '../../lib';
 import { encode, transfer } from '../../lib/codec/codec';
 import { decodeError } from '../../lib/codec/error-codec';
@@ -173,6 +174,43 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     await d.close();
   });
 
+  it('a forged job (signed without the key) that names another job’s pending parts affects none of them', async () => {
+    const d = dispatcher();
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'go');
+    const victim = submit(d, request('waitForFile', CallKind.Apply, [marker]));
+    await until(() => victim.starts === 1, 'the victim to start');
+    const victimId = `${d.clientId}-0`;
+    const part = {
+      id: victimId,
+      module: TASKS,
+      export: 'square',
+      sha256: '0'.repeat(64),
+      kind: CallKind.Apply,
+      args: toWire([1], 'args'),
+      escaped: false,
+    };
+    const connection = redis.client();
+    const queue = new Queue(QUEUE, { connection });
+    try {
+      // Under an id of its own, and under one this client never used: the workers refuse both, naming only those ids.
+      for (const jobId of ['forged-1', `${d.clientId}-zz`]) {
+        await queue.add(
+          'forged',
+          { v: 2, client: d.clientId, parts: [part], mac: 'f'.repeat(64) },
+          { jobId, removeOnComplete: true, removeOnFail: true },
+        );
+      }
+      await until(() => d.forgeries === 2, 'both refusals to reach the client');
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    writeFileSync(marker, '');
+    expect(await value(victim)).toBe(marker);
+    expect(victim.responses).toBe(1);
+    await d.close();
+  });
+
   it('refuses a module outside --tasks (ERR_TASK_NOT_FOUND) and a module whose content differs (ERR_TASK_VERSION)', async () => {
     const d = dispatcher();
     const other = pathToFileURL(path.join(ROOT, 'spec/fixtures/remote-other.ts')).href;
@@ -295,10 +333,11 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     expect(values).toEqual(runs.map((_, i) => i * i));
     expect(runs.every((run) => run.responses === 1)).toBe(true);
     await d.close();
-    workers[0] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
   }, 20000);
 
   it('a second death on the same job → ERR_WORKER_EXITED naming the host', async () => {
+    // Two workers die running it; a third one's stall check fails it.
+    await replaceDead();
     const d = dispatcher();
     const run = submit(d, request('killProcess', CallKind.Apply, []));
     const error = await run.promise.then(
@@ -309,12 +348,14 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     await d.close();
   }, 20000);
 
-  /** Restarts the workers that died (the tests above and below kill some). */
+  /** Restarts the workers that died (some tests kill them), all at once. */
   async function replaceDead(): Promise<void> {
-    for (let i = 0; i < workers.length; i++) {
-      if (workers[i]!.process.exitCode === null && workers[i]!.process.signalCode === null) continue;
-      workers[i] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
-    }
+    await Promise.all(
+      workers.map(async (worker, i) => {
+        if (worker.process.exitCode === null && worker.process.signalCode === null) return;
+        workers[i] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
+      }),
+    );
   }
 
   /** How many times `tally` ran for each item, from the bytes it appended. */
