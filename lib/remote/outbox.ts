@@ -4,8 +4,9 @@
  * per client, and so do the messages of one turn (started, results, failures),
  * in the order they happened, with the done marks of the parts whose job left
  * BullMQ. The messages of one turn for one client travel as one entry of its
- * result list under one seal (one line each), and a part that starts and ends
- * in the same turn sends no `started` (its response says it ran). The scripts
+ * result list under one seal (one line each). A `started` waits one turn more:
+ * a part that ends by then sends none (its response says it ran), which short
+ * parts mostly do. The scripts
  * are loaded once (EVALSHA), not sent with every call. A worker that holds many
  * short jobs thus makes two calls a turn instead of several per job.
  */
@@ -16,12 +17,19 @@ import { sealResult } from './signing';
 /** What the start check says of a part: its client is gone, it was cancelled, it ended in an earlier run of its job, or it runs. */
 export type BeginState = 'gone' | 'cancelled' | 'done' | 'run';
 
+interface Message {
+  readonly text: string;
+  readonly started?: string | undefined;
+  /** A `started` held back by one flush already: it goes in the next one unless its part ended. */
+  held?: boolean;
+}
+
 interface Pending {
   begins: { id: string; resolve: (state: BeginState) => void; reject: (error: unknown) => void }[];
   ended: string[];
   forgotten: string[];
-  /** The messages in order; a `started` one carries the id of its part (dropped when that part ends in the same turn). */
-  messages: { text: string; started?: string | undefined }[];
+  /** The messages in order; a `started` one carries the id of its part (dropped when that part ends before it goes). */
+  messages: Message[];
   sent: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
@@ -70,7 +78,7 @@ export class Outbox {
     });
   }
 
-  /** Pushes `text`, the message that part `id` started, unless the part ends in this same turn. */
+  /** Pushes `text`, the message that part `id` started, one turn later, unless the part has ended by then. */
   started(client: string, id: string, text: string): void {
     this.#of(client).messages.push({ text, started: id });
   }
@@ -115,7 +123,16 @@ export class Outbox {
         );
       }
       const endedNow = new Set(pending.ended);
-      const texts = pending.messages.filter(({ started }) => started === undefined || !endedNow.has(started)).map(({ text }) => text);
+      const texts: string[] = [];
+      for (const message of pending.messages) {
+        if (message.started === undefined) texts.push(message.text);
+        else if (endedNow.has(message.started)) continue;
+        else if (message.held === true) texts.push(message.text);
+        else {
+          message.held = true;
+          this.#of(client).messages.push(message);
+        }
+      }
       const longest = Math.max(texts.length, pending.ended.length, pending.forgotten.length);
       const pushes: Promise<unknown>[] = [];
       for (let from = 0; from < longest; from += MAX_BATCH) {
