@@ -12,5 +12,7 @@ module.exports = {
   // Worker threads run real CPU work; two cores are shared by every test file.
   maxWorkers: 2,
   testTimeout: 20000,
+  // it.concurrent tests (the documentation's examples, each a node process) run two at a time.
+  maxConcurrency: 2,
   reporters: ['default', '<rootDir>/spec/helpers/summary-reporter.js'],
 };

@@ -6,7 +6,7 @@
 // is this package (built: `npm test` builds first). `npm run typecheck`
 // type-checks the TypeScript ones (examples/docs/tsconfig.json, module: nodenext). ```text blocks are output, not code;
 // ```sh blocks may only run this package's own npm scripts.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -57,6 +57,19 @@ const NOT_RUN: Readonly<Record<string, string>> = {
 const entries = [...new Set(codeBlocks.map((block) => block.file ?? ''))].filter(
   (file) => file !== '' && !file.split('/').includes('workers') && NOT_RUN[file] === undefined,
 );
+
+/** Runs `node ...args` in `cwd`, killed past RUN_TIMEOUT_MS; resolves with its exit status, signal and stderr. */
+function runNode(args: string[], cwd: string): Promise<{ status: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'ignore', 'pipe'], timeout: RUN_TIMEOUT_MS });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => {
+      stderr += text;
+    });
+    child.once('error', reject);
+    child.once('close', (status, signal) => resolve({ status, signal, stderr }));
+  });
+}
 
 /** A fresh copy of an example project, with this package installed as `parapool`. */
 function freshProject(project: string): string {
@@ -122,20 +135,19 @@ describe('documentation', () => {
     }
   });
 
-  describe.each(entries)('%s', (file) => {
-    it('runs as written', () => {
-      const dir = freshProject(projectOf(file));
-      try {
-        const relative = path.relative(projectOf(file), file);
-        const typescript = /\.[mc]?ts$/.test(file);
-        const args = typescript ? ['--import', TSX_LOADER, relative] : [relative];
-        const result = spawnSync(process.execPath, args, { cwd: dir, encoding: 'utf8', timeout: RUN_TIMEOUT_MS });
-        expect(result.stderr).toBe('');
-        expect(result.signal).toBeNull();
-        expect(result.status).toBe(0);
-      } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-      }
-    });
+  // Two examples at a time (jest.config.js: maxConcurrency): each waits on its threads and timers part of the time.
+  it.concurrent.each(entries)('%s runs as written', async (file) => {
+    const dir = freshProject(projectOf(file));
+    try {
+      const relative = path.relative(projectOf(file), file);
+      const typescript = /\.[mc]?ts$/.test(file);
+      const args = typescript ? ['--import', TSX_LOADER, relative] : [relative];
+      const result = await runNode(args, dir);
+      expect(result.stderr).toBe('');
+      expect(result.signal).toBeNull();
+      expect(result.status).toBe(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -270,16 +270,20 @@ export function fail(): never {
     }
   });
 
-  it('under tsx: ESM TypeScript tasks with top-level await found by their .js name, inline functions with inner functions and classes', () => {
+  it("under tsx: ESM TypeScript tasks with top-level await found by their .js name, inline functions with inner functions and classes; workers start without tsx's loader", () => {
     const dir = project(
       {
         'package.json': '{ "type": "module" }',
         'work.ts': 'const base = await Promise.resolve(10);\nexport function add(n: number): number {\n  return n + base;\n}\n',
+        'plain.mjs': 'export function argv() {\n  return process.execArgv;\n}\n',
         'main.ts': `
           import { Pool, tasks } from 'parapool';
           const work = tasks<typeof import('./work.js')>(new URL('./work.js', import.meta.url));
+          const plain = tasks<typeof import('./plain.mjs')>(new URL('./plain.mjs', import.meta.url));
           const pool = new Pool({ workers: 1 });
           try {
+            // Before any TypeScript task: the worker runs without tsx's --require/--import.
+            const argv = await pool.apply(plain.argv, []);
             const added = await pool.map(work.add, [1, 2]);
             const inline = await pool.map((n: number) => {
               function inner(k: number): number {
@@ -290,7 +294,7 @@ export function fail(): never {
               }
               return new Box().value;
             }, [1, 2]);
-            console.log(JSON.stringify({ added, inline }));
+            console.log(JSON.stringify({ argv, parent: process.execArgv.length > 0, added, inline }));
           } finally {
             pool.close();
             await pool.join();
@@ -306,7 +310,7 @@ export function fail(): never {
         timeout: 60_000,
       });
       expect(result.stderr).toBe('');
-      expect(JSON.parse(result.stdout)).toEqual({ added: [11, 12], inline: [3, 6] });
+      expect(JSON.parse(result.stdout)).toEqual({ argv: [], parent: true, added: [11, 12], inline: [3, 6] });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

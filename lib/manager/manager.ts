@@ -27,6 +27,7 @@ import type { RLock } from '../sync/rlock';
 import type { BoundedSemaphore, Semaphore } from '../sync/semaphore';
 import type { JoinableQueue } from '../ipc/joinable-queue';
 import type { Queue } from '../ipc/queue';
+import { threadExecArgv } from '../tasks/exec-argv';
 import { task } from '../tasks/task-ref';
 import { checkInternal, INTERNAL, invalidArg } from '../validate';
 import { addLink, ClientLink, describeProxy, makeProxy, ManagerProxy, type ProxyLink, proxyState, reviveProxy } from './client';
@@ -532,7 +533,12 @@ async function spawn(
     address,
     authkey,
   };
-  const worker = new Worker(MANAGER_ENTRY, { workerData: data, transferList: [channel.port2], name: `parapool manager ${mode}` });
+  const worker = new Worker(MANAGER_ENTRY, {
+    workerData: data,
+    transferList: [channel.port2],
+    name: `parapool manager ${mode}`,
+    execArgv: threadExecArgv(),
+  });
   const ready = await new Promise<ReadyMessage>((resolve, reject) => {
     const onExit = (code: number) => reject(new ManagerGoneError(`The manager thread exited with code ${code} before it was ready`));
     const onError = (error: unknown) => reject(error);

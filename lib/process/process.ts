@@ -11,6 +11,7 @@ import { decodeError } from '../codec/error-codec';
 import { InvalidStateError } from '../errors';
 import { currentIdentity, currentProcess } from './process-info';
 import type { ProcessMessage, ProcessWorkerData } from './protocol';
+import { threadExecArgv } from '../tasks/exec-argv';
 import { taskSpecOf, type TaskRef } from '../tasks/task-ref';
 import { checkBoolean, checkOptions, checkTimeout, invalidArg } from '../validate';
 import { setLongTimeout, type LongTimer } from '../timers';
@@ -180,7 +181,12 @@ export class Process<P extends unknown[] = unknown[]> {
       identity: this.#identity,
       daemon: this.#daemon,
     };
-    const worker = new Worker(PROCESS_ENTRY, { workerData, transferList: encoded.transferList as never, name: this.#name });
+    const worker = new Worker(PROCESS_ENTRY, {
+      workerData,
+      transferList: encoded.transferList as never,
+      name: this.#name,
+      execArgv: threadExecArgv(),
+    });
     this.#started = true;
     this.#alive = true;
     this.#worker = worker;

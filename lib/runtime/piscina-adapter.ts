@@ -39,6 +39,7 @@ import * as path from 'node:path';
 import type { TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
+import { threadExecArgv } from '../tasks/exec-argv';
 import type { Dispatcher } from './dispatch';
 import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
 import { SLOT_WORDS, SlotState, type TaskRequest, type TaskResponse, type WorkerInitializedMessage } from './protocol';
@@ -177,6 +178,7 @@ export class PiscinaAdapter implements WorkerEngine {
       concurrentTasksPerWorker: this.depth,
       workerData,
       resourceLimits: options.resourceLimits,
+      execArgv: threadExecArgv(),
       loadBalancer: (_task, workers) => this.#balance(workers),
     });
     // piscina reports worker failures through the tasks they fail; with none in

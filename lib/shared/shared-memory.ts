@@ -68,7 +68,7 @@ let describeBlock: (shm: SharedMemory) => SharedMemoryDescriptor;
  * shm.unlink();
  *
  * @throws InvalidArgumentError (`ERR_INVALID_ARG`) on bad options, `size` ≤ 0 when creating, a `size` that
- *   cannot be allocated (`2 ** 40`), a `name` that is not a string of 1 to 255 characters, or no `name` when attaching.
+ *   cannot be allocated (more than `os.totalmem()`, or more than V8 can reserve), a `name` that is not a string of 1 to 255 characters, or no `name` when attaching.
  * @throws SharedMemoryExistsError (`ERR_SHM_EXISTS`) when creating a name that exists.
  * @throws SharedMemoryNotFoundError (`ERR_SHM_NOT_FOUND`) when attaching to a name that does not exist or was unlinked.
  */

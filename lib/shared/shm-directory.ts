@@ -30,6 +30,7 @@
  * channel has seen every earlier create.
  */
 import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
 import {
   BroadcastChannel,
   getEnvironmentData,
@@ -177,6 +178,13 @@ class ShmDirectory {
   create(name: string, size: number): BlockRecord | undefined {
     // Allocate (and zero-fill) outside the mutex, after a cheap early check.
     if (this.lookup(name) !== undefined) return undefined;
+    // More than the machine's memory cannot be zero-filled; V8 would collect garbage
+    // several times over before saying so (seconds, in a large heap), so say it at once.
+    if (size > os.totalmem()) {
+      throw new InvalidArgumentError(
+        `Expected \`size\` to be a number of bytes this process can allocate, got ${size}: more than this machine's memory (${os.totalmem()} bytes)`,
+      );
+    }
     let data: SharedArrayBuffer;
     try {
       data = new SharedArrayBuffer(size);

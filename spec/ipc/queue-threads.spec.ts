@@ -26,8 +26,8 @@ const exitOf = (worker: Worker): Promise<number> => exits.get(worker)!;
 type Item = { n: number } | null;
 
 describe('Queue (threads)', () => {
-  it('2 producers and 2 consumers in workers move 100,000 items: exact count and sum (3 rounds)', async () => {
-    const TOTAL = 100_000;
+  it('2 producers and 2 consumers in workers move 40,000 items: exact count and sum (3 rounds)', async () => {
+    const TOTAL = 40_000;
     for (let round = 0; round < 3; round++) {
       const q = new Queue<Item>({ maxsize: round === 0 ? 0 : 50 });
       const results = new Queue<{ count: number; sum: number; damaged: number }>();

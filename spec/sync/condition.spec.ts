@@ -211,10 +211,10 @@ describe('Condition', () => {
     ['RLock', () => new RLock()],
     ['Lock', () => new Lock()],
   ] as const) {
-    it(`ping-pong of 100,000 hand-offs between a worker (sync) and the main thread (async) over a ${name}`, async () => {
+    it(`ping-pong of 20,000 hand-offs between a worker (sync) and the main thread (async) over a ${name}`, async () => {
       const cond = new Condition(makeLock());
       const side = conditionWorkers(cond, 1);
-      const total = 100_000;
+      const total = 20_000;
       try {
         const worker = side.send(side.workers[0]!, { op: 'pong', total });
         for (;;) {

@@ -1,6 +1,7 @@
 import { decode, encode } from '../../lib/codec/codec';
 import { Event } from '../../lib/sync/event';
 import { Lock } from '../../lib/sync/lock';
+import { exited, startTsWorker } from '../helpers/worker';
 import { callInWorker } from './call-in-worker';
 
 const invalidArg = expect.objectContaining({ code: 'ERR_INVALID_ARG' });
@@ -25,13 +26,23 @@ describe('Event', () => {
     expect(await event.wait({ timeout: 5 })).toBe(false);
   });
 
-  it('wakes an async waiter on the main thread when a worker sets it, 10 times', async () => {
+  it('wakes an async waiter on the main thread when a worker sets it, 50 times', async () => {
     const event = new Event();
-    for (let round = 0; round < 10; round++) {
-      event.clear();
-      const waiting = event.wait();
-      expect((await callInWorker(event, 'set')).code).toBeUndefined();
-      expect(await waiting).toBe(true);
+    const ready = new Event();
+    const rounds = 50;
+    const worker = startTsWorker(`${__dirname}/../fixtures/sync-event-setter.ts`, encode({ event, ready, rounds }).value);
+    try {
+      const done = new Promise((resolve) => worker.once('message', resolve));
+      for (let round = 0; round < rounds; round++) {
+        event.clear();
+        const waiting = event.wait();
+        ready.set();
+        expect(await waiting).toBe(true);
+      }
+      expect(await done).toBe(rounds);
+      expect(await exited(worker)).toBe(0);
+    } finally {
+      await worker.terminate();
     }
   });
 
