@@ -8,9 +8,12 @@
 // Redis, which depends far less on the load than the rate does; medians and best at the end.
 // `--base` is a copy of another build's dist/cjs inside this checkout, so that it finds
 // node_modules (e.g. `cp -r dist/cjs .scratch/base/cjs` on the commit to compare with, then build
-// this one); the other build is this checkout's dist/cjs.
+// this one); the other build is this checkout's dist/cjs. How many chunks share a BullMQ job follows
+// how long the workers measure a chunk, which on a loaded machine swings with the load and then
+// decides the CPU per chunk; `--fixed-jobs` puts as many chunks in a job as the client allows
+// (the dispatcher's internal jobMs option), so that the rounds compare the cost of a chunk itself.
 //
-//   npm run build && node benchmarks/experiments/remote-ab.mjs --base .scratch/base/cjs [--rounds 5] [--chunks 3000]
+//   npm run build && node benchmarks/experiments/remote-ab.mjs --base .scratch/base/cjs [--rounds 5] [--chunks 3000] [--fixed-jobs]
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as net from 'node:net';
@@ -31,6 +34,7 @@ const CHUNKS = Number(arg('chunks', 3000));
 const BASE = arg('base', undefined);
 if (BASE === undefined) throw new Error('usage: remote-ab.mjs --base <dist/cjs of the build to compare with, inside this checkout>');
 const KEY = 'remote-ab-key';
+const FIXED_JOBS = process.argv.includes('--fixed-jobs');
 
 const port = await new Promise((resolve) => {
   const server = net.createServer().listen(0, '127.0.0.1', () => {
@@ -71,7 +75,14 @@ async function build(name, dist) {
   const { Pool, tasks } = require(path.join(dist, 'index.js'));
   const { redisBackend } = require(path.join(dist, 'remote', 'index.js'));
   const math = tasks(path.join(ROOT, 'workers', 'math.ts'));
-  const pool = new Pool({ backend: redisBackend({ connection: url, queue, root: ROOT, authkey: KEY }) });
+  let backend = redisBackend({ connection: url, queue, root: ROOT, authkey: KEY });
+  if (FIXED_JOBS) {
+    const { makeBackend } = require(path.join(dist, 'runtime', 'backend.js'));
+    const { RemoteDispatcher } = require(path.join(dist, 'remote', 'dispatcher.js'));
+    const settings = { connection: url, queue, prefix: 'bull', root: ROOT, authkey: Buffer.from(KEY), backendTimeout: 10000, jobMs: 1e9 };
+    backend = makeBackend(`ab ${name}`, () => new RemoteDispatcher(settings));
+  }
+  const pool = new Pool({ backend });
   while (pool.workers !== 4) await new Promise((resolve) => setTimeout(resolve, 20));
   await pool.map(
     math.noop,
@@ -83,7 +94,9 @@ async function build(name, dist) {
 
 const builds = [await build('base', path.resolve(BASE)), await build('this', path.join(ROOT, 'dist', 'cjs'))];
 const items = Array.from({ length: CHUNKS }, (_, i) => i);
-console.log(`load average before: ${load()} (${os.availableParallelism()} cores); ${CHUNKS} no-op chunks a round`);
+console.log(
+  `load average before: ${load()} (${os.availableParallelism()} cores); ${CHUNKS} no-op chunks a round${FIXED_JOBS ? ', jobs as full as the client allows' : ''}`,
+);
 for (let round = 0; round < ROUNDS; round++) {
   for (const b of round % 2 === 0 ? builds : [...builds].reverse()) {
     const before = { client: ownCpu(), redis: cpuOf(`/proc/${redis.pid}/stat`), workers: b.workers.map((w) => processCpu(w.pid)) };

@@ -13,16 +13,13 @@
 import type { Redis } from 'ioredis';
 import { BEGIN_SCRIPT, clientKeys, PUSH_SCRIPT } from './keys';
 import { sealResult } from './signing';
+import { type ResultMessage, toWire } from './wire';
 
 /** What the start check says of a part: its client is gone, it was cancelled, it ended in an earlier run of its job, or it runs. */
 export type BeginState = 'gone' | 'cancelled' | 'done' | 'run';
 
-interface Message {
-  readonly text: string;
-  readonly started?: string | undefined;
-  /** A `started` held back by one flush already: it goes in the next one unless its part ended. */
-  held?: boolean;
-}
+/** A message to push, or the news that a part started (written only if it goes: most never do). */
+type Message = { readonly text: string } | { readonly started: string; held: boolean };
 
 interface Pending {
   begins: { id: string; resolve: (state: BeginState) => void; reject: (error: unknown) => void }[];
@@ -78,9 +75,9 @@ export class Outbox {
     });
   }
 
-  /** Pushes `text`, the message that part `id` started, one turn later, unless the part has ended by then. */
-  started(client: string, id: string, text: string): void {
-    this.#of(client).messages.push({ text, started: id });
+  /** Pushes the message that part `id` started, one turn later, unless the part has ended by then. */
+  started(client: string, id: string): void {
+    this.#of(client).messages.push({ started: id, held: false });
   }
 
   /** The parts' job left BullMQ (completed or failed): their done marks go (in the next turn's push). */
@@ -125,9 +122,9 @@ export class Outbox {
       const endedNow = new Set(pending.ended);
       const texts: string[] = [];
       for (const message of pending.messages) {
-        if (message.started === undefined) texts.push(message.text);
+        if ('text' in message) texts.push(message.text);
         else if (endedNow.has(message.started)) continue;
-        else if (message.held === true) texts.push(message.text);
+        else if (message.held) texts.push(toWire({ id: message.started, type: 'started' } satisfies ResultMessage, 'result'));
         else {
           message.held = true;
           this.#of(client).messages.push(message);

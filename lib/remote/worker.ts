@@ -382,7 +382,7 @@ export class RemoteWorker {
           onStart: () => {
             started();
             startedAt = performance.now();
-            this.#outbox.started(client, part.id, toWire({ id: part.id, type: 'started' } satisfies ResultMessage, 'result'));
+            this.#outbox.started(client, part.id);
           },
           onResponse: (response) => {
             const ms = performance.now() - startedAt;
