@@ -89,12 +89,35 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     keyPath = keyFile(KEY);
     settings = { connection: redis.url, queue: QUEUE, prefix: 'bull', root: ROOT, authkey: Buffer.from(KEY), backendTimeout: 5000 };
     workers = await Promise.all([1, 2, 3].map(() => startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath })));
+    for (let i = 0; i < workers.length; i++) replaceWhenDead(i);
   }, 60000);
 
   afterAll(async () => {
+    ending = true;
     await Promise.all(dispatchers.map((d) => d.terminate(new Error('spec ended')).catch(() => undefined)));
+    await Promise.allSettled(restarts);
     await killAll();
   });
+
+  /** Restarts worker `i` as soon as it dies (some tests kill workers), while the test that killed it goes on. */
+  let ending = false;
+  const restarts = new Set<Promise<void>>();
+  function replaceWhenDead(i: number): void {
+    void workers[i]!.exited.then(() => {
+      if (ending) return;
+      const restart = startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath }).then((worker) => {
+        workers[i] = worker;
+        replaceWhenDead(i);
+      });
+      restarts.add(restart);
+      void restart.finally(() => restarts.delete(restart)).catch(() => undefined);
+    });
+  }
+
+  /** Waits for the restarts of the workers that died: every test that needs three live workers starts with it. */
+  async function replaceDead(): Promise<void> {
+    while (restarts.size > 0) await Promise.all(restarts);
+  }
 
   it('runs applies, packed map chunks and starmap chunks, with the live thread count', async () => {
     const d = dispatcher();
@@ -347,16 +370,6 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED', message: expect.stringContaining(`host ${os.hostname()} pid`) });
     await d.close();
   }, 20000);
-
-  /** Restarts the workers that died (some tests kill them), all at once. */
-  async function replaceDead(): Promise<void> {
-    await Promise.all(
-      workers.map(async (worker, i) => {
-        if (worker.process.exitCode === null && worker.process.signalCode === null) return;
-        workers[i] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
-      }),
-    );
-  }
 
   /** How many times `tally` ran for each item, from the bytes it appended. */
   function tallies(dir: string, items: readonly number[]): number[] {
