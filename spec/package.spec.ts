@@ -5,6 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 const root = path.join(__dirname, '..');
 
@@ -162,6 +163,68 @@ export function fail(): never {
       expect(first.stack).toContain(`${path.join(fs.realpathSync(dir), 'work.ts')}:9:`);
       // The next program finds both files compiled: its workers load no compiler at all.
       expect(run()).toMatchObject({ added: [101, 102], loaders: [], name: 'RangeError' });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("an ES module TypeScript task module runs from the compile cache through parapool's module hooks: top-level await, import.meta.url, ./x.js for ./x.ts, stack traces; an extensionless import falls back to tsx", () => {
+    if ((process.features as { typescript?: unknown }).typescript) return; // this Node strips types itself
+    const dir = project(
+      {
+        'package.json': '{ "type": "module" }',
+        'helper.ts': 'export const offset: number = await Promise.resolve(100);\n',
+        'plain.ts': 'export const factor: number = 3;\n',
+        'work.ts': `import { createRequire } from 'node:module';
+import { offset } from './helper.js';
+export function add(n: number): number {
+  return n + offset;
+}
+export function where(): string {
+  return import.meta.url;
+}
+export function fail(): never {
+  throw new RangeError('from line 10');
+}
+export function loaders(): string[] {
+  return Object.keys(createRequire(import.meta.url).cache).filter((f) => /[\\\\/]node_modules[\\\\/]tsx[\\\\/]/.test(f));
+}
+`,
+        'extensionless.ts':
+          "import { factor } from './plain';\nexport function triple(n: number): number {\n  return n * factor;\n}\nexport function where(): string {\n  return import.meta.url;\n}\n",
+        'main.mjs': `
+          import { Pool, tasks } from 'parapool';
+          const work = tasks(new URL('./work.ts', import.meta.url));
+          const extensionless = tasks(new URL('./extensionless.ts', import.meta.url));
+          const pool = new Pool({ workers: 1 });
+          try {
+            const added = await pool.map(work.add, [1, 2]);
+            const where = await pool.apply(work.where, []);
+            const error = await pool.apply(work.fail, []).catch((e) => e);
+            const loaders = await pool.apply(work.loaders, []);
+            const tripled = await pool.map(extensionless.triple, [1, 2]);
+            const fallback = await pool.apply(extensionless.where, []);
+            console.log(JSON.stringify({ added, where, name: error.name, stack: error.stack, loaders, tripled, fallback }));
+          } finally {
+            await pool.terminate();
+          }
+        `,
+      },
+      'link',
+    );
+    try {
+      const run = () =>
+        JSON.parse(execFileSync(process.execPath, ['main.mjs'], { cwd: dir, encoding: 'utf8', timeout: 60_000 })) as Record<
+          string,
+          unknown
+        >;
+      // tasks() compiled work.ts ahead of the workers; helper.ts, which it never saw, compiles in a hooks thread.
+      const result = run();
+      // No tsx in the worker until a module needs it: then it is the fallback (the ?tsx import).
+      expect(result).toMatchObject({ added: [101, 102], name: 'RangeError', loaders: [], tripled: [3, 6] });
+      expect(result.where).toBe(pathToFileURL(path.join(fs.realpathSync(dir), 'work.ts')).href);
+      expect(result.fallback).toBe(`${pathToFileURL(path.join(fs.realpathSync(dir), 'extensionless.ts')).href}?tsx`);
+      expect(result.stack).toContain(`${path.join(fs.realpathSync(dir), 'work.ts')}:10:`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BENCH_DIR, BUILD_DIR, buildWorkers } from '../lib/build.mjs';
+import { BENCH_DIR, BUILD_DIR, buildEsmWorkers, buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
 import { coldStart } from '../lib/cold-start.mjs';
@@ -27,11 +27,16 @@ fs.mkdirSync(dir, { recursive: true });
 const importsParapool = path.join(dir, 'math-imports-parapool.js');
 fs.writeFileSync(importsParapool, `require(${JSON.stringify(library)});\nmodule.exports = require(${JSON.stringify(files.js.math)});\n`);
 
+// The same task module in a "type": "module" package, as .mjs and as .ts.
+const esm = buildEsmWorkers();
+
 const runners = {
   piscina: [COLD_START, 'piscina', path.join(BENCH_DIR, 'peers', 'tasks.mjs'), WORKERS],
   'parapool (.js task module)': [COLD_START, 'parapool', library, files.js.math, WORKERS],
   'parapool (.js task module that imports parapool)': [COLD_START, 'parapool', library, importsParapool, WORKERS],
   'parapool (.ts task module)': [COLD_START, 'parapool', library, files.ts.math, WORKERS],
+  'parapool (.mjs task module, "type": "module")': [COLD_START, 'parapool', library, esm.mjs, WORKERS],
+  'parapool (.ts task module, "type": "module")': [COLD_START, 'parapool', library, esm.ts, WORKERS],
 };
 const samples = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
 console.log(

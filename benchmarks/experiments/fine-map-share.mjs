@@ -2,7 +2,10 @@
 // The fine map's share of the hand-written limit, measured side by side (issue 11): one map per
 // runner per round, the order rotating each round, so that every runner sees the same load.
 //
-//   npm run build && node benchmarks/experiments/fine-map-share.mjs [--rounds 40] [--workers 2]
+//   npm run build && node benchmarks/experiments/fine-map-share.mjs [--rounds 40] [--workers 2] [--base /tmp/base]
+//
+// `--base` adds a row for another build's default map (a copy of its dist/cjs, kept inside this
+// checkout, e.g. benchmarks/.build/base, so that it finds the same node_modules).
 //
 // Runners: the sequential loop, the hand-written limit (benchmarks/peers/handwritten-pool.mjs),
 // parapool `map` at its defaults (self-scheduled ranges over the packed input) and parapool `map`
@@ -10,7 +13,9 @@
 // before the self-scheduled one). Prints the median and the mean of the fastest quarter of each,
 // and each parapool runner's share of the hand-written speedup (hand-written time ÷ its time),
 // with the load average before and after.
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { loadWorkers } from '../lib/runners.mjs';
 import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
@@ -22,6 +27,8 @@ function option(name, fallback) {
   return at === -1 ? fallback : Number(process.argv[at + 1]);
 }
 
+const baseAt = process.argv.indexOf('--base');
+const base = baseAt === -1 ? undefined : createRequire(import.meta.url)(path.resolve(process.argv[baseAt + 1], 'index.js'));
 const rounds = option('rounds', 40);
 const workers = option('workers', os.availableParallelism());
 const FIRST = 1_000_000;
@@ -51,6 +58,11 @@ const runners = {
   [`parapool map (chunksize ${pythonChunksize}: one task per chunk)`]: () =>
     pool.map(refs.isPrime, numbers, { chunksize: pythonChunksize }),
 };
+const basePool = base === undefined ? undefined : new base.Pool({ workers });
+if (basePool !== undefined) {
+  const baseRefs = base.tasks(files.js.primes);
+  runners['parapool map (default, --base build)'] = () => basePool.map(baseRefs.isPrime, numbers);
+}
 const labels = Object.keys(runners);
 const samples = Object.fromEntries(labels.map((label) => [label, []]));
 const warmup = 10;
@@ -65,8 +77,10 @@ for (let round = 0; round < warmup + rounds; round++) {
   }
 }
 await handwritten.destroy();
-pool.close();
-await pool.join();
+for (const each of [pool, basePool]) {
+  each?.close();
+  await each?.join();
+}
 
 const fastestQuarter = (values) => {
   const quarter = sorted(values).slice(0, Math.max(1, Math.floor(values.length / 4)));

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { buildSync, transformSync } from 'esbuild';
 
 export const BENCH_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const ROOT = path.join(BENCH_DIR, '..');
@@ -27,4 +27,19 @@ export function buildWorkers() {
   });
   const js = Object.fromEntries(names.map((name) => [name, path.join(outdir, `${name}.js`)]));
   return { js, ts };
+}
+
+/**
+ * workers/math.ts in a `"type": "module"` package under benchmarks/.build/esm, as itself
+ * and compiled to `.mjs`: the start-up of a TypeScript ES module task module against the
+ * same module in JavaScript. Returns `{ mjs, ts }` absolute paths.
+ */
+export function buildEsmWorkers() {
+  const dir = path.join(BUILD_DIR, 'esm');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), '{ "type": "module" }\n');
+  const source = fs.readFileSync(path.join(ROOT, 'workers', 'math.ts'), 'utf8');
+  fs.writeFileSync(path.join(dir, 'math.ts'), source);
+  fs.writeFileSync(path.join(dir, 'math.mjs'), transformSync(source, { loader: 'ts', format: 'esm', target: 'node20' }).code);
+  return { mjs: path.join(dir, 'math.mjs'), ts: path.join(dir, 'math.ts') };
 }

@@ -3,7 +3,7 @@
 // it measures. Every pool gets the same number of workers, all started eagerly.
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { BENCH_DIR, BUILD_DIR } from '../lib/build.mjs';
+import { BENCH_DIR, BUILD_DIR, buildEsmWorkers } from '../lib/build.mjs';
 import { coldStart } from '../lib/cold-start.mjs';
 import { compare, expectEqual, finishRow, timed } from '../lib/measure.mjs';
 import { createPeer, HungShutdownError, PEER_NAMES } from '../lib/peers.mjs';
@@ -26,6 +26,8 @@ const BARE_WORKER = path.join(PEERS_DIR, 'bare-worker.cjs');
 const RECYCLE_TASKS = 100;
 const TASKS_PER_CHILD = 3;
 const RECYCLE_HANDWRITTEN = 'hand-written limit (raw worker_threads, spares booted ahead)';
+const ESM_MJS = 'parapool (.mjs task module, "type": "module")';
+const ESM_TS = 'parapool (.ts task module, "type": "module")';
 
 /** ms of a bare `new Worker()` that loads the task module and calls its no-op, to its 'exit'. */
 function bareWorker(taskModule) {
@@ -162,7 +164,7 @@ export async function run(ctx) {
   );
 
   const notes = [
-    'Every runner loads the same compiled JavaScript; the `.ts` row runs workers/math.ts itself (compiled once into the parapool cache by `tasks()`, then loaded by each worker from there; on Node.js with type stripping, by Node).',
+    'Every runner loads the same compiled JavaScript; the `.ts` row runs workers/math.ts itself (compiled once into the parapool cache by `tasks()`, then loaded by each worker from there; on Node.js with type stripping, by Node). The `"type": "module"` cold rows run the same module from a package of ES modules (benchmarks/.build/esm): as `.mjs`, and as `.ts` through parapool\'s module hooks over the same cache.',
     'Cold: from spawning `node benchmarks/peers/cold-start.cjs` to the line it prints at its first result (its shutdown and exit are not timed).',
     'Process: `new Process({ target })`, `start()`, `join()`, against `new Worker(benchmarks/peers/bare-worker.cjs)` (loads the same task module, calls its no-op) to its `exit`.',
     `Recycling: a fresh pool per sample; one untimed \`apply\` first (the workers are up), then the timed \`map\` of ${RECYCLE_TASKS} no-ops; Python the same with \`Pool.apply\` and \`Pool.map(chunksize=1)\`.`,
@@ -214,6 +216,7 @@ export async function run(ctx) {
   };
   ratioOf(coldRows, 'parapool (.js task module)', 'piscina', 'cold start: parapool ÷ raw piscina', 1.2);
   ratioOf(coldRows, 'parapool (.ts task module)', 'parapool (.js task module)', 'cold start: .ts ÷ .js task module', 1.2);
+  ratioOf(coldRows, ESM_TS, ESM_MJS, 'cold start: .ts ÷ .mjs task module, in a "type": "module" package', 1.2);
   ratioOf(processRows, 'parapool Process', 'bare new Worker()', 'Process start → join ÷ bare new Worker()', 1.2);
   ratioOf(
     groups[4].rows,
@@ -246,9 +249,12 @@ function coldRunners(ctx, parapoolUsable) {
   const library = path.join(BUILD_DIR, 'parapool', 'cjs', 'index.js');
   const workers = String(ctx.workers);
   const runners = [];
+  const esm = buildEsmWorkers();
   for (const [label, file] of [
     ['parapool (.js task module)', ctx.files.js.math],
     ['parapool (.ts task module)', ctx.files.ts.math],
+    [ESM_MJS, esm.mjs],
+    [ESM_TS, esm.ts],
   ]) {
     runners.push(
       parapoolUsable ? { label, sample: () => coldStart([COLD_START, 'parapool', library, file, workers]) } : unusable(label, ctx),

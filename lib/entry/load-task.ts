@@ -1,11 +1,12 @@
 /**
  * Finds a task function in a worker: loads its module once, or compiles an
  * inline function's source once. A TypeScript task module (.ts, .mts, .cts)
- * loads through Node's own type stripping where this Node has it; else a
- * CommonJS one loads with `require` from parapool's compile cache
- * (lib/tasks/typescript.ts), and anything else through tsx if the project
- * installed it (an optional peer dependency), as ESM or CommonJS by Node's own
- * rules, so a `.mts` module may use top-level await.
+ * loads through Node's own type stripping where this Node has it; else from
+ * parapool's compile cache (lib/tasks/typescript.ts, esbuild's output), a
+ * CommonJS one with `require`, an ES module through parapool's module hooks
+ * (./ts-hooks.ts), so a `.mts` module may use top-level await; and through tsx
+ * (an optional peer dependency, which brings esbuild) where those cannot:
+ * no esbuild to fill the cache, or an import only tsx resolves.
  */
 import * as fs from 'node:fs';
 import type * as NodeModule from 'node:module';
@@ -216,8 +217,42 @@ async function importTypeScript(file: string, filePath: string): Promise<ModuleE
       return (await import(`${file}?tsx`)) as ModuleExports;
     }
   }
+  if (tsxFallbacks.has(file)) return (await import(`${file}?tsx`)) as ModuleExports;
+  if (!tsxRegistered && registerOwnHooks(filePath)) {
+    try {
+      return (await import(file)) as ModuleExports;
+    } catch (error) {
+      // An import these hooks cannot resolve (tsx also finds extensionless and directory imports) fails
+      // before any module ran: tsx may still load the graph, under a URL of its own (Node keeps the failure).
+      if (!UNRESOLVED.includes((error as { code?: unknown }).code as string) || !(await registerTsx(filePath))) throw error;
+      tsxFallbacks.add(file);
+      return (await import(`${file}?tsx`)) as ModuleExports;
+    }
+  }
   if (!(await registerTsx(filePath))) throw missingLoader(filePath);
   return (await import(file)) as ModuleExports;
+}
+
+let ownHooksRegistered = false;
+/** Task modules that ./ts-hooks could not load and tsx did, under `?tsx`. */
+const tsxFallbacks = new Set<string>();
+const UNRESOLVED = ['ERR_MODULE_NOT_FOUND', 'ERR_UNSUPPORTED_DIR_IMPORT', 'ERR_UNKNOWN_FILE_EXTENSION'];
+
+/**
+ * Registers ./ts-hooks for the TypeScript ES modules of this thread, once:
+ * false when parapool runs from its sources (whose threads have tsx's hooks
+ * instead: the hooks thread could not load a .ts hooks module) or no esbuild
+ * is installed to fill the cache.
+ */
+function registerOwnHooks(filePath: string): boolean {
+  if (ownHooksRegistered) return true;
+  if (__filename.endsWith('.ts') || !typeScriptCache().hasCompiler(filePath)) return false;
+  // A CommonJS .ts that such a module imports goes to `require`: serve it from the cache too.
+  if (require.extensions['.ts'] === undefined) installCacheHook();
+  nodeModule().register(pathToFileURL(path.join(__dirname, 'ts-hooks.js')).href);
+  process.setSourceMapsEnabled(true);
+  ownHooksRegistered = true;
+  return true;
 }
 
 async function importModule(file: string): Promise<ModuleExports> {
@@ -241,8 +276,14 @@ async function loadExport(file: string, name: string): Promise<LoadedTask> {
   // A CommonJS module imported as ESM keeps its exports under `default` too.
   const fn = ownFunction(exports, name) ?? (name === 'default' ? undefined : ownFunction(exports.default, name));
   if (fn === undefined) {
-    const available = Object.keys(exports).filter((key) => typeof exports[key] === 'function');
-    const what = Object.hasOwn(exports, name) ? 'exports something that is not a function as' : 'has no export';
+    // Said of both places a name is looked up: the namespace and, for CommonJS imported as ESM, its `default`.
+    const inner = exports.default;
+    const places = [
+      exports,
+      ...((typeof inner === 'object' && inner !== null) || typeof inner === 'function' ? [inner as ModuleExports] : []),
+    ];
+    const available = [...new Set(places.flatMap((place) => Object.keys(place).filter((key) => typeof place[key] === 'function')))];
+    const what = places.some((place) => Object.hasOwn(place, name)) ? 'exports something that is not a function as' : 'has no export';
     throw new TaskNotFoundError(
       `Task module ${fileURLToPath(file)} ${what} \`${name}\` (its function exports: ${available.join(', ') || 'none'})`,
     );

@@ -1,4 +1,4 @@
 // The manager thread loads this when parapool itself runs from its TypeScript
-// sources (under jest or tsx): register tsx's hook, then load the real entry.
-require('tsx/cjs/api').register();
+// sources (under jest or tsx): the TypeScript hook (./dev-hook.cjs), then the real entry.
+require('./dev-hook.cjs');
 require('./manager-worker.ts');

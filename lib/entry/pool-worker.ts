@@ -6,13 +6,16 @@
  * worker died or was stopped. Whatever the task returns or throws, the answer
  * is cloneable: an uncloneable result becomes ERR_UNCLONEABLE, a hostile error
  * a plain description (encodeError never throws), so the worker lives on.
+ * On the port path (PortAttachRequest) the same answers go back on the
+ * worker's own port instead of through piscina.
  */
-import { parentPort, threadId, workerData, type TransferListItem } from 'node:worker_threads';
+import { type MessagePort, parentPort, threadId, type TransferListItem, workerData } from 'node:worker_threads';
 import { decode, encode } from '../codec/codec';
 import { packResults } from '../codec/packing';
 import {
   CallKind,
   type EncodedError,
+  type PortAttachRequest,
   type PoolWorkerData,
   type RangeJob,
   RangeResults,
@@ -59,17 +62,26 @@ interface PiscinaMovable {
 }
 let piscina: PiscinaMovable | undefined;
 
-/** Results with `transfer()`-marked buffers go back through piscina's `move()` and its exported symbols. */
-function moved(response: TaskResponse, transferList: TransferListItem[]): unknown {
-  piscina ??= require('piscina') as PiscinaMovable;
-  return piscina.move({ [piscina.transferableSymbol]: transferList, [piscina.valueSymbol]: { ...response, threadId } });
+/** A response whose buffers (marked with `transfer()`) move instead of being copied. */
+class Transfer {
+  constructor(
+    readonly response: TaskResponse,
+    readonly transferList: TransferListItem[],
+  ) {}
 }
 
-/** Every answer names this thread, for the main thread's per-worker stats (a moved one did in moved()). */
+/**
+ * Through piscina: every answer names this thread, for the main thread's per-worker stats, and a
+ * Transfer goes back through piscina's `move()` and its exported symbols.
+ */
 async function answerNow(request: TaskRequest): Promise<unknown> {
-  const response = await handleTask(request);
-  if (piscina === undefined || !(piscina.valueSymbol in (response as object))) (response as { threadId?: number }).threadId = threadId;
-  return response;
+  const answer = await handleTask(request);
+  if (!(answer instanceof Transfer)) {
+    (answer as { threadId?: number }).threadId = threadId;
+    return answer;
+  }
+  piscina ??= require('piscina') as PiscinaMovable;
+  return piscina.move({ [piscina.transferableSymbol]: answer.transferList, [piscina.valueSymbol]: { ...answer.response, threadId } });
 }
 
 const INLINE_HINT =
@@ -207,7 +219,7 @@ function fillSync(
  * claimed, and every range below the failing index was claimed, so the map
  * reports the lowest failing index of the whole input.
  */
-async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob, isInline: boolean): Promise<unknown> {
+async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob, isInline: boolean): Promise<TaskResponse | Transfer> {
   const { control, output, kinds, size } = job;
   const length = args.length;
   const messages: [number, unknown[]][] = [];
@@ -238,7 +250,7 @@ async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob
   try {
     const encoded = encodeResult(messages);
     const response: TaskResponse = { result: encoded.value, shared: encoded.shared };
-    return encoded.transferList === undefined ? response : moved(response, encoded.transferList);
+    return encoded.transferList === undefined ? response : new Transfer(response, encoded.transferList);
   } catch (error) {
     return failure(error, undefined, isInline);
   }
@@ -249,7 +261,7 @@ function encodeResult(value: unknown): ReturnType<typeof encode> {
   return encode(value, 'result');
 }
 
-async function handleTask(request: TaskRequest): Promise<unknown> {
+async function handleTask(request: TaskRequest): Promise<TaskResponse | Transfer> {
   if (initializing !== undefined) await initializing;
   if (initFailure !== undefined) return { result: undefined, shared: false, broken: initFailure } satisfies TaskResponse;
   const isInline = request.file === '';
@@ -292,7 +304,7 @@ async function handleTask(request: TaskRequest): Promise<unknown> {
   try {
     const encoded = encodeResult(result);
     const response: TaskResponse = { result: encoded.value, shared: encoded.shared };
-    return encoded.transferList === undefined ? response : moved(response, encoded.transferList);
+    return encoded.transferList === undefined ? response : new Transfer(response, encoded.transferList);
   } catch (error) {
     return failure(error, undefined, isInline);
   }
@@ -304,26 +316,81 @@ let tail: Promise<unknown> = Promise.resolve();
 const NOT_RUN: TaskResponse = { result: undefined, shared: false, notRun: true, threadId };
 
 /**
+ * Moves a read-ahead job's slot to STARTED before the task's first instruction (see SlotState);
+ * false when the main thread cancelled it first (it must not run).
+ */
+function claim(word: number): boolean {
+  Atomics.store(slots!, word + 1, threadId);
+  const seen = Atomics.compareExchange(slots!, word, SlotState.Queued, SlotState.Started);
+  if (seen === SlotState.Queued) return true;
+  // HANDED: the main thread may still stop it (HANDED → CANCELLED) until this wins.
+  return seen === SlotState.Handed && Atomics.compareExchange(slots!, word, SlotState.Handed, SlotState.Started) === SlotState.Handed;
+}
+
+/**
  * A read-ahead job (see SlotState): piscina hands this worker its next job
  * while one runs, so the jobs are chained and run one at a time, in the order
  * they came (as a worker of Python's runs them). The slot turns STARTED before
  * the task's first instruction, so that the main thread knows which job a dying
  * worker was running; one the main thread cancelled first is answered NOT_RUN.
  */
-function answer(request: TaskRequest): Promise<unknown> {
+function answer(request: TaskRequest | PortAttachRequest): Promise<unknown> {
+  if ('port' in request) return attach(request.port);
   if (request.slot === undefined || slots === undefined) return answerNow(request);
   const word = request.slot * SLOT_WORDS;
   const run = (): Promise<unknown> | TaskResponse => {
-    Atomics.store(slots, word + 1, threadId);
-    const seen = Atomics.compareExchange(slots, word, SlotState.Queued, SlotState.Started);
-    // HANDED: only this worker moves it on.
-    if (seen === SlotState.Handed) Atomics.store(slots, word, SlotState.Started);
-    else if (seen !== SlotState.Queued) return NOT_RUN;
+    if (!claim(word)) return NOT_RUN;
     return answerNow(request).finally(() => Atomics.store(slots, word, SlotState.Done));
   };
   const next = tail.then(run, run);
   tail = next;
   return next;
+}
+
+/** The port path's jobs, in the order they came; `portHead` is the next one to run. */
+const portJobs: TaskRequest[] = [];
+let portHead = 0;
+let portRunning = false;
+
+/**
+ * The port path (see PortAttachRequest): from now on the main thread posts this worker's
+ * jobs on `port` and reads the answers there, in the same order. The piscina job that
+ * brought the port never settles: it keeps the worker busy in piscina's eyes (piscina
+ * gives it nothing else and never parks its event loop) for the rest of its life.
+ */
+function attach(port: MessagePort): Promise<never> {
+  port.on('message', (request: TaskRequest) => {
+    portJobs.push(request);
+    if (!portRunning) void runPortJobs(port);
+  });
+  return new Promise<never>(() => undefined);
+}
+
+/** Runs the port's jobs one at a time, in order, each claimed through its slot first; jobs that come meanwhile join the loop. */
+async function runPortJobs(port: MessagePort): Promise<void> {
+  portRunning = true;
+  while (portHead < portJobs.length) {
+    const request = portJobs[portHead]!;
+    portJobs[portHead++] = undefined as never;
+    if (portHead === portJobs.length) {
+      portJobs.length = 0;
+      portHead = 0;
+    }
+    const word = request.slot! * SLOT_WORDS;
+    if (!claim(word)) {
+      port.postMessage(NOT_RUN);
+      continue;
+    }
+    const outcome = await handleTask(request);
+    Atomics.store(slots!, word, SlotState.Done);
+    if (outcome instanceof Transfer) {
+      port.postMessage({ ...outcome.response, threadId }, outcome.transferList);
+    } else {
+      (outcome as { threadId?: number }).threadId = threadId;
+      port.postMessage(outcome);
+    }
+  }
+  portRunning = false;
 }
 
 export default (initializing ?? Promise.resolve()).then(() => answer);

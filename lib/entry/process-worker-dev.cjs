@@ -1,5 +1,4 @@
 // Process workers load this when parapool itself runs from its TypeScript sources
-// (under jest or tsx): register tsx's CommonJS hook,
-// then load the real entry.
-require('tsx/cjs/api').register();
+// (under jest or tsx): the TypeScript hook (./dev-hook.cjs), then the real entry.
+require('./dev-hook.cjs');
 module.exports = require('./process-worker.ts');

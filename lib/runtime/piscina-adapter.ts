@@ -23,6 +23,20 @@
  * all the same (it ran, its answer never reached the port) fails with the
  * worker: running it again could run it twice.
  *
+ * The port path (read-ahead without `idleTimeout`, the default pool): piscina
+ * only starts, watches and replaces the threads. Each worker that is ready
+ * gets one piscina job, which hands it its end of a MessageChannel and never
+ * settles while the worker lives (piscina sees it busy and gives it nothing
+ * else); its jobs are then posted on that port and answered there, in order,
+ * with the same slot words, so piscina's per-task costs (its task object, the
+ * Atomics.notify of every post, its queue and histogram) are gone. The death
+ * of a worker is piscina's rejection of that job: the answers left in the port
+ * are read first (receiveMessageOnPort), then the jobs it held but had not
+ * started go back to the front of the jobs waiting for room in a worker,
+ * inside this engine, and the one it ran fails (the rule of #settleDeaths).
+ * A stop() of a job handed to an idle worker that has not reached it yet moves
+ * its slot HANDED → CANCELLED instead of terminating the thread.
+ *
  * Recycling keeps spares booting ahead of need: a worker that has been given
  * half its share of tasks reserves a replacement (up to `workers` spares at a
  * time, booting in parallel), so the replacement boots while the old worker
@@ -36,13 +50,20 @@
  * never runs more than `workers` tasks at once.
  */
 import * as path from 'node:path';
-import type { TransferListItem } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
 import { threadExecArgv } from '../tasks/exec-argv';
 import type { Dispatcher } from './dispatch';
 import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
-import { SLOT_WORDS, SlotState, type TaskRequest, type TaskResponse, type WorkerInitializedMessage } from './protocol';
+import {
+  type PortAttachRequest,
+  SLOT_WORDS,
+  SlotState,
+  type TaskRequest,
+  type TaskResponse,
+  type WorkerInitializedMessage,
+} from './protocol';
 import type { RuntimeSettings } from './runtime';
 
 /** piscina's view of one worker, as its load balancer sees it. */
@@ -53,6 +74,11 @@ export interface PiscinaAdapterOptions extends RuntimeSettings {
   readonly filename: string;
   /** Jobs a worker may hold at once without recycling (1 with `maxTasksPerChild`). @default READ_AHEAD_DEPTH */
   readonly depth?: number;
+  /**
+   * The port path: jobs go straight to each worker's own MessagePort instead of through
+   * piscina's `run()`, when reading ahead and without `idleTimeout`. @default true
+   */
+  readonly ports?: boolean;
 }
 
 /**
@@ -82,6 +108,8 @@ export function workerExitedError(failure: unknown): WorkerExitedError {
 interface PiscinaWorkerInfo {
   readonly worker: { prependListener(event: 'exit', listener: () => void): unknown };
   processPendingMessages(): void;
+  /** Lets piscina's own port to the worker stop keeping the program alive. */
+  unref(): void;
 }
 
 /** piscina's record of `worker`, under the symbol piscina names `Piscina.kWorkerData`. */
@@ -109,6 +137,22 @@ interface Death {
   readonly fail: () => void;
 }
 
+/** A job of the port path: posted to a worker's port, or waiting in the engine for room in one. */
+interface PortJob {
+  readonly request: TaskRequest;
+  readonly transferList: TransferListItem[] | undefined;
+  readonly resolve: (response: TaskResponse | undefined) => void;
+  readonly reject: (failure: unknown) => void;
+}
+
+/** A worker of the port path: its thread, the main thread's end of its port, and the jobs posted to it, oldest first. */
+interface PortWorker {
+  readonly id: number;
+  readonly port: MessagePort;
+  held: PortJob[];
+  dead: boolean;
+}
+
 let piscinaClass: typeof Piscina | undefined;
 
 /**
@@ -134,6 +178,22 @@ export class PiscinaAdapter implements WorkerEngine {
   #deaths: Death[] = [];
   /** Read-ahead: threads stop() terminated, until their deaths are delivered. */
   readonly #stopped = new Set<number>();
+  /** True on the port path (see the module comment). */
+  readonly #ports: boolean;
+  /** Port path: true while a port is being handed over (the balancer gives that piscina job to an idle worker). */
+  #attaching = false;
+  /** Port path: the worker the balancer gave the port's job to. */
+  #attached: PiscinaWorker | undefined;
+  /** Port path: the workers whose port is attached, alive. */
+  readonly #portWorkers: PortWorker[] = [];
+  /** Port path: jobs no worker had room for yet, in the order they came; `#unplacedHead` is the next one. */
+  #unplaced: PortJob[] = [];
+  #unplacedHead = 0;
+  /** Port path: jobs given to run() and not settled; while there are any, `#keepAlive` keeps the program alive. */
+  #inFlight = 0;
+  #keepAlive: ReturnType<typeof setInterval> | undefined;
+  /** Set by destroy(): every job held or waiting ends "not run" (the dispatcher fails it with its reason). */
+  #destroyed = false;
   readonly #maxTasksPerChild: number | undefined;
   readonly #hasInitializer: boolean;
   /** Threads whose initializer has settled. */
@@ -162,6 +222,7 @@ export class PiscinaAdapter implements WorkerEngine {
     this.#hasInitializer = options.workerData.initializer !== undefined;
     this.#reserveAt = Math.ceil((options.maxTasksPerChild ?? 0) / 2);
     this.depth = options.maxTasksPerChild === undefined ? Math.max(1, options.depth ?? READ_AHEAD_DEPTH) : 1;
+    this.#ports = (options.ports ?? true) && this.depth > 1 && options.idleTimeout === undefined;
     let workerData = options.workerData;
     if (this.depth > 1) {
       const count = options.workers * this.depth;
@@ -175,7 +236,7 @@ export class PiscinaAdapter implements WorkerEngine {
       minThreads: options.idleTimeout === undefined ? options.workers : 0,
       maxThreads: options.workers,
       idleTimeout: options.idleTimeout ?? Infinity,
-      concurrentTasksPerWorker: this.depth,
+      concurrentTasksPerWorker: this.#ports ? 1 : this.depth,
       workerData,
       resourceLimits: options.resourceLimits,
       execArgv: threadExecArgv(),
@@ -184,7 +245,11 @@ export class PiscinaAdapter implements WorkerEngine {
     // piscina reports worker failures through the tasks they fail; with none in
     // flight it emits 'error', which must not crash the program.
     this.#piscina.on('error', () => undefined);
-    if (this.depth > 1) this.#piscina.on('workerCreate', (worker: PiscinaWorker) => drainOnExit(worker));
+    if (this.#ports) {
+      // The first workers are ready at once; piscina emits 'workerCreate' for a later one before it lists it as ready.
+      this.#attachIdle();
+      this.#piscina.on('workerCreate', () => queueMicrotask(() => this.#attachIdle()));
+    } else if (this.depth > 1) this.#piscina.on('workerCreate', (worker: PiscinaWorker) => drainOnExit(worker));
     // A destroyed worker's id reads -1 once it has exited, and piscina drops it from its list right after
     // this event: see who is gone on the next microtask.
     this.#piscina.on('workerDestroy', () => queueMicrotask(() => this.#forgetGone()));
@@ -211,6 +276,7 @@ export class PiscinaAdapter implements WorkerEngine {
     transferList: TransferListItem[] | undefined,
     signal: AbortSignal | undefined,
   ): Promise<TaskResponse | undefined> {
+    if (this.#ports) return this.#runOnPort(this.#slots!, request, transferList);
     if (this.#slots !== undefined) return this.#runHeld(this.#slots, request, transferList);
     const options =
       transferList === undefined && signal === undefined ? undefined : { transferList: transferList as never, signal: signal ?? null };
@@ -224,6 +290,185 @@ export class PiscinaAdapter implements WorkerEngine {
         throw workerExitedError(failure);
       },
     );
+  }
+
+  /**
+   * Port path: every worker piscina has ready and idle (the first ones from the start, a
+   * replacement once booted) gets the one piscina job that hands it its end of a new
+   * MessageChannel, and its jobs go there from now on.
+   */
+  #attachIdle(): void {
+    while (!this.#stopping && this.#piscina.idleThreads > 0 && this.#attach()) {}
+  }
+
+  /** Port path: attaches an idle worker (see #attachIdle); false when piscina had none to give. */
+  #attach(): boolean {
+    const { port1, port2 } = new MessageChannel();
+    const withdraw = new AbortController();
+    this.#attaching = true;
+    this.#attached = undefined;
+    let lifetime: Promise<unknown>;
+    try {
+      lifetime = this.#piscina.run({ port: port2 } satisfies PortAttachRequest, {
+        transferList: [port2] as never,
+        signal: withdraw.signal,
+      });
+    } finally {
+      this.#attaching = false;
+    }
+    const worker = this.#attached as PiscinaWorker | undefined;
+    this.#attached = undefined;
+    if (worker === undefined) {
+      // None was free after all: take the job back from piscina's queue.
+      withdraw.abort();
+      lifetime.catch(() => undefined);
+      port1.close();
+      return false;
+    }
+    // The job never settles: piscina's port to the worker must not keep the program alive for it (#inFlight does).
+    workerInfoOf(worker)?.unref();
+    const record: PortWorker = { id: worker.id, port: port1, held: [], dead: false };
+    port1.on('message', (response: TaskResponse) => this.#answered(record, response));
+    port1.unref();
+    this.#portWorkers.push(record);
+    lifetime.catch((failure: unknown) => this.#portDeath(record, failure));
+    this.#fill(record);
+    return true;
+  }
+
+  /** Port path: a job in a slot QUEUED, posted to the least busy worker with room, else kept until one has room. */
+  #runOnPort(slots: Int32Array, request: TaskRequest, transferList: TransferListItem[] | undefined): Promise<TaskResponse | undefined> {
+    const slot = this.#freeSlots.pop()!;
+    Atomics.store(slots, slot * SLOT_WORDS, SlotState.Queued);
+    request.slot = slot;
+    return new Promise<TaskResponse | undefined>((resolve, reject) => {
+      if (this.#destroyed) {
+        resolve(undefined);
+        return;
+      }
+      if (this.#inFlight++ === 0) this.#keepAlive = setInterval(() => undefined, 2 ** 30);
+      const job: PortJob = { request, transferList, resolve, reject };
+      // Jobs that wait for room go first: a new one never overtakes them.
+      if (this.#unplacedHead === this.#unplaced.length && this.#place(job)) return;
+      this.#unplaced.push(job);
+    });
+  }
+
+  /** The live worker holding the fewest jobs below the depth gets the job (true); false when all are full. */
+  #place(job: PortJob): boolean {
+    let best: PortWorker | undefined;
+    let bestHeld = this.depth;
+    for (const worker of this.#portWorkers) {
+      const held = worker.held.length;
+      if (held < bestHeld) {
+        best = worker;
+        bestHeld = held;
+        if (held === 0) break;
+      }
+    }
+    if (best === undefined) return false;
+    this.#post(best, job);
+    return true;
+  }
+
+  /**
+   * Posts the job to the worker: the thread id first (stop() finds the thread by it), and
+   * HANDED when the worker holds nothing else (nothing runs before it there).
+   */
+  #post(worker: PortWorker, job: PortJob): void {
+    const slots = this.#slots!;
+    const word = job.request.slot! * SLOT_WORDS;
+    Atomics.store(slots, word + 1, worker.id);
+    if (worker.held.length === 0) Atomics.store(slots, word, SlotState.Handed);
+    worker.held.push(job);
+    worker.port.postMessage(job.request, job.transferList);
+  }
+
+  /** Port path: the worker has room: the jobs that wait go to it, in order; a withdrawn one ends "not run" unposted. */
+  #fill(worker: PortWorker): void {
+    while (!worker.dead && worker.held.length < this.depth && this.#unplacedHead < this.#unplaced.length) {
+      const job = this.#unplaced[this.#unplacedHead]!;
+      this.#unplaced[this.#unplacedHead++] = undefined as never;
+      if (Atomics.load(this.#slots!, job.request.slot! * SLOT_WORDS) === SlotState.Cancelled) this.#settle(job, undefined);
+      else this.#post(worker, job);
+    }
+    if (this.#unplacedHead === this.#unplaced.length) {
+      this.#unplaced.length = 0;
+      this.#unplacedHead = 0;
+    }
+  }
+
+  /** One answer from a worker's port: the oldest job it holds (a worker answers its jobs in the order they came). */
+  #answered(worker: PortWorker, response: TaskResponse): void {
+    const job = worker.held.shift();
+    if (job === undefined) return;
+    this.#settle(job, response.notRun === true ? undefined : response);
+    this.#fill(worker);
+  }
+
+  #settle(job: PortJob, response: TaskResponse | undefined): void {
+    if (--this.#inFlight === 0) clearInterval(this.#keepAlive);
+    job.resolve(response);
+  }
+
+  /**
+   * Port path: piscina rejected the worker's port job, so the worker died (or the pool is
+   * being destroyed). The answers it posted first are read off its port (the jobs ran, and
+   * succeed or fail as they did); then of the jobs it still held, the ones it had not
+   * started go back to the front of the waiting jobs, for any worker (the withdrawn ones end
+   * "not run"), and the one it ran fails, by the rule of #deliverDeaths. After destroy()
+   * every job ends "not run".
+   */
+  #portDeath(worker: PortWorker, failure: unknown): void {
+    const index = this.#portWorkers.indexOf(worker);
+    if (index !== -1) this.#portWorkers.splice(index, 1);
+    worker.dead = true;
+    for (let message = receiveMessageOnPort(worker.port); message !== undefined; message = receiveMessageOnPort(worker.port)) {
+      this.#answered(worker, message.message as TaskResponse);
+    }
+    worker.port.close();
+    const held = worker.held;
+    worker.held = [];
+    if (this.#destroyed) {
+      for (const job of held) this.#settle(job, undefined);
+      this.#dropUnplaced();
+      return;
+    }
+    const slots = this.#slots!;
+    const back: PortJob[] = [];
+    const deaths = held.map((job): Death => {
+      const word = job.request.slot! * SLOT_WORDS;
+      return {
+        state: Atomics.load(slots, word),
+        thread: worker.id,
+        notRun: () => {
+          if (Atomics.load(slots, word) === SlotState.Cancelled) {
+            this.#settle(job, undefined);
+            return;
+          }
+          Atomics.store(slots, word, SlotState.Queued);
+          back.push(job);
+        },
+        fail: () => {
+          if (--this.#inFlight === 0) clearInterval(this.#keepAlive);
+          job.reject(workerExitedError(failure));
+        },
+      };
+    });
+    this.#settleDeaths(deaths, this.#stopped.delete(worker.id));
+    if (back.length > 0) {
+      this.#unplaced = [...back, ...this.#unplaced.slice(this.#unplacedHead)];
+      this.#unplacedHead = 0;
+    }
+    for (const other of this.#portWorkers) this.#fill(other);
+  }
+
+  /** destroy(): the jobs that wait for room end "not run". */
+  #dropUnplaced(): void {
+    const waiting = this.#unplaced.slice(this.#unplacedHead);
+    this.#unplaced = [];
+    this.#unplacedHead = 0;
+    for (const job of waiting) this.#settle(job, undefined);
   }
 
   /** A read-ahead job: a slot QUEUED before it is posted; no signal (see the module comment). */
@@ -269,6 +514,10 @@ export class PiscinaAdapter implements WorkerEngine {
     this.#deaths = [];
     let stopped = false;
     for (const death of deaths) if (this.#stopped.delete(death.thread)) stopped = true;
+    this.#settleDeaths(deaths, stopped);
+  }
+
+  #settleDeaths(deaths: readonly Death[], stopped: boolean): void {
     const unstarted = (death: Death): boolean =>
       death.state === SlotState.Queued || death.state === SlotState.Handed || death.state === SlotState.Cancelled;
     const failing = new Set(deaths.filter((death) => !unstarted(death)));
@@ -291,11 +540,15 @@ export class PiscinaAdapter implements WorkerEngine {
     return state === SlotState.Handed || state === SlotState.Started || state === SlotState.Done;
   }
 
-  /** Terminates the thread that runs the job (or runs it next), if any; piscina then fails the jobs that thread held. */
+  /**
+   * Stops the job: one handed to an idle worker that has not started it yet never will
+   * (HANDED → CANCELLED; the worker answers it "not run"), else the thread that runs it is
+   * terminated, and the jobs that thread held fail or come back as on any death.
+   */
   stop(request: TaskRequest): boolean {
     const word = request.slot! * SLOT_WORDS;
-    const state = Atomics.load(this.#slots!, word);
-    if (state !== SlotState.Started && state !== SlotState.Handed) return false;
+    if (Atomics.compareExchange(this.#slots!, word, SlotState.Handed, SlotState.Cancelled) === SlotState.Handed) return true;
+    if (Atomics.load(this.#slots!, word) !== SlotState.Started) return false;
     const threadId = Atomics.load(this.#slots!, word + 1);
     const thread = this.#piscina.threads.find((candidate) => candidate.threadId === threadId);
     if (thread !== undefined) this.#stopped.add(threadId);
@@ -354,6 +607,8 @@ export class PiscinaAdapter implements WorkerEngine {
   /** Stops every worker now. */
   destroy(): Promise<void> {
     this.#stopping = true;
+    this.#destroyed = true;
+    if (this.#ports) this.#dropUnplaced();
     return this.#piscina.destroy();
   }
 
@@ -369,11 +624,23 @@ export class PiscinaAdapter implements WorkerEngine {
    */
   #balance(workers: PiscinaWorker[]): PiscinaWorker | null {
     if (this.#startingSpare) return null;
+    if (this.#ports) return this.#attachee(workers);
     const limit = this.#maxTasksPerChild;
     if (limit === undefined && this.depth > 1) return this.#leastBusy(workers);
     if (limit !== undefined) return this.#balanceRecycling(workers, limit);
     for (const worker of workers) {
       if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
+      return worker;
+    }
+    return null;
+  }
+
+  /** Port path: piscina runs nothing but each worker's port job, on an idle worker (one without a port yet). */
+  #attachee(workers: PiscinaWorker[]): PiscinaWorker | null {
+    if (!this.#attaching) return null;
+    for (const worker of workers) {
+      if (worker.currentUsage !== 0 || worker.terminating || worker.destroyed) continue;
+      this.#attached = worker;
       return worker;
     }
     return null;
@@ -518,13 +785,15 @@ export const WORKER_ENTRY = path.join(__dirname, '..', 'entry', devEntry ? 'pool
 export interface ReadAheadOptions {
   /** @default READ_AHEAD_DEPTH */
   readonly depth?: number;
+  /** The port path (PiscinaAdapterOptions.ports). @default true */
+  readonly ports?: boolean;
   /** @default READ_AHEAD_MAX_MS */
   readonly maxMs?: number;
 }
 
 /** The local dispatcher over piscina: what `new Pool()` and `new Executor()` run on unless given another. */
 export function localDispatcher(settings: RuntimeSettings, readAhead: ReadAheadOptions = {}): Dispatcher {
-  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings, depth: readAhead.depth }), {
+  return new LocalDispatcher(new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings, depth: readAhead.depth, ports: readAhead.ports }), {
     selfScheduling: settings.maxTasksPerChild === undefined,
     readAheadMaxMs: readAhead.maxMs,
   });

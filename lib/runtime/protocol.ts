@@ -1,4 +1,5 @@
 import type { EncodedError } from '../codec/error-codec';
+import type { MessagePort } from 'node:worker_threads';
 import type { PackedKind } from '../codec/packing';
 
 /**
@@ -105,8 +106,10 @@ export interface TaskRequest {
  * QUEUED before it posts the job, or HANDED when it gives the job to an idle
  * worker (nothing runs before it there: it counts as running from then on, as
  * any job given to an idle worker does), and may move QUEUED → CANCELLED (a
- * cancel that is exact: the job never runs). The worker moves QUEUED or HANDED
- * → STARTED before the task's first instruction, and STARTED → DONE after its last.
+ * cancel that is exact: the job never runs), or HANDED → CANCELLED (an abort or
+ * timeout that stops a job its worker has not reached yet). The worker moves
+ * QUEUED or HANDED → STARTED (compare-and-swap) before the task's first
+ * instruction, and STARTED → DONE after its last.
  */
 export const SlotState = {
   Free: 0,
@@ -119,7 +122,19 @@ export const SlotState = {
 /** Int32 words per slot: the state, then the thread id of the worker that started it. */
 export const SLOT_WORDS = 2;
 
-/** Worker → main: the outcome of one piscina task. */
+/**
+ * Main → worker, the port path (no `maxTasksPerChild`, no `idleTimeout`): the one piscina job
+ * each worker gets, once it has booted. It brings the worker its end of a MessageChannel, on
+ * which the main thread then posts the worker's jobs (TaskRequest, with a slot) and the
+ * worker posts back one TaskResponse per job, in the order the jobs came. The job itself
+ * never settles while the worker lives: piscina sees the worker busy, gives it nothing
+ * else, and reports its death by rejecting this job.
+ */
+export interface PortAttachRequest {
+  readonly port: MessagePort;
+}
+
+/** Worker → main: the outcome of one job (a piscina task, or a job of the port path). */
 export interface TaskResponse {
   /** Apply: the return value. Map/Starmap: the results in order (up to the failing item, on error). */
   readonly result: unknown;

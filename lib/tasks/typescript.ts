@@ -1,14 +1,16 @@
 /**
- * TypeScript task modules that run as CommonJS (`.cts`, or `.ts` in a package
- * without `"type": "module"`), on a Node.js that cannot strip types itself:
+ * TypeScript task modules on a Node.js that cannot strip types itself:
  * compiled with esbuild (tsx's own compiler, or the project's) into a cache of
- * files named by the SHA-256 of what the output depends on (the path, the
- * source, the nearest tsconfig.json). `tasks()` compiles a module once in the
- * calling thread; a worker then reads the cached output and loads it with
- * `require`, without esbuild or tsx (tsx's ESM hooks start a thread of their own
- * in every worker). A file the cache does not hold yet (a `.ts` module that the
- * task module imports) is compiled in the worker that needs it. Anything the
- * compiler refuses (top-level await in a CommonJS module, say) is left to tsx.
+ * files named by the SHA-256 of what the output depends on (the format, the
+ * path, the source, the nearest tsconfig.json). `tasks()` compiles a module
+ * once in the calling thread; a worker then reads the cached output, without
+ * esbuild or tsx: a CommonJS one (`.cts`, or `.ts` in a package without
+ * `"type": "module"`) through `require`, an ES module (`.mts`, or `.ts` in a
+ * `"type": "module"` package) through parapool's module hooks
+ * (lib/entry/ts-hooks.ts; tsx's would load tsx and esbuild in every worker's
+ * hooks thread). A file the cache does not hold yet (a `.ts` module that the
+ * task module imports) is compiled in the thread that needs it. Anything the
+ * compiler refuses is left to tsx.
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -27,7 +29,7 @@ type Esbuild = {
 };
 
 /** Bumped whenever the compile options change, so older cached output is never read. */
-const CACHE_FORMAT = 'parapool-ts-1';
+const CACHE_FORMAT = 'parapool-ts-2';
 
 /** True when this Node.js loads TypeScript by itself (type stripping, Node >= 22.18). */
 export function nodeStripsTypes(): boolean {
@@ -70,14 +72,25 @@ function loadEsbuild(filePath: string): Esbuild | null {
   return esbuild;
 }
 
+/** Whether esbuild is installed where a file's cache entries can be compiled (its project, parapool's, tsx's). */
+export function hasCompiler(filePath: string): boolean {
+  return loadEsbuild(filePath) !== null;
+}
+
 /**
- * The CommonJS output for a TypeScript file, from the cache or compiled now
- * (and cached); undefined when no compiler is installed. Throws the compiler's
- * error for a file it refuses.
+ * The output for a TypeScript file, CommonJS or an ES module (`format`), from
+ * the cache or compiled now (and cached); undefined when no compiler is
+ * installed. Throws the compiler's error for a file it refuses.
  */
-export function compiledTypeScript(filePath: string, source = fs.readFileSync(filePath, 'utf8')): string | undefined {
+export function compiledTypeScript(
+  filePath: string,
+  source = fs.readFileSync(filePath, 'utf8'),
+  format: 'cjs' | 'esm' = 'cjs',
+): string | undefined {
   const tsconfig = tsconfigText(path.dirname(filePath));
-  const key = createHash('sha256').update(`${CACHE_FORMAT}\0${process.versions.node}\0${filePath}\0${tsconfig}\0${source}`).digest('hex');
+  const key = createHash('sha256')
+    .update(`${CACHE_FORMAT}\0${format}\0${process.versions.node}\0${filePath}\0${tsconfig}\0${source}`)
+    .digest('hex');
   const cached = path.join(cacheDirectory(), `${key}.js`);
   try {
     return fs.readFileSync(cached, 'utf8');
@@ -88,7 +101,7 @@ export function compiledTypeScript(filePath: string, source = fs.readFileSync(fi
   if (compiler === null) return undefined;
   const { code } = compiler.transformSync(source, {
     loader: 'ts',
-    format: 'cjs',
+    format,
     platform: 'node',
     target: `node${process.versions.node.split('.')[0]}`,
     sourcefile: filePath,
@@ -109,16 +122,17 @@ export function compiledTypeScript(filePath: string, source = fs.readFileSync(fi
 }
 
 /**
- * Compiles a CommonJS TypeScript task module ahead of its workers, in the
- * thread that names it (see `tasks()`), when this thread's workers will use the
- * cache: Node cannot strip types and no TypeScript hook is installed here
- * (under tsx the workers inherit tsx instead). Never throws: a module that
- * fails to compile fails in the worker that loads it, with the compiler's error.
+ * Compiles a TypeScript task module ahead of its workers, in the thread that
+ * names it (see `tasks()`), when its workers will use the cache: Node cannot
+ * strip types, and parapool runs from its build (from its sources, under jest
+ * or tsx, its threads load TypeScript through a hook of their own). Never
+ * throws: a module that fails to compile fails in the worker that loads it,
+ * with the compiler's error.
  */
 export function precompileTypeScript(filePath: string): void {
-  if (nodeStripsTypes() || require.extensions?.['.ts'] !== undefined || !isCommonJsFile(filePath)) return;
+  if (nodeStripsTypes() || __filename.endsWith('.ts')) return;
   try {
-    compiledTypeScript(filePath);
+    compiledTypeScript(filePath, undefined, isCommonJsFile(filePath) ? 'cjs' : 'esm');
   } catch {
     // reported by the worker
   }

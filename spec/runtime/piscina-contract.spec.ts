@@ -2,7 +2,9 @@
  * What lib/runtime/piscina-adapter.ts relies on in piscina, pinned to the
  * installed version (its read-ahead: a busy worker given a second task with
  * `concurrentTasksPerWorker`, a dead worker's tasks all rejected in one go,
- * a listed thread stopped by terminate()). A piscina upgrade that changes one of these turns this
+ * a listed thread stopped by terminate(); its port path: the first workers idle
+ * and ready at once, a task that never settles keeping its worker busy, and
+ * the death of that worker rejecting it). A piscina upgrade that changes one of these turns this
  * red instead of silently changing exit codes or breaking recycling.
  */
 import * as fs from 'node:fs';
@@ -198,5 +200,39 @@ describe('the piscina contract', () => {
     expect(typeof exported.move).toBe('function');
     expect(typeof exported.transferableSymbol).toBe('symbol');
     expect(typeof exported.valueSymbol).toBe('symbol');
+  });
+
+  it('port path: the first workers are idle at once; a task that never settles keeps its worker busy; the death rejects it', async () => {
+    const balanced: number[] = [];
+    const pool = new Piscina({
+      filename: worker,
+      minThreads: 2,
+      maxThreads: 2,
+      loadBalancer: (_task, workers: Balanced[]) => {
+        const idle = workers.find((candidate) => candidate.currentUsage === 0) ?? null;
+        if (idle !== null) balanced.push(idle.id);
+        return idle;
+      },
+    });
+    try {
+      expect(pool.idleThreads).toBe(2);
+      const lifetimes = [pool.run({ forever: true }), pool.run({ forever: true })];
+      expect(new Set(balanced).size).toBe(2);
+      expect(pool.idleThreads).toBe(0);
+      let info: ReturnType<typeof workerInfoOf>;
+      pool.once('workerDestroy', (destroyed: Balanced) => {
+        info = workerInfoOf(destroyed);
+      });
+      const threadId = balanced[0]!;
+      void pool.threads.find((candidate) => candidate.threadId === threadId)!.terminate();
+      await expect(within(lifetimes[0]!, 10_000, 'the never-settling task')).rejects.toThrow(EXIT_CODE_MESSAGE);
+      expect(typeof info?.unref).toBe('function');
+      // The replacement is offered to the balancer once it is ready (the adapter attaches it then).
+      while (pool.idleThreads === 0) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(await pool.run({})).not.toBe(threadId);
+      lifetimes[1]!.catch(() => undefined);
+    } finally {
+      await pool.destroy();
+    }
   });
 });

@@ -5,7 +5,9 @@
 // is exact (it never runs), `running()` is exact, a timeout stops only the running job,
 // async jobs of one worker never interleave, and terminate() fails everything held.
 // `readAheadMaxMs: Infinity` reads ahead from the first job on, so that no test depends
-// on how fast the machine answered its first jobs.
+// on how fast the machine answered its first jobs. Every test runs on both of the
+// engine's paths: the port path (jobs on each worker's own MessagePort, the default) and
+// jobs through piscina's `run()` (what pools with `idleTimeout` use).
 import * as path from 'node:path';
 import { Executor, Pool, tasks } from '../../lib';
 import { LocalDispatcher } from '../../lib/runtime/local-dispatcher';
@@ -18,10 +20,12 @@ const rt = tasks<typeof ReadAheadTasks>(path.join(__dirname, '../fixtures/read-a
 
 /** The engine of the last pool or executor made here: `held()` tells how many jobs wait inside its workers. */
 let engine: PiscinaAdapter;
+/** The path the pools and executors of the running `describe` use. */
+let ports = true;
 function readingAhead(depth: number): object {
   return {
     [DISPATCHER_FACTORY]: (settings: RuntimeSettings) => {
-      engine = new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings, depth });
+      engine = new PiscinaAdapter({ filename: WORKER_ENTRY, ...settings, depth, ports });
       return new LocalDispatcher(engine, { readAheadMaxMs: Infinity });
     },
   };
@@ -44,7 +48,14 @@ async function heldStarted(flags: Int32Array): Promise<void> {
   while (Atomics.load(flags, 1) === 0) await new Promise((resolve) => setTimeout(resolve, 2));
 }
 
-describe('read-ahead: a worker holds several jobs', () => {
+describe.each([
+  ['the port path', true],
+  ['jobs through piscina', false],
+])('read-ahead: a worker holds several jobs (%s)', (_path, onPorts) => {
+  beforeAll(() => {
+    ports = onPorts;
+  });
+
   it('the jobs a dying worker held but had not started run elsewhere, exactly once; only the running one fails', async () => {
     for (const depth of [2, 4]) {
       const p = pool(1, depth);
@@ -232,5 +243,54 @@ describe('read-ahead: a worker holds several jobs', () => {
     await within(p.terminate(), 10_000, 'terminate()');
     for (const each of [first, ...held, ...queued]) await expect(each).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
     expect(Atomics.load(counter, 0)).toBe(0);
+  });
+});
+
+describe('the port path', () => {
+  beforeAll(() => {
+    ports = true;
+  });
+
+  it('an abort of a job handed to a worker that has not reached it cancels it: it never runs, and no thread is terminated', async () => {
+    for (let round = 0; round < 3; round++) {
+      // A fresh worker is still booting: the job handed to it now cannot have started.
+      const p = pool(1, 2);
+      try {
+        const threads = engine.threadIds();
+        const counter = shared(1);
+        const controller = new AbortController();
+        const aborted = p.apply(rt.counted, [counter, 'aborted'], { signal: controller.signal });
+        controller.abort();
+        await expect(aborted).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+        // Answered after the aborted one by the same worker: that one was answered "not run".
+        expect(await within(p.apply(rt.counted, [counter, 'next']), 10_000, 'the next job')).toBe('next');
+        expect(Atomics.load(counter, 0)).toBe(1);
+        expect(engine.threadIds()).toEqual(threads);
+      } finally {
+        await p.terminate();
+      }
+    }
+  });
+
+  it('one worker dying in rounds: its held jobs and the ones waiting for its replacement run exactly once', async () => {
+    const p = pool(1, 4);
+    try {
+      for (let round = 0; round < 3; round++) {
+        const counter = shared(1);
+        const dieAt = 40 + round * 7;
+        const outcomes = await within(
+          Promise.allSettled(Array.from({ length: 200 }, (_, n) => p.apply(rt.countedOrDie, [counter, n, dieAt]))),
+          15_000,
+          `round ${round}`,
+        );
+        const failed = outcomes.flatMap((outcome, n) => (outcome.status === 'rejected' ? [n] : []));
+        expect(failed).toEqual([dieAt]);
+        expect(outcomes[dieAt]).toMatchObject({ reason: { code: 'ERR_WORKER_EXITED', exitCode: 3 } });
+        expect(Atomics.load(counter, 0)).toBe(199);
+        expect(engine.held()).toEqual({ waiting: 0, withdrawn: 0 });
+      }
+    } finally {
+      await p.terminate();
+    }
   });
 });
