@@ -114,8 +114,9 @@ export class RemoteDispatcher implements Dispatcher {
   /** Parts whose response arrived, with their job: the worker removes the job after its last part; close() checks they are gone. */
   readonly #answered = new Map<string, { at: number; bundle: string | undefined }>();
   #batch: { entry: RemoteEntry; part: JobPart }[] = [];
-  /** BullMQ jobs sent whose parts the caller still waits for (some of them). */
-  #openBundles = 0;
+  /** BullMQ jobs sent whose parts the caller still waits for (some of them), by their id. */
+  readonly #openBundles = new Map<string, Bundle>();
+  #forgeries = 0;
   #jobsSent = 0;
   /** Each task's mean run time on a worker thread (ms), from the workers' responses. */
   readonly #runMs = new Map<string, number>();
@@ -189,6 +190,11 @@ export class RemoteDispatcher implements Dispatcher {
   /** Messages that arrived for jobs already answered (a job re-run after a stall, at least once): dropped. */
   get duplicates(): number {
     return this.#duplicates;
+  }
+
+  /** Refusals of jobs this client did not send under that id, or no longer waits for (a forged job's): ignored. */
+  get forgeries(): number {
+    return this.#forgeries;
   }
 
   /** BullMQ jobs sent so far (short parts share one: see JOB_MS). */
@@ -325,7 +331,7 @@ export class RemoteDispatcher implements Dispatcher {
       const jobs = groups.map((group) => {
         const first = group[0]!.part;
         const bundle: Bundle = { id: first.id, open: new Set(group.map(({ entry }) => entry.id)) };
-        this.#openBundles++;
+        this.#openBundles.set(bundle.id, bundle);
         this.#jobsSent++;
         for (const { entry } of group) entry.bundle = bundle;
         const unsigned = { v: 2 as const, client: this.#client, parts: group.map(({ part }) => part) };
@@ -368,7 +374,7 @@ export class RemoteDispatcher implements Dispatcher {
       const most = fit < perWorker ? fit : fit - (fit % perWorker);
       const group = [batch[i++]!];
       while (i < batch.length && group.length < most && batch[i]!.entry.task === task) group.push(batch[i++]!);
-      if (group.length < most && this.#openBundles + groups.length >= 2 * threads) this.#batch.push(...group);
+      if (group.length < most && this.#openBundles.size + groups.length >= 2 * threads) this.#batch.push(...group);
       else groups.push(group);
     }
     return groups;
@@ -419,7 +425,7 @@ export class RemoteDispatcher implements Dispatcher {
     this.#entries.delete(entry.id);
     const bundle = entry.bundle;
     if (bundle?.open.delete(entry.id) === true && bundle.open.size === 0) {
-      this.#openBundles--;
+      this.#openBundles.delete(bundle.id);
       // Jobs held back to fill a BullMQ job go now if the pipeline needs them.
       if (this.#batch.length > 0) this.#scheduleFlush();
     }
@@ -470,24 +476,38 @@ export class RemoteDispatcher implements Dispatcher {
 
   // ---- results ----
 
-  /** Drains this client's result list: one LPOP of many while results flow, a blocking pop when it is empty. */
+  /**
+   * Drains this client's result list: one blocking pop of up to RESULTS_PER_READ entries (BLMPOP, Redis 7),
+   * which returns at once while results flow; on a Redis without BLMPOP, an LPOP of many and a blocking pop
+   * of one when the list is empty.
+   */
   async #readResults(): Promise<void> {
     const key = this.#keys.results;
+    let blmpop = true;
     while (this.#state !== 'closed') {
       let texts: string[];
       try {
-        texts = (await this.#blocking.lpop(key, RESULTS_PER_READ)) ?? [];
-        if (texts.length === 0) {
-          const first = await this.#blocking.blpop(key, 1);
-          if (first === null) continue;
-          texts = [first[1]];
+        if (blmpop) {
+          const popped = await this.#blocking.call('BLMPOP', 1, 1, key, 'LEFT', 'COUNT', RESULTS_PER_READ).catch((error: unknown) => {
+            if (!/unknown command/i.test(messageOf(error))) throw error;
+            blmpop = false;
+            return null;
+          });
+          texts = popped === null ? [] : (popped as [string, string[]])[1];
+        } else {
+          texts = (await this.#blocking.lpop(key, RESULTS_PER_READ)) ?? [];
+          if (texts.length === 0) {
+            const first = await this.#blocking.blpop(key, 1);
+            if (first === null) continue;
+            texts = [first[1]];
+          }
         }
       } catch {
         if (this.#isClosed()) return;
         await new Promise((resolve) => setTimeout(resolve, 50));
         continue;
       }
-      for (const text of texts) this.#onMessage(text);
+      for (const text of texts) this.#onEntry(text);
     }
   }
 
@@ -495,8 +515,13 @@ export class RemoteDispatcher implements Dispatcher {
     return this.#state === 'closed';
   }
 
-  #onMessage(sealed: string): void {
+  /** One entry of the result list: the messages of one worker turn, one per line, under one seal. */
+  #onEntry(sealed: string): void {
     const { text, authentic } = openResult(this.#settings.authkey, sealed);
+    for (const line of text.split('\n')) this.#onMessage(line, authentic);
+  }
+
+  #onMessage(text: string, authentic: boolean): void {
     let message: ResultMessage;
     try {
       message = fromWire(text) as ResultMessage;
@@ -504,6 +529,10 @@ export class RemoteDispatcher implements Dispatcher {
       return;
     }
     if (typeof message !== 'object' || message === null || typeof message.id !== 'string') return;
+    if (message.type === 'refused') {
+      this.#refused(message.id, authentic ? decodeError(message.error, false) : undefined);
+      return;
+    }
     if (!authentic) {
       this.#forged(message.id);
       return;
@@ -525,6 +554,8 @@ export class RemoteDispatcher implements Dispatcher {
         return;
       case 'response':
         if (typeof message.ms === 'number') this.#measured(entry.task, message.ms);
+        // A part that started and ended within one turn of its worker sends no `started`.
+        if (entry.state === 'queued') entry.job.onStart?.();
         entry.state = 'done';
         this.#forget(entry, false);
         this.#settled();
@@ -557,6 +588,35 @@ export class RemoteDispatcher implements Dispatcher {
         `A result for this job failed its signature check: it was not made with this client's authkey (a worker with another --authkey-file, or someone else writing to Redis)`,
       ),
     );
+  }
+
+  /**
+   * A worker refused the BullMQ job `id` (its signature failed there): the parts of the job this client sent
+   * under that id fail with ERR_AUTH, and nothing else. A forged job can name any parts in its data, but
+   * only its own id here, which BullMQ gives no second job while the first is in the queue, so it can
+   * affect no job of this client's that could still run. `error` is the worker's, when its message passed
+   * this client's check (else the worker's key differs, or someone else wrote the message).
+   */
+  #refused(id: string, error: unknown): void {
+    const bundle = this.#openBundles.get(id);
+    if (bundle === undefined) {
+      this.#forgeries++;
+      return;
+    }
+    const failure =
+      error ??
+      new AuthenticationError(
+        `A worker refused the job, and its message failed this client's check: the job's signature did not match the worker's authkey (the caller's authkey and the workers' --authkey-file differ, or someone else writes to Redis)`,
+      );
+    for (const partId of [...bundle.open]) {
+      const entry = this.#entries.get(partId);
+      if (entry === undefined) continue;
+      entry.state = 'done';
+      this.#forget(entry, false);
+      this.#remember(partId, id);
+      this.#settled();
+      entry.job.onFailure(failure);
+    }
   }
 
   /** Keeps the ids answered lately, with their job when known (older ones are long gone from Redis). */

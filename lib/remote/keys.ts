@@ -75,7 +75,7 @@ return states
  * Worker, the messages for one client of one event-loop turn, in order. KEYS: alive, results, runners,
  * done. ARGV: n, then the n ids of parts that ended (their runner entries go; they are marked done while
  * the client lives), m, then the m ids of parts whose job left BullMQ (their done marks go), then the
- * sealed messages, pushed only while the client lives.
+ * sealed entries (each holds the messages of one turn, one per line), pushed only while the client lives.
  */
 export const PUSH_SCRIPT = `
 local n = tonumber(ARGV[1])

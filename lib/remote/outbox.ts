@@ -3,29 +3,44 @@
  * start checks of every job fetched in one turn go to Redis in one script call
  * per client, and so do the messages of one turn (started, results, failures),
  * in the order they happened, with the done marks of the parts whose job left
- * BullMQ. A worker that holds many short jobs thus makes two calls a turn
- * instead of several per job.
+ * BullMQ. The messages of one turn for one client travel as one entry of its
+ * result list under one seal (one line each). A `started` waits one turn more:
+ * a part that ends by then sends none (its response says it ran), which short
+ * parts mostly do. The scripts
+ * are loaded once (EVALSHA), not sent with every call. A worker that holds many
+ * short jobs thus makes two calls a turn instead of several per job.
  */
 import type { Redis } from 'ioredis';
 import { BEGIN_SCRIPT, clientKeys, PUSH_SCRIPT } from './keys';
 import { sealResult } from './signing';
+import { type ResultMessage, toWire } from './wire';
 
 /** What the start check says of a part: its client is gone, it was cancelled, it ended in an earlier run of its job, or it runs. */
 export type BeginState = 'gone' | 'cancelled' | 'done' | 'run';
+
+/** A message to push, or the news that a part started (written only if it goes: most never do). */
+type Message = { readonly text: string } | { readonly started: string; held: boolean };
 
 interface Pending {
   begins: { id: string; resolve: (state: BeginState) => void; reject: (error: unknown) => void }[];
   ended: string[];
   forgotten: string[];
-  messages: string[];
+  /** The messages in order; a `started` one carries the id of its part (dropped when that part ends before it goes). */
+  messages: Message[];
   sent: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
 /** The most items one script call carries; a longer turn takes several calls. */
 const MAX_BATCH = 1000;
 
+/** The scripts as commands of the connection (ioredis sends EVALSHA, and the script itself only when Redis lacks it). */
+interface ScriptedRedis {
+  parapoolBegin(...args: (string | number)[]): Promise<unknown>;
+  parapoolPush(...args: (string | number)[]): Promise<unknown>;
+}
+
 export class Outbox {
-  readonly #redis: Redis;
+  readonly #redis: ScriptedRedis;
   readonly #prefix: string;
   readonly #queue: string;
   readonly #runner: string;
@@ -34,7 +49,9 @@ export class Outbox {
   #scheduled = false;
 
   constructor(redis: Redis, prefix: string, queue: string, runner: string, authkey: Buffer) {
-    this.#redis = redis;
+    redis.defineCommand('parapoolBegin', { numberOfKeys: 4, lua: BEGIN_SCRIPT });
+    redis.defineCommand('parapoolPush', { numberOfKeys: 4, lua: PUSH_SCRIPT });
+    this.#redis = redis as unknown as ScriptedRedis;
     this.#prefix = prefix;
     this.#queue = queue;
     this.#runner = runner;
@@ -48,14 +65,19 @@ export class Outbox {
     });
   }
 
-  /** Seals `text` and pushes it to the client's result list; `ended` names a job that is over. Resolves once written. */
+  /** Pushes `text` (a message about a part) to the client's result list; `ended` names a part that is over. Resolves once written. */
   send(client: string, text: string, ended?: string): Promise<void> {
     return new Promise((resolve, reject) => {
       const pending = this.#of(client);
-      pending.messages.push(sealResult(this.#authkey, text));
+      pending.messages.push({ text });
       if (ended !== undefined) pending.ended.push(ended);
       pending.sent.push({ resolve, reject });
     });
+  }
+
+  /** Pushes the message that part `id` started, one turn later, unless the part has ended by then. */
+  started(client: string, id: string): void {
+    this.#of(client).messages.push({ started: id, held: false });
   }
 
   /** The parts' job left BullMQ (completed or failed): their done marks go (in the next turn's push). */
@@ -85,7 +107,7 @@ export class Outbox {
       for (let from = 0; from < pending.begins.length; from += MAX_BATCH) {
         const begins = pending.begins.slice(from, from + MAX_BATCH);
         const ids = begins.map((begin) => begin.id);
-        this.#redis.eval(BEGIN_SCRIPT, 4, keys.alive, keys.cancelled, keys.runners, keys.done, this.#runner, ...ids).then(
+        this.#redis.parapoolBegin(keys.alive, keys.cancelled, keys.runners, keys.done, this.#runner, ...ids).then(
           (states) => {
             begins.forEach((begin, i) => {
               const state = states === 0 ? 0 : (states as number[])[i];
@@ -97,22 +119,51 @@ export class Outbox {
           },
         );
       }
-      const longest = Math.max(pending.messages.length, pending.ended.length, pending.forgotten.length);
+      const endedNow = new Set(pending.ended);
+      const texts: string[] = [];
+      for (const message of pending.messages) {
+        if ('text' in message) texts.push(message.text);
+        else if (endedNow.has(message.started)) continue;
+        else if (message.held) texts.push(toWire({ id: message.started, type: 'started' } satisfies ResultMessage, 'result'));
+        else {
+          message.held = true;
+          this.#of(client).messages.push(message);
+        }
+      }
+      const longest = Math.max(texts.length, pending.ended.length, pending.forgotten.length);
+      const pushes: Promise<unknown>[] = [];
       for (let from = 0; from < longest; from += MAX_BATCH) {
         const ended = pending.ended.slice(from, from + MAX_BATCH);
         const forgotten = pending.forgotten.slice(from, from + MAX_BATCH);
-        const messages = pending.messages.slice(from, from + MAX_BATCH);
-        const sent = pending.sent.slice(from, from + MAX_BATCH);
-        const args = [ended.length, ...ended, forgotten.length, ...forgotten, ...messages];
-        this.#redis.eval(PUSH_SCRIPT, 4, keys.alive, keys.results, keys.runners, keys.done, ...args).then(
-          () => {
-            for (const each of sent) each.resolve();
-          },
-          (error: unknown) => {
-            for (const each of sent) each.reject(error);
-          },
+        const slice = texts.slice(from, from + MAX_BATCH);
+        const sealed = slice.length > 0 ? [sealResult(this.#authkey, slice.join('\n'))] : [];
+        pushes.push(
+          this.#redis.parapoolPush(
+            keys.alive,
+            keys.results,
+            keys.runners,
+            keys.done,
+            ended.length,
+            ...ended,
+            forgotten.length,
+            ...forgotten,
+            ...sealed,
+          ),
         );
       }
+      const sent = pending.sent;
+      if (sent.length === 0) {
+        void Promise.all(pushes).catch(() => undefined);
+        continue;
+      }
+      Promise.all(pushes).then(
+        () => {
+          for (const each of sent) each.resolve();
+        },
+        (error: unknown) => {
+          for (const each of sent) each.reject(error);
+        },
+      );
     }
   }
 }

@@ -2,8 +2,8 @@
  * Signatures, both ways: HMAC-SHA256 over a canonical payload, so that a worker
  * runs only jobs made by a holder of the authkey, exactly as they were made (the
  * job id, and for each of its parts the part's id, the task named by module,
- * export and hash, the kind and the arguments), and a client accepts only results made by one (each result
- * message is sealed: its MAC, then its text, which names its job). Redis itself
+ * export and hash, the kind and the arguments), and a client accepts only results made by one (the messages a
+ * worker sends a client in one turn are sealed together: their MAC, then their text, each naming its part). Redis itself
  * is protected by its ACL and TLS (docs/remote.md).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -35,13 +35,16 @@ export function verify(authkey: Buffer, id: string, data: JobData): boolean {
 const RESULT_DOMAIN = 'parapool.remote.result\n';
 const MAC_HEX = 64;
 
-/** A result message as it goes into a client's result list: the hex MAC of its text, then the text. */
+/**
+ * Result messages as they go into a client's result list: the hex MAC of their text, then the text (one
+ * message per line: devalue JSON holds no raw line break).
+ */
 export function sealResult(authkey: Buffer, text: string): string {
   return createHmac('sha256', authkey).update(RESULT_DOMAIN).update(text).digest('hex') + text;
 }
 
 /**
- * A sealed result message's text, and whether its MAC is this authkey's (constant-time comparison). An
+ * The text of a sealed entry of result messages, and whether its MAC is this authkey's (constant-time comparison). An
  * unauthentic text is only good for naming the job to fail: nothing in it is trusted.
  */
 export function openResult(authkey: Buffer, sealed: string): { readonly text: string; readonly authentic: boolean } {

@@ -50,7 +50,9 @@ export type ResultMessage =
   | { readonly id: string; readonly type: 'started' }
   | { readonly id: string; readonly type: 'response'; readonly response: TaskResponse; readonly ms?: number }
   | { readonly id: string; readonly type: 'failure'; readonly error: EncodedError }
-  | { readonly id: string; readonly type: 'skipped' };
+  | { readonly id: string; readonly type: 'skipped' }
+  /** The job (`id`: its BullMQ id, not a part's) failed the worker's signature check and did not run. */
+  | { readonly id: string; readonly type: 'refused'; readonly error: EncodedError };
 
 const SENT_AWAY = 'cannot be sent to another machine';
 

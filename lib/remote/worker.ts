@@ -102,6 +102,8 @@ export class RemoteWorker {
   readonly #active = new Map<string, AbortController>();
   /** Ids cancelled lately: a cancellation may arrive between a job's start check and its registration here. */
   readonly #cancelled = new Map<string, number>();
+  /** The jobs whose signature this worker checked and found good: only their parts' ids are trusted. */
+  readonly #verified = new WeakSet<BullJob<JobData>>();
   /** The mean time a job runs on a thread (exponentially weighted), which sets the prefetch. */
   #meanRunMs: number | undefined;
   #worker: Worker<JobData> | undefined;
@@ -225,7 +227,7 @@ export class RemoteWorker {
     }
   }
 
-  /** Sends a message about a job to its client (batched per turn; see outbox.ts); `ended`: the job is over. */
+  /** Sends a message about a part to its client (batched per turn; see outbox.ts); `ended`: the part is over. */
   #send(client: string, message: ResultMessage, ended: boolean): Promise<void> {
     let text: string;
     try {
@@ -247,13 +249,10 @@ export class RemoteWorker {
     const parts = partsOf(data);
     if (client === undefined || parts === undefined) return;
     if (!verify(this.#settings.authkey, id, data)) {
-      this.#log(`refused job ${id}: its signature does not match this worker's authkey`);
-      const refused = new AuthenticationError(
-        `The worker (${this.#runner}) refused the job: its signature does not match the worker's authkey (the caller's authkey and the worker's --authkey-file differ)`,
-      );
-      await Promise.all(parts.map((part) => this.#fail(client, part.id, refused)));
+      await this.#refuse(client, id);
       return;
     }
+    this.#verified.add(job);
     const states = await Promise.all(parts.map((part) => this.#outbox.begin(client, part.id)));
     if (states.includes('gone')) return;
     const controllers = new Map<string, AbortController>();
@@ -305,6 +304,19 @@ export class RemoteWorker {
       signal?.removeEventListener('abort', onAbort);
       for (const partId of controllers.keys()) this.#active.delete(partId);
     }
+  }
+
+  /**
+   * A job whose signature fails: nothing in it is trusted but the id BullMQ holds it under, so the refusal
+   * names that id only, never the parts the data claims (a forged job could name another job's pending
+   * parts). The client fails the parts of the job it sent under that id, if it sent one (docs/remote.md).
+   */
+  #refuse(client: string, id: string): Promise<void> {
+    this.#log(`refused job ${id}: its signature does not match this worker's authkey`);
+    const refused = new AuthenticationError(
+      `The worker (${this.#runner}) refused the job: its signature does not match the worker's authkey (the caller's authkey and the worker's --authkey-file differ)`,
+    );
+    return this.#send(client, { id, type: 'refused', error: errorResponse(refused).error! }, false);
   }
 
   /** The module a part names, if this worker serves it in the same version; else the coded error to answer with. */
@@ -370,7 +382,7 @@ export class RemoteWorker {
           onStart: () => {
             started();
             startedAt = performance.now();
-            void this.#send(client, { id: part.id, type: 'started' }, false).catch(() => undefined);
+            this.#outbox.started(client, part.id);
           },
           onResponse: (response) => {
             const ms = performance.now() - startedAt;
@@ -441,6 +453,10 @@ export class RemoteWorker {
     const client = clientOf(job.data);
     const parts = partsOf(job.data);
     if (client === undefined || parts === undefined) return;
+    if (!this.#verified.has(job) && !verify(this.#settings.authkey, id, job.data)) {
+      await this.#refuse(client, id).catch(() => undefined);
+      return;
+    }
     const ids = parts.map((part) => part.id);
     try {
       if (error.message === STALLED_REASON) {
@@ -467,10 +483,11 @@ export class RemoteWorker {
     this.#outbox.forget(client, ids);
   }
 
-  /** A job left BullMQ: its parts' done marks (kept for a re-run after a death) go. */
+  /** A job left BullMQ: its parts' done marks (kept for a re-run after a death) go; a refused job's data names nothing. */
   #left(job: BullJob<JobData> | undefined): void {
-    const client = clientOf(job?.data);
-    const parts = partsOf(job?.data);
+    if (job === undefined || !this.#verified.has(job)) return;
+    const client = clientOf(job.data);
+    const parts = partsOf(job.data);
     if (client !== undefined && parts !== undefined)
       this.#outbox.forget(
         client,

@@ -5,6 +5,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { Queue } from 'bullmq';
 import { Value } from '../../lib';
 import { encode, transfer } from '../../lib/codec/codec';
 import { decodeError } from '../../lib/codec/error-codec';
@@ -88,12 +89,35 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     keyPath = keyFile(KEY);
     settings = { connection: redis.url, queue: QUEUE, prefix: 'bull', root: ROOT, authkey: Buffer.from(KEY), backendTimeout: 5000 };
     workers = await Promise.all([1, 2, 3].map(() => startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath })));
+    for (let i = 0; i < workers.length; i++) replaceWhenDead(i);
   }, 60000);
 
   afterAll(async () => {
+    ending = true;
     await Promise.all(dispatchers.map((d) => d.terminate(new Error('spec ended')).catch(() => undefined)));
+    await Promise.allSettled(restarts);
     await killAll();
   });
+
+  /** Restarts worker `i` as soon as it dies (some tests kill workers), while the test that killed it goes on. */
+  let ending = false;
+  const restarts = new Set<Promise<void>>();
+  function replaceWhenDead(i: number): void {
+    void workers[i]!.exited.then(() => {
+      if (ending) return;
+      const restart = startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath }).then((worker) => {
+        workers[i] = worker;
+        replaceWhenDead(i);
+      });
+      restarts.add(restart);
+      void restart.finally(() => restarts.delete(restart)).catch(() => undefined);
+    });
+  }
+
+  /** Waits for the restarts of the workers that died: every test that needs three live workers starts with it. */
+  async function replaceDead(): Promise<void> {
+    while (restarts.size > 0) await Promise.all(restarts);
+  }
 
   it('runs applies, packed map chunks and starmap chunks, with the live thread count', async () => {
     const d = dispatcher();
@@ -170,6 +194,43 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     expect(runs.map((run) => run.responses)).toEqual([0, 0]);
     // The jobs were stopped where they ran: the threads serve the next job.
     expect(await value(submit(d, request('square', CallKind.Apply, [6])))).toBe(36);
+    await d.close();
+  });
+
+  it('a forged job (signed without the key) that names another job’s pending parts affects none of them', async () => {
+    const d = dispatcher();
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'go');
+    const victim = submit(d, request('waitForFile', CallKind.Apply, [marker]));
+    await until(() => victim.starts === 1, 'the victim to start');
+    const victimId = `${d.clientId}-0`;
+    const part = {
+      id: victimId,
+      module: TASKS,
+      export: 'square',
+      sha256: '0'.repeat(64),
+      kind: CallKind.Apply,
+      args: toWire([1], 'args'),
+      escaped: false,
+    };
+    const connection = redis.client();
+    const queue = new Queue(QUEUE, { connection });
+    try {
+      // Under an id of its own, and under one this client never used: the workers refuse both, naming only those ids.
+      for (const jobId of ['forged-1', `${d.clientId}-zz`]) {
+        await queue.add(
+          'forged',
+          { v: 2, client: d.clientId, parts: [part], mac: 'f'.repeat(64) },
+          { jobId, removeOnComplete: true, removeOnFail: true },
+        );
+      }
+      await until(() => d.forgeries === 2, 'both refusals to reach the client');
+    } finally {
+      await queue.close();
+      connection.disconnect();
+    }
+    writeFileSync(marker, '');
+    expect(await value(victim)).toBe(marker);
+    expect(victim.responses).toBe(1);
     await d.close();
   });
 
@@ -295,10 +356,11 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     expect(values).toEqual(runs.map((_, i) => i * i));
     expect(runs.every((run) => run.responses === 1)).toBe(true);
     await d.close();
-    workers[0] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
   }, 20000);
 
   it('a second death on the same job → ERR_WORKER_EXITED naming the host', async () => {
+    // Two workers die running it; a third one's stall check fails it.
+    await replaceDead();
     const d = dispatcher();
     const run = submit(d, request('killProcess', CallKind.Apply, []));
     const error = await run.promise.then(
@@ -308,14 +370,6 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     expect(error).toMatchObject({ code: 'ERR_WORKER_EXITED', message: expect.stringContaining(`host ${os.hostname()} pid`) });
     await d.close();
   }, 20000);
-
-  /** Restarts the workers that died (the tests above and below kill some). */
-  async function replaceDead(): Promise<void> {
-    for (let i = 0; i < workers.length; i++) {
-      if (workers[i]!.process.exitCode === null && workers[i]!.process.signalCode === null) continue;
-      workers[i] = await startWorker({ redis: redis.url, queue: QUEUE, tasks: [TASKS], authkeyFile: keyPath });
-    }
-  }
 
   /** How many times `tally` ran for each item, from the bytes it appended. */
   function tallies(dir: string, items: readonly number[]): number[] {

@@ -163,10 +163,13 @@ export async function startWorker(options: WorkerOptions): Promise<Child> {
     String(options.threads ?? 2),
     '--authkey-file',
     options.authkeyFile,
+    // A dead worker's job runs again once its lock expires and a stall check sees it. The lock stays 2 s
+    // (renewed every 1 s: a busy machine delays no renewal that long); the stall check only asks whether
+    // the lock still exists, so checking twice a second finds a dead worker sooner and a live one never.
     '--lock-duration',
     '2000',
     '--stalled-interval',
-    '1000',
+    '500',
     ...(options.extra ?? []),
   ];
   const child = track(spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] }));
