@@ -4,7 +4,7 @@
 // SharedArrayBuffer per loop, three rounds, nanoseconds per access.
 //
 //   node benchmarks/experiments/atomics-cost.mjs
-import * as os from 'node:os';
+import { loadAverage } from '../lib/machine.mjs';
 
 const N = 2e7;
 const view = new Int32Array(new SharedArrayBuffer(64));
@@ -28,12 +28,7 @@ const loops = {
     return 0;
   },
 };
-console.log(
-  `load average before: ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ')}`,
-);
+console.log(`load average before: ${loadAverage(', ')}`);
 console.log('\n| access | ns, round 1 | round 2 | round 3 |\n| --- | ---: | ---: | ---: |');
 const rows = Object.fromEntries(Object.keys(loops).map((name) => [name, []]));
 for (let round = 0; round < 3; round++) {
@@ -44,9 +39,4 @@ for (let round = 0; round < 3; round++) {
   }
 }
 for (const [name, values] of Object.entries(rows)) console.log(`| ${name} | ${values.join(' | ')} |`);
-console.log(
-  `\nload average after: ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ')}`,
-);
+console.log(`\nload average after: ${loadAverage(', ')}`);

@@ -7,12 +7,12 @@
 //
 //   npm run build && node benchmarks/experiments/cold-start.mjs [--runs 15]
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_DIR, BUILD_DIR, buildEsmWorkers, buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
 import { coldStart } from '../lib/cold-start.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const i = process.argv.indexOf('--runs');
 const RUNS = i === -1 ? 15 : Number(process.argv[i + 1]);
@@ -39,20 +39,10 @@ const runners = {
   'parapool (.ts task module, "type": "module")': [COLD_START, 'parapool', library, esm.ts, WORKERS],
 };
 const samples = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
-console.log(
-  `load average before: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average before: ${loadAverage()}`);
 for (const args of Object.values(runners)) await coldStart(args); // warm the file cache
 for (let r = 0; r < RUNS; r++) for (const [label, args] of Object.entries(runners)) samples[label].push(await coldStart(args));
-console.log(
-  `load average after: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average after: ${loadAverage()}`);
 const base = median(samples.piscina);
 console.log(`\nfresh node → first no-op result, ${WORKERS} workers (ms: median of ${RUNS}, smallest; ratio of medians to piscina)\n`);
 for (const [label, list] of Object.entries(samples)) {

@@ -6,13 +6,13 @@
 //   npm run build && node benchmarks/experiments/counter-variants.mjs [--runs 15]
 //
 // Prints the median rate (M increments/s) of each variant; the total is checked exact.
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
 import { createHandwrittenPool } from '../peers/handwritten-pool.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const i = process.argv.indexOf('--runs');
 const RUNS = i === -1 ? 15 : Number(process.argv[i + 1]);
@@ -56,23 +56,13 @@ async function once(record) {
     if (record) rates.get(label).push((N * WORKERS) / ms / 1000);
   }
 }
-console.log(
-  `load average before: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average before: ${loadAverage()}`);
 for (let r = 0; r < 3; r++) await once(false);
 for (let r = 0; r < RUNS; r++) await once(true);
 pool.close();
 await pool.join();
 await hand.destroy();
-console.log(
-  `load average after: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}\n`,
-);
+console.log(`load average after: ${loadAverage()}\n`);
 console.log(`| ${WORKERS} workers × ${N.toLocaleString('en-US')} increments | M/s, median of ${RUNS} | best run |`);
 console.log('| --- | ---: | ---: |');
 for (const [label, values] of rates) console.log(`| ${label} | ${median(values).toFixed(1)} | ${Math.max(...values).toFixed(1)} |`);

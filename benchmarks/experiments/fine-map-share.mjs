@@ -21,6 +21,7 @@ import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median, sorted } from '../lib/stats.mjs';
 import { createHandwrittenPool } from '../peers/handwritten-pool.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 function option(name, fallback) {
   const at = process.argv.indexOf(`--${name}`);
@@ -41,11 +42,7 @@ if (parapool.error) throw new Error(parapool.error);
 const { Pool, tasks } = parapool.mp;
 const refs = tasks(files.js.primes);
 
-const load = () =>
-  os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(', ');
+const load = () => loadAverage(', ');
 console.log(`load average before: ${load()}; ${workers} workers, ${rounds} rounds, Node ${process.version}`);
 
 const handwritten = await createHandwrittenPool(workers);

@@ -9,10 +9,10 @@
 //
 //   npm run build && node benchmarks/experiments/manager-ab.mjs --base /tmp/base [--rounds 9] [--calls 2000]
 import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -67,11 +67,7 @@ const clients = { base: await client(builds.base), this: await client(builds.thi
 const rows = ['oneAtATime', 'syncMain', 'pipelined'];
 const rates = {};
 for (const row of rows) for (const build of Object.keys(clients)) rates[`${row} ${build}`] = [];
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 console.log(`load average before: ${load()}`);
 for (const c of Object.values(clients)) for (const row of rows) await c[row](CALLS / 4); // warm-up
 for (let round = 0; round < ROUNDS; round++) {

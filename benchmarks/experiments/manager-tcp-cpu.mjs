@@ -11,12 +11,12 @@
 //   npm run build && node benchmarks/experiments/manager-tcp-cpu.mjs [--base <dist/cjs>] [--rounds 5] [--calls 4000]
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { Worker } from 'node:worker_threads';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(name);
@@ -105,11 +105,7 @@ async function manager(mp) {
 const runners = { 'Node raw echo, TLS 1.3 PSK': await echo(), 'parapool (this build)': await manager(current.mp) };
 if (BASE !== undefined) runners['parapool (base)'] = await manager(createRequire(import.meta.url)(path.resolve(BASE, 'index.js')));
 const samples = Object.fromEntries(Object.keys(runners).map((k) => [k, { rate: [], busy: [], second: [], switches: [] }]));
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 console.log(`load average before: ${load()}`);
 for (const runner of Object.values(runners)) await runner.run(CALLS / 4); // warm-up
 for (let round = 0; round < ROUNDS; round++) {

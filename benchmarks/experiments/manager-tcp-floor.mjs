@@ -13,7 +13,6 @@ import { spawnSync } from 'node:child_process';
 import * as tls from 'node:tls';
 import * as net from 'node:net';
 import { Worker } from 'node:worker_threads';
-import * as os from 'node:os';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
 
@@ -129,6 +128,7 @@ if __name__ == '__main__':
         calls = out.get(); child.join()
     print(raw, calls)
 `;
+import { loadAverage } from '../lib/machine.mjs';
 
 function python(n) {
   const run = spawnSync(process.env.PYTHON ?? 'python3', ['-c', PYTHON, String(n)], { encoding: 'utf8' });
@@ -145,12 +145,7 @@ const runners = {
 const rates = Object.fromEntries(
   [...Object.keys(runners), 'Python raw echo (process to process)', 'Python Manager().dict()'].map((k) => [k, []]),
 );
-console.log(
-  `load average before: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average before: ${loadAverage()}`);
 for (const runner of Object.values(runners)) await runner.sample(CALLS / 4); // warm-up
 for (let round = 0; round < ROUNDS; round++) {
   for (const [label, runner] of Object.entries(runners)) rates[label].push(await runner.sample(CALLS));
@@ -160,12 +155,7 @@ for (let round = 0; round < ROUNDS; round++) {
   process.stderr.write(`round ${round + 1}/${ROUNDS} done\n`);
 }
 for (const runner of Object.values(runners)) await runner.close();
-console.log(
-  `load average after: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average after: ${loadAverage()}`);
 const pythonManager = median(rates['Python Manager().dict()']);
 console.log(`\n${CALLS} round trips a sample, ${ROUNDS} rounds, median (best)\n`);
 console.log('| runner | round trips/s | best | ÷ Python Manager |');

@@ -4,9 +4,9 @@
 // after another in a tight loop, so the figure is the call's own cost, not the work.
 //
 //   npm run build && node benchmarks/experiments/map-fixed-cost.mjs [--calls 2000]
-import * as os from 'node:os';
 import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const at = process.argv.indexOf('--calls');
 const CALLS = at === -1 ? 2000 : Number(process.argv[at + 1]);
@@ -16,12 +16,7 @@ if (error) throw new Error(error);
 const primes = mp.tasks(files.js.primes);
 const pool = new mp.Pool({ workers: 2 });
 const input = Array.from({ length: 64 }, (_, i) => 1_000_000 + i);
-console.log(
-  `load average before: ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ')}`,
-);
+console.log(`load average before: ${loadAverage(', ')}`);
 async function perCall(label, call) {
   await call();
   const start = performance.now();
@@ -32,10 +27,5 @@ console.log(`\n| call, awaited ${CALLS} times in a row | µs per call |\n| --- |
 await perCall('map of 64 items (self-scheduled: one job per worker)', () => pool.map(primes.isPrime, input));
 await perCall('map of 64 items, chunksize 32 (two chunk tasks)', () => pool.map(primes.isPrime, input, { chunksize: 32 }));
 await perCall('apply (one task)', () => pool.apply(primes.isPrime, [7]));
-console.log(
-  `\nload average after: ${os
-    .loadavg()
-    .map((l) => l.toFixed(2))
-    .join(', ')}`,
-);
+console.log(`\nload average after: ${loadAverage(', ')}`);
 await pool.terminate();

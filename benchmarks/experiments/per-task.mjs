@@ -12,7 +12,6 @@
 // rounds (best round in brackets), its ratio to piscina's and poolifier's time, and the
 // median CPU time of the main thread (what parapool's own layer costs per task).
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { BUILD_DIR } from '../lib/build.mjs';
@@ -20,6 +19,7 @@ import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { createPeer } from '../lib/peers.mjs';
 import { median } from '../lib/stats.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const option = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -32,11 +32,7 @@ const files = buildWorkers();
 const parapool = loadParapool();
 if (parapool.error) throw new Error(parapool.error);
 const mp = parapool.mp;
-const load = () =>
-  os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 console.log(`load average before: ${load()}`);
 
 // The same build's internals (loadParapool's snapshot), to run pools at other read-ahead depths.

@@ -14,12 +14,12 @@
 // rounds in brackets), and the median CPU time of the main thread (from /proc).
 import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { BUILD_DIR, buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { createPeer } from '../lib/peers.mjs';
 import { median } from '../lib/stats.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const arg = (name, fallback) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -29,11 +29,7 @@ const ROUNDS = Number(arg('rounds', 7));
 const NOOPS = Number(arg('noop', 20_000));
 const BASE = arg('base', undefined);
 const WORKERS = 2;
-const load = () =>
-  os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 console.log(`load average before: ${load()}`);
 
 const files = buildWorkers();

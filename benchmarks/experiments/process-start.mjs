@@ -5,12 +5,12 @@
 // Process group), alternating one sample of each.
 //
 //   npm run build && node benchmarks/experiments/process-start.mjs [--runs 30]
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { BENCH_DIR, buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const i = process.argv.indexOf('--runs');
 const RUNS = i === -1 ? 30 : Number(process.argv[i + 1]);
@@ -40,24 +40,14 @@ async function processSample() {
 }
 
 const samples = { 'bare new Worker()': [], 'parapool Process': [] };
-console.log(
-  `load average before: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average before: ${loadAverage()}`);
 await bare();
 await processSample();
 for (let r = 0; r < RUNS; r++) {
   samples['bare new Worker()'].push(await bare());
   samples['parapool Process'].push(await processSample());
 }
-console.log(
-  `load average after: ${os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average after: ${loadAverage()}`);
 console.log(`\nstart → exit of one worker running a no-op (ms: median of ${RUNS}, smallest)\n`);
 for (const [label, list] of Object.entries(samples))
   console.log(`- ${label}: ${median(list).toFixed(1)} (${Math.min(...list).toFixed(1)})`);

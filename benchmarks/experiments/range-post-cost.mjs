@@ -7,17 +7,13 @@
 //
 //   npm run build -- --no-check && node benchmarks/experiments/range-post-cost.mjs [--maps 50]
 import { MessageChannel, MessagePort } from 'node:worker_threads';
-import * as os from 'node:os';
 import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const at = process.argv.indexOf('--maps');
 const MAPS = at === -1 ? 50 : Number(process.argv[at + 1]);
-const load = () =>
-  os
-    .loadavg()
-    .map((value) => value.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 console.log(`load average before: ${load()}`);
 const files = buildWorkers();
 const { mp, error } = loadParapool();

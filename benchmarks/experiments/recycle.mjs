@@ -10,13 +10,13 @@
 // booted and terminated, two at a time, as often as the timed part boots them.
 //
 //   npm run build && node benchmarks/experiments/recycle.mjs [--runs 9] [--no-python]
-import * as os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { runPython } from '../lib/python.mjs';
 import { median } from '../lib/stats.mjs';
 import { createHandwrittenRecycler } from '../peers/handwritten-recycle.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const i = process.argv.indexOf('--runs');
 const RUNS = i === -1 ? 9 : Number(process.argv[i + 1]);
@@ -96,11 +96,7 @@ const runners = {
   [`${BOOTED} empty workers, ${WORKERS} at a time`]: emptyWorkersSample,
 };
 const samples = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 console.log(`load average before: ${load()}`);
 await parapoolSample(); // warm-up
 await handwrittenSample();

@@ -22,6 +22,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild } from '../lib/children.mjs';
 import { median } from '../lib/stats.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -59,11 +60,7 @@ const ownCpu = () => {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
 };
-const load = () =>
-  os
-    .loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 
 async function build(name, dist) {
   const cli = path.join(dist, 'cli', 'main.js');

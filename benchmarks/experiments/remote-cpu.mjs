@@ -14,6 +14,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startChild } from '../lib/children.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const ROOT = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
@@ -71,12 +72,7 @@ const ownCpu = () => {
   const usage = process.cpuUsage();
   return usage.user + usage.system;
 };
-console.log(
-  `load average before: ${os
-    .loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ')} (${os.availableParallelism()} cores)`,
-);
+console.log(`load average before: ${loadAverage()} (${os.availableParallelism()} cores)`);
 const before = { client: ownCpu(), redis: cpuOf(`/proc/${redis.pid}/stat`), threads: threadsOf() };
 for (let round = 0; round < ROUNDS; round++) {
   const started = performance.now();
@@ -94,12 +90,7 @@ for (const [name, cpu] of threadsOf()) {
   if (cpu > (before.threads.get(name) ?? 0)) console.log(`  ${name}: ${perChunk(cpu, before.threads.get(name))}`);
 }
 console.log(`CPU per chunk, worker processes: ${Math.round(workersTotal / total)} µs`);
-console.log(
-  `load average after: ${os
-    .loadavg()
-    .map((n) => n.toFixed(2))
-    .join(' ')}`,
-);
+console.log(`load average after: ${loadAverage()}`);
 await pool.close();
 await Promise.all(
   workers.map(

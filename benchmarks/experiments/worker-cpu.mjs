@@ -6,13 +6,13 @@
 // The difference between the rows is what a library adds to each recycled worker.
 //
 //   npm run build && node benchmarks/experiments/worker-cpu.mjs [--runs 5]
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { BENCH_DIR, buildWorkers } from '../lib/build.mjs';
 import { loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
+import { loadAverage } from '../lib/machine.mjs';
 
 const i = process.argv.indexOf('--runs');
 const RUNS = i === -1 ? 5 : Number(process.argv[i + 1]);
@@ -49,11 +49,7 @@ const variants = {
     await pool.join();
   },
 };
-const load = () =>
-  os
-    .loadavg()
-    .map((x) => x.toFixed(2))
-    .join(' ');
+const load = () => loadAverage();
 const samples = Object.fromEntries(Object.keys(variants).map((label) => [label, []]));
 for (const run of Object.values(variants)) await run(); // warm-up
 console.log(`load average before: ${load()}`);

@@ -35,3 +35,11 @@ export function machineMarkdown(machine) {
     `- The machine is shared: a load above ${machine.cores} while a run goes means other work competed for the cores (ratios between runners stay comparable, absolute times and speedups do not).`,
   ].join('\n');
 }
+
+/** The 1-, 5- and 15-minute load averages, two decimals each, joined by `separator`: what the experiments print before and after. */
+export function loadAverage(separator = ' ') {
+  return os
+    .loadavg()
+    .map((load) => load.toFixed(2))
+    .join(separator);
+}
