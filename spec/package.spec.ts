@@ -263,6 +263,48 @@ export function loaders(): string[] {
     }
   });
 
+  it('a worker started before the first SharedMemory attaches to a block by name (CommonJS loads SharedMemory only when used)', () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        'attach.js': `const { SharedMemory } = require('parapool');
+exports.bump = (name) => {
+  const block = new SharedMemory({ name });
+  Atomics.add(new Int32Array(block.buf.buffer, block.buf.byteOffset, 1), 0, 1);
+  block.close();
+  return true;
+};
+`,
+        'main.js': `
+          // As compiled TypeScript or ESM interop does: the names are read where they are used.
+          const parapool = require('parapool');
+          const attach = parapool.tasks(require.resolve('./attach.js'));
+          const pool = new parapool.Pool({ workers: 2 });
+          (async () => {
+            try {
+              // Both workers are up, and have run a task, before any SharedMemory exists in this process.
+              await Promise.all([pool.apply((n) => n, [1]), pool.apply((n) => n, [2])]);
+              const block = new parapool.SharedMemory({ create: true, size: 8 });
+              await Promise.all(Array.from({ length: 6 }, () => pool.apply(attach.bump, [block.name])));
+              console.log(JSON.stringify({ count: new Int32Array(block.buf.buffer, block.buf.byteOffset, 1)[0] }));
+              block.close();
+              block.unlink();
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(output)).toEqual({ count: 6 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('depends on piscina alone at run time: acorn and devalue are bundled into dist/cjs/vendor with their licences', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(Object.keys(manifest.dependencies)).toEqual(['piscina']);

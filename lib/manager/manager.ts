@@ -27,6 +27,7 @@ import type { RLock } from '../sync/rlock';
 import type { BoundedSemaphore, Semaphore } from '../sync/semaphore';
 import type { JoinableQueue } from '../ipc/joinable-queue';
 import type { Queue } from '../ipc/queue';
+import { reserveDirectory } from '../shared/shm-env';
 import { threadExecArgv } from '../tasks/exec-argv';
 import { task } from '../tasks/task-ref';
 import { checkInternal, INTERNAL, invalidArg } from '../validate';
@@ -533,6 +534,7 @@ async function spawn(
     address,
     authkey,
   };
+  reserveDirectory();
   const worker = new Worker(MANAGER_ENTRY, {
     workerData: data,
     transferList: [channel.port2],

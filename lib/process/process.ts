@@ -11,6 +11,7 @@ import { decodeError } from '../codec/error-codec';
 import { InvalidStateError } from '../errors';
 import { currentIdentity, currentProcess } from './process-info';
 import type { ProcessMessage, ProcessWorkerData } from './protocol';
+import { reserveDirectory } from '../shared/shm-env';
 import { threadExecArgv } from '../tasks/exec-argv';
 import { taskSpecOf, type TaskRef } from '../tasks/task-ref';
 import { checkBoolean, checkOptions, checkTimeout, invalidArg } from '../validate';
@@ -181,6 +182,7 @@ export class Process<P extends unknown[] = unknown[]> {
       identity: this.#identity,
       daemon: this.#daemon,
     };
+    reserveDirectory();
     const worker = new Worker(PROCESS_ENTRY, {
       workerData,
       transferList: encoded.transferList as never,

@@ -53,6 +53,7 @@ import * as path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
+import { reserveDirectory } from '../shared/shm-env';
 import { threadExecArgv } from '../tasks/exec-argv';
 import type { Dispatcher } from './dispatch';
 import { LocalDispatcher, type WorkerEngine } from './local-dispatcher';
@@ -230,6 +231,8 @@ export class PiscinaAdapter implements WorkerEngine {
       for (let slot = count - 1; slot >= 0; slot--) this.#freeSlots.push(slot);
       workerData = { ...workerData, slots: this.#slots };
     }
+    // Workers begin with the SharedMemory directory's identity, even if no block exists yet.
+    reserveDirectory();
     const PiscinaClass = loadPiscina();
     this.#piscina = new PiscinaClass({
       filename: options.filename,

@@ -29,7 +29,6 @@
  * cannot both create one name, and a thread that holds the mutex and drained its
  * channel has seen every earlier create.
  */
-import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import {
   BroadcastChannel,
@@ -41,19 +40,25 @@ import {
   threadId,
 } from 'node:worker_threads';
 import { Mutex } from '../atomics/mutex';
+import {
+  type BlockRecord,
+  DIRECTORY_BYTES,
+  ENV_KEY,
+  type EnvSnapshot,
+  FILTER,
+  FILTER_BUCKETS,
+  isEnvSnapshot,
+  newDirectoryId,
+} from './shm-env';
+
+export { type BlockRecord, ENV_KEY };
 import { InvalidArgumentError, TimeoutError } from '../errors';
 
-/** The environment-data key under which each thread publishes its directory snapshot. */
-export const ENV_KEY = 'parapool:shm';
-
-// Slots of the directory's Int32Array.
+// Slots of the directory's Int32Array (then the counting filter, from FILTER: ./shm-env).
 const MUTEX = 0;
 const CREATE_SEQ = 1;
 const REPLY_EPOCH = 2;
 const LOCK_GENERATION = 3;
-const FILTER = 4;
-const FILTER_BUCKETS = 4096;
-const DIRECTORY_BYTES = (FILTER + FILTER_BUCKETS) * 4;
 
 // Slots of a block's header (its own small SharedArrayBuffer, so the data
 // buffer is exactly `size` bytes and users can lay typed arrays over it).
@@ -69,19 +74,6 @@ const STALE_LOCK_MS = 5_000;
 /** How long an incomplete thread waits for the main thread's snapshot. */
 const SYNC_TIMEOUT_MS = 10_000;
 
-/** One named block: its data and its header (state word, sequence number). */
-export interface BlockRecord {
-  readonly data: SharedArrayBuffer;
-  readonly header: SharedArrayBuffer;
-}
-
-interface EnvSnapshot {
-  id: string;
-  directory: SharedArrayBuffer;
-  blocks: Map<string, BlockRecord>;
-  knownThrough: number;
-}
-
 type DirectoryMessage =
   | { t: 'create'; name: string; data: SharedArrayBuffer; header: SharedArrayBuffer; seq: number }
   | { t: 'unlink'; name: string; header: SharedArrayBuffer }
@@ -91,18 +83,6 @@ type DirectoryMessage =
 /** True while a block has not been unlinked. */
 export function isLive(record: BlockRecord): boolean {
   return Atomics.load(new Int32Array(record.header), STATE) === LIVE;
-}
-
-function isEnvSnapshot(value: unknown): value is EnvSnapshot {
-  const v = value as EnvSnapshot | undefined;
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    typeof v.id === 'string' &&
-    v.directory instanceof SharedArrayBuffer &&
-    v.blocks instanceof Map &&
-    typeof v.knownThrough === 'number'
-  );
 }
 
 /** FNV-1a over UTF-16 code units, folded onto the filter buckets. */
@@ -133,7 +113,12 @@ class ShmDirectory {
 
   constructor() {
     const inherited = getEnvironmentData(ENV_KEY);
-    if (!isMainThread && isEnvSnapshot(inherited)) {
+    if (isMainThread && isEnvSnapshot(inherited) && inherited.reserved === true) {
+      // The identity reserveDirectory() published before starting threads: they share it.
+      this.id = inherited.id;
+      this.words = new Int32Array(inherited.directory);
+      this.isServer = true;
+    } else if (!isMainThread && isEnvSnapshot(inherited)) {
       this.id = inherited.id;
       this.words = new Int32Array(inherited.directory);
       this.isServer = false;
@@ -143,7 +128,7 @@ class ShmDirectory {
       // The main thread always starts a fresh directory (a second copy of this
       // module in it, e.g. one per jest test file, gets its own), and so does a
       // thread whose parent published none.
-      this.id = randomBytes(8).toString('hex');
+      this.id = newDirectoryId();
       this.words = new Int32Array(new SharedArrayBuffer(DIRECTORY_BYTES));
       this.isServer = true;
     }
@@ -301,7 +286,7 @@ class ShmDirectory {
    * listener, so this needs its event loop to run.
    */
   private syncWithServer(): void {
-    const request = `${threadId}:${this.id}:${++this.requestCounter}:${randomBytes(4).toString('hex')}`;
+    const request = `${threadId}:${this.id}:${++this.requestCounter}:${Math.random().toString(36).slice(2, 10)}`;
     this.awaitedRequest = request;
     this.post({ t: 'sync', request });
     const deadline = Date.now() + SYNC_TIMEOUT_MS;
