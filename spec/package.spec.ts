@@ -305,6 +305,42 @@ exports.bump = (name) => {
     }
   });
 
+  it('a worker takes over a Lock whose holder died, both started before the first Lock (the dead-thread bitmap is there from the start)', () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        'hold.js': `exports.holdAndDie = (lock) => {
+  lock.acquireSync();
+  process.exit(3);
+};
+exports.take = (lock) => lock.acquireSync({ timeout: 10000 }) && lock.ownerDied;
+`,
+        'main.js': `
+          const parapool = require('parapool');
+          const hold = parapool.tasks(require.resolve('./hold.js'));
+          const pool = new parapool.Pool({ workers: 2 });
+          (async () => {
+            try {
+              await Promise.all([pool.apply((n) => n, [1]), pool.apply((n) => n, [2])]);
+              const lock = new parapool.Lock();
+              const died = await pool.apply(hold.holdAndDie, [lock]).catch((e) => e.code);
+              console.log(JSON.stringify({ died, tookOver: await pool.apply(hold.take, [lock]) }));
+            } finally {
+              await pool.terminate();
+            }
+          })();
+        `,
+      },
+      'link',
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      expect(JSON.parse(output)).toEqual({ died: 'ERR_WORKER_EXITED', tookOver: true });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('depends on piscina alone at run time: acorn and devalue are bundled into dist/cjs/vendor with their licences', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(Object.keys(manifest.dependencies)).toEqual(['piscina']);

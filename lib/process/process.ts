@@ -11,6 +11,8 @@ import { decodeError } from '../codec/error-codec';
 import { InvalidStateError } from '../errors';
 import { currentIdentity, currentProcess } from './process-info';
 import type { ProcessMessage, ProcessWorkerData } from './protocol';
+// Threads begin with the dead-thread bitmap that robust locks read (it must exist before they start).
+import '../atomics/liveness';
 import { reserveDirectory } from '../shared/shm-env';
 import { threadExecArgv } from '../tasks/exec-argv';
 import { taskSpecOf, type TaskRef } from '../tasks/task-ref';

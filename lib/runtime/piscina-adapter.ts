@@ -53,6 +53,8 @@ import * as path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import { WorkerExitedError } from '../errors';
+// Threads begin with the dead-thread bitmap that robust locks read (it must exist before they start).
+import '../atomics/liveness';
 import { reserveDirectory } from '../shared/shm-env';
 import { threadExecArgv } from '../tasks/exec-argv';
 import type { Dispatcher } from './dispatch';
