@@ -54,27 +54,32 @@ function cacheDirectory(): string {
 
 let esbuild: Esbuild | null | undefined;
 
-/** esbuild from the task's project, from parapool's, or the one tsx depends on; null when none is installed. */
-function loadEsbuild(filePath: string): Esbuild | null {
-  if (esbuild !== undefined) return esbuild;
-  esbuild = null;
+/** Where esbuild is installed for a file: its project, parapool's, or the one tsx depends on; null when none is. */
+function esbuildPath(filePath: string): string | null {
   for (const from of [filePath, __filename]) {
     const require = createRequire(from);
     for (const resolve of [() => require.resolve('esbuild'), () => createRequire(require.resolve('tsx/package.json')).resolve('esbuild')]) {
       try {
-        esbuild = require(resolve()) as Esbuild;
-        return esbuild;
+        return resolve();
       } catch {
         // not installed there: try the next place
       }
     }
   }
+  return null;
+}
+
+/** esbuild itself, loaded at the first compile (a thread that finds everything in the cache never loads it). */
+function loadEsbuild(filePath: string): Esbuild | null {
+  if (esbuild !== undefined) return esbuild;
+  const found = esbuildPath(filePath);
+  esbuild = found === null ? null : (createRequire(__filename)(found) as Esbuild);
   return esbuild;
 }
 
-/** Whether esbuild is installed where a file's cache entries can be compiled (its project, parapool's, tsx's). */
+/** Whether esbuild is installed where a file's cache entries can be compiled: resolved, not loaded. */
 export function hasCompiler(filePath: string): boolean {
-  return loadEsbuild(filePath) !== null;
+  return esbuild != null || esbuildPath(filePath) !== null;
 }
 
 /**
