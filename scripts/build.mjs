@@ -12,7 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildSync } from 'esbuild';
+import { build, buildSync } from 'esbuild';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -29,6 +29,7 @@ execFileSync(process.execPath, [tsc, '-p', project, '--removeComments', '--decla
 execFileSync(process.execPath, [tsc, '-p', project, '--emitDeclarationOnly', ...check], { stdio: 'inherit' });
 lazyBarrel(join(dist, 'cjs/index.js'));
 vendor(['acorn', 'devalue']);
+await bundleThreadEntries();
 const require = createRequire(import.meta.url);
 const names = Object.keys(require(join(dist, 'cjs/index.js'))).filter((name) => name !== 'default' && name !== '__esModule');
 mkdirSync(join(dist, 'esm'), { recursive: true });
@@ -91,6 +92,67 @@ function vendor(packages) {
     }
   };
   rewrite(join(dist, 'cjs'));
+}
+
+/**
+ * Bundles each thread entry with the modules it loads at its start into one file, in
+ * place (dist/cjs/entry/<entry>.js): a worker thread reads, resolves and compiles one file
+ * instead of a dozen, at every boot (each recycled worker is one; docs/design/performance.md
+ * §4–§5 has the figures). Only the modules listed in BUNDLED go into a bundle; every other
+ * require stays a require of the module's own file (its path made relative to the entry),
+ * so that what must be one instance per thread stays one, also in a thread whose task
+ * module imports parapool: the error classes (errors.js, and validate.js's INTERNAL), the
+ * codec's shared-type registry (codec/registry.js) and its transfer marks (codec/encoder.js),
+ * the shared types themselves, and whatever an entry loads lazily. A module goes into
+ * BUNDLED only if it keeps no state that another copy of it would have to see.
+ */
+async function bundleThreadEntries() {
+  const cjs = join(dist, 'cjs');
+  const BUNDLED = {
+    'entry/pool-worker': [
+      'entry/pool-worker',
+      'entry/load-task',
+      'entry/name-hint',
+      'entry/shared-type-loader',
+      'codec/codec',
+      'codec/decoder',
+      'codec/describe',
+      'codec/packing',
+      'codec/error-codec',
+      'runtime/protocol',
+      'tasks/module-format',
+    ],
+    'entry/process-worker': ['entry/process-worker', 'entry/load-task', 'process/protocol', 'runtime/protocol', 'tasks/module-format'],
+  };
+  for (const [entry, modules] of Object.entries(BUNDLED)) {
+    const inside = new Set(modules.map((name) => join(cjs, `${name}.js`)));
+    const file = join(cjs, `${entry}.js`);
+    const keepOutside = {
+      name: 'keep-outside',
+      setup(esbuild) {
+        esbuild.onResolve({ filter: /.*/ }, (args) => {
+          if (args.kind === 'entry-point') return undefined;
+          if (!args.path.startsWith('.')) return { path: args.path, external: true };
+          const target = join(args.resolveDir, args.path.endsWith('.js') ? args.path : `${args.path}.js`);
+          if (inside.has(target)) return { path: target };
+          const fromEntry = relative(dirname(file), target).replaceAll('\\', '/').replace(/\.js$/, '');
+          return { path: fromEntry.startsWith('.') ? fromEntry : `./${fromEntry}`, external: true };
+        });
+      },
+    };
+    const { outputFiles } = await build({
+      entryPoints: [file],
+      bundle: true,
+      platform: 'node',
+      format: 'cjs',
+      target: 'node20',
+      write: false,
+      outfile: file,
+      plugins: [keepOutside],
+      logLevel: 'warning',
+    });
+    writeFileSync(file, outputFiles[0].text);
+  }
 }
 
 /**

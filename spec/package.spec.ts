@@ -341,6 +341,87 @@ exports.take = (lock) => lock.acquireSync({ timeout: 10000 }) && lock.ownerDied;
     }
   });
 
+  it("a pool or Process thread loads its entry as one file (scripts/build.mjs), and a task module that imports parapool shares the entry's error classes, transfer marks and shared types", () => {
+    const dir = project(
+      {
+        'package.json': '{ "type": "commonjs" }',
+        'plain.js': `
+          const path = require('node:path');
+          exports.files = () => Object.keys(require.cache).filter((f) => f.includes(path.join('dist', 'cjs'))).map((f) => f.split(path.join('dist', 'cjs') + path.sep)[1].replaceAll(path.sep, '/'));
+        `,
+        'shared.js': `
+          const mp = require('parapool');
+          let moved;
+          exports.move = () => { moved = new ArrayBuffer(8); return mp.transfer(moved); };
+          exports.detached = () => moved.byteLength === 0;
+          exports.bump = (value) => { value.add(1); return value instanceof mp.SharedValue; };
+          exports.fail = () => { throw new mp.TimeoutError('slow'); };
+        `,
+        'main.js': `
+          const mp = require('parapool');
+          const plain = mp.tasks(require.resolve('./plain.js'));
+          const shared = mp.tasks(require.resolve('./shared.js'));
+          (async () => {
+            const out = { pool: [], process: undefined, shared: undefined };
+            for (const maxTasksPerChild of [undefined, 1]) {
+              const pool = new mp.Pool({ workers: 2, maxTasksPerChild });
+              try {
+                out.pool.push(await pool.apply(plain.files));
+              } finally {
+                await pool.terminate();
+              }
+            }
+            const pool = new mp.Pool({ workers: 1 });
+            try {
+              const value = mp.Value('i', 1);
+              const buffer = await pool.apply(shared.move);
+              const bumped = await pool.apply(shared.bump, [value]);
+              const error = await pool.apply(shared.fail).catch((e) => e);
+              out.shared = [buffer.byteLength, await pool.apply(shared.detached), bumped, value.value, error instanceof mp.TimeoutError, error.code];
+            } finally {
+              await pool.terminate();
+            }
+            const files = await new Promise((resolve, reject) => {
+              const queue = new mp.Queue();
+              const p = new mp.Process({ target: mp.tasks(require.resolve('./send.js')).send, args: [queue] });
+              p.start();
+              queue.get().then(resolve, reject).finally(() => p.join());
+            });
+            out.process = files;
+            console.log(JSON.stringify(out));
+          })();
+        `,
+      },
+      'link',
+    );
+    fs.writeFileSync(
+      path.join(dir, 'send.js'),
+      `const path = require('node:path');
+       exports.send = (queue) => queue.put(Object.keys(require.cache).some((f) => f.endsWith(path.join('entry', 'process-worker.js'))) && !Object.keys(require.cache).some((f) => f.endsWith(path.join('entry', 'load-task.js'))));`,
+    );
+    try {
+      const output = execFileSync(process.execPath, ['main.js'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+      const out = JSON.parse(output) as { pool: string[][]; process: boolean; shared: unknown[] };
+      for (const files of out.pool) {
+        expect(files).toContain('entry/pool-worker.js');
+        for (const inBundle of [
+          'entry/load-task.js',
+          'codec/codec.js',
+          'codec/decoder.js',
+          'codec/error-codec.js',
+          'runtime/protocol.js',
+        ]) {
+          expect(files).not.toContain(inBundle);
+        }
+      }
+      expect(out.pool).toHaveLength(2);
+      expect(out.process).toBe(true);
+      expect(out.shared).toEqual([8, true, true, 2, true, 'ERR_TIMEOUT']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('depends on piscina alone at run time: acorn and devalue are bundled into dist/cjs/vendor with their licences', () => {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     expect(Object.keys(manifest.dependencies)).toEqual(['piscina']);

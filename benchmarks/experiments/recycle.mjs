@@ -9,10 +9,12 @@
 // last line is the cost of the thread alone: an empty worker (`new Worker('', { eval: true })`)
 // booted and terminated, two at a time, as often as the timed part boots them.
 //
-//   npm run build && node benchmarks/experiments/recycle.mjs [--runs 9] [--no-python]
+//   npm run build && node benchmarks/experiments/recycle.mjs [--runs 9] [--no-python] [--base <dist>]
+//
+// --base adds the same parapool row for another build (e.g. main's dist/), interleaved.
 import { Worker } from 'node:worker_threads';
 import { buildWorkers } from '../lib/build.mjs';
-import { loadParapool } from '../lib/parapool.mjs';
+import { loadBase, loadParapool } from '../lib/parapool.mjs';
 import { runPython } from '../lib/python.mjs';
 import { median } from '../lib/stats.mjs';
 import { createHandwrittenRecycler } from '../peers/handwritten-recycle.mjs';
@@ -30,6 +32,7 @@ const files = buildWorkers();
 const parapool = loadParapool();
 if (parapool.error) throw new Error(parapool.error);
 const { mp } = parapool;
+const base = loadBase();
 const noop = mp.tasks(files.js.math).noop;
 const items = new Array(TASKS).fill(0);
 
@@ -43,12 +46,13 @@ async function measured(body) {
   return { wall, cpu: (used.user + used.system) / 1000 };
 }
 
-async function parapoolSample() {
-  const pool = new mp.Pool({ workers: WORKERS, maxTasksPerChild: PER_CHILD });
+async function parapoolSample(lib = mp) {
+  const pool = new lib.Pool({ workers: WORKERS, maxTasksPerChild: PER_CHILD });
+  const task = lib === mp ? noop : lib.tasks(files.js.math).noop;
   try {
-    await pool.apply(noop, []);
+    await pool.apply(task, []);
     return await measured(async () => {
-      const results = await pool.map(noop, items, { chunksize: 1 });
+      const results = await pool.map(task, items, { chunksize: 1 });
       if (results.length !== TASKS) throw new Error(`${results.length} results`);
     });
   } finally {
@@ -90,7 +94,8 @@ async function emptyWorkersSample() {
 }
 
 const runners = {
-  parapool: parapoolSample,
+  parapool: () => parapoolSample(),
+  ...(base ? { 'parapool (base)': () => parapoolSample(base.mp) } : {}),
   'hand-written': handwrittenSample,
   ...(PYTHON ? { python: pythonSample } : {}),
   [`${BOOTED} empty workers, ${WORKERS} at a time`]: emptyWorkersSample,
@@ -99,6 +104,7 @@ const samples = Object.fromEntries(Object.keys(runners).map((label) => [label, [
 const load = () => loadAverage();
 console.log(`load average before: ${load()}`);
 await parapoolSample(); // warm-up
+if (base) await parapoolSample(base.mp);
 await handwrittenSample();
 for (let r = 0; r < RUNS; r++) {
   const order = Object.entries(runners);
@@ -122,6 +128,7 @@ for (const [label, list] of Object.entries(samples)) {
   console.log(`- ${label}: ${median(walls).toFixed(1)} (${Math.min(...walls).toFixed(1)})${cpu}`);
 }
 console.log(`\nparapool ÷ hand-written: ${(wall('parapool') / wall('hand-written')).toFixed(2)}×`);
+if (base) console.log(`parapool (base) ÷ hand-written: ${(wall('parapool (base)') / wall('hand-written')).toFixed(2)}×`);
 if (PYTHON) {
   console.log(`parapool ÷ Python: ${(wall('parapool') / wall('python')).toFixed(2)}×`);
   console.log(`hand-written ÷ Python: ${(wall('hand-written') / wall('python')).toFixed(2)}×`);

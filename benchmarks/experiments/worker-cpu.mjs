@@ -5,12 +5,14 @@
 // (benchmarks/peers/handwritten-recycle-worker.cjs), raw piscina, and parapool's Pool.
 // The difference between the rows is what a library adds to each recycled worker.
 //
-//   npm run build && node benchmarks/experiments/worker-cpu.mjs [--runs 5]
+//   npm run build && node benchmarks/experiments/worker-cpu.mjs [--runs 5] [--base <dist>]
+//
+// --base adds the parapool row for another build (e.g. main's dist/).
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { BENCH_DIR, buildWorkers } from '../lib/build.mjs';
-import { loadParapool } from '../lib/parapool.mjs';
+import { loadBase, loadParapool } from '../lib/parapool.mjs';
 import { median } from '../lib/stats.mjs';
 import { loadAverage } from '../lib/machine.mjs';
 
@@ -21,6 +23,7 @@ const files = buildWorkers();
 const parapool = loadParapool();
 if (parapool.error) throw new Error(parapool.error);
 const { mp } = parapool;
+const base = loadBase();
 const BARE = path.join(BENCH_DIR, 'peers', 'handwritten-recycle-worker.cjs');
 
 function bareWorker() {
@@ -41,14 +44,17 @@ const variants = {
     await Promise.all([pool.run(null, { name: 'noop' }), pool.run(null, { name: 'noop' })]);
     await pool.destroy();
   },
-  parapool: async () => {
-    const pool = new mp.Pool({ workers: 2 });
-    const noop = mp.tasks(files.js.math).noop;
-    await Promise.all([pool.apply(noop, []), pool.apply(noop, [])]);
-    pool.close();
-    await pool.join();
-  },
+  parapool: () => parapoolPools(mp),
+  ...(base ? { 'parapool (base)': () => parapoolPools(base.mp) } : {}),
 };
+
+async function parapoolPools(lib) {
+  const pool = new lib.Pool({ workers: 2 });
+  const noop = lib.tasks(files.js.math).noop;
+  await Promise.all([pool.apply(noop, []), pool.apply(noop, [])]);
+  pool.close();
+  await pool.join();
+}
 const load = () => loadAverage();
 const samples = Object.fromEntries(Object.keys(variants).map((label) => [label, []]));
 for (const run of Object.values(variants)) await run(); // warm-up

@@ -32,3 +32,22 @@ export function missingExports(parapool, names) {
   const missing = names.filter((name) => parapool.mp[name] === undefined);
   return missing.length ? `parapool does not export ${missing.map((name) => `\`${name}\``).join(', ')} yet` : null;
 }
+
+/**
+ * `--base <dist>` on an experiment's command line: `{ mp, library }` for another build of
+ * parapool (a `dist/` directory, e.g. main's, built elsewhere), copied to
+ * benchmarks/.build/parapool-base/ first so that it resolves piscina from this checkout;
+ * `undefined` without the flag. Lets an experiment run a change and its base side by side,
+ * interleaved in one process.
+ */
+export function loadBase(argv = process.argv) {
+  const i = argv.indexOf('--base');
+  if (i === -1) return undefined;
+  const built = path.join(path.resolve(argv[i + 1]), 'cjs');
+  if (!fs.existsSync(path.join(built, 'index.js'))) throw new Error(`--base ${argv[i + 1]}: no cjs/index.js there`);
+  const snapshot = path.join(BUILD_DIR, 'parapool-base', 'cjs');
+  fs.rmSync(snapshot, { recursive: true, force: true });
+  fs.cpSync(built, snapshot, { recursive: true });
+  const library = path.join(snapshot, 'index.js');
+  return { mp: require(library), library };
+}
