@@ -341,7 +341,7 @@ exports.take = (lock) => lock.acquireSync({ timeout: 10000 }) && lock.ownerDied;
     }
   });
 
-  it("a pool or Process thread loads its entry as one file (scripts/build.mjs), and a task module that imports parapool shares the entry's error classes, transfer marks and shared types", () => {
+  it("a pool or Process thread loads its entry as one file (scripts/build.mjs) and the codec only when a value needs it, and a task module that imports parapool shares the entry's error classes, transfer marks and shared types", () => {
     const dir = project(
       {
         'package.json': '{ "type": "commonjs" }',
@@ -356,6 +356,9 @@ exports.take = (lock) => lock.acquireSync({ timeout: 10000 }) && lock.ownerDied;
           exports.detached = () => moved.byteLength === 0;
           exports.bump = (value) => { value.add(1); return value instanceof mp.SharedValue; };
           exports.fail = () => { throw new mp.TimeoutError('slow'); };
+          // Revives a shared type this thread never imported, before any shared argument (importing parapool installs the loader).
+          const registry = require(require('node:path').join(require.resolve('parapool'), '..', 'codec', 'registry.js'));
+          exports.knows = () => { try { return typeof registry.codecFor('parapool.Array').decode; } catch (error) { return error.code; } };
         `,
         'main.js': `
           const mp = require('parapool');
@@ -373,11 +376,12 @@ exports.take = (lock) => lock.acquireSync({ timeout: 10000 }) && lock.ownerDied;
             }
             const pool = new mp.Pool({ workers: 1 });
             try {
+              const knows = await pool.apply(shared.knows);
               const value = mp.Value('i', 1);
               const buffer = await pool.apply(shared.move);
               const bumped = await pool.apply(shared.bump, [value]);
               const error = await pool.apply(shared.fail).catch((e) => e);
-              out.shared = [buffer.byteLength, await pool.apply(shared.detached), bumped, value.value, error instanceof mp.TimeoutError, error.code];
+              out.shared = [knows, buffer.byteLength, await pool.apply(shared.detached), bumped, value.value, error instanceof mp.TimeoutError, error.code];
             } finally {
               await pool.terminate();
             }
@@ -416,7 +420,7 @@ exports.take = (lock) => lock.acquireSync({ timeout: 10000 }) && lock.ownerDied;
       }
       expect(out.pool).toHaveLength(2);
       expect(out.process).toBe(true);
-      expect(out.shared).toEqual([8, true, true, 2, true, 'ERR_TIMEOUT']);
+      expect(out.shared).toEqual(['function', 8, true, true, 2, true, 'ERR_TIMEOUT']);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -29,10 +29,10 @@ export function instrumentedCopy(name, { atomics = 'sync' } = {}) {
   const layered = fs.existsSync(adapterFile);
   const optionsFile = layered ? adapterFile : path.join(copy, 'pool', 'pool.js');
   const optionsSource = fs.readFileSync(optionsFile, 'utf8');
-  const marker = 'concurrentTasksPerWorker: 1,';
+  const marker = 'concurrentTasksPerWorker: ';
   if (!optionsSource.includes(marker))
     throw new Error(`${optionsFile}: no "${marker}" to patch (the runtime changed: update this experiment)`);
-  fs.writeFileSync(optionsFile, optionsSource.replace(marker, `${marker} atomics: ${JSON.stringify(atomics)},`));
+  fs.writeFileSync(optionsFile, optionsSource.replace(marker, `atomics: ${JSON.stringify(atomics)}, ${marker}`));
 
   fs.appendFileSync(
     path.join(copy, 'entry', 'pool-worker.js'),

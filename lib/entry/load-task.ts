@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import type * as NodeModule from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { InvalidStateError, TaskNotFoundError } from '../errors';
+import type * as Errors from '../errors';
 import { TYPESCRIPT_EXTENSIONS, type TaskSpec } from '../runtime/protocol';
 import { isCommonJsFile } from '../tasks/module-format';
 import type * as TypeScriptCache from '../tasks/typescript';
@@ -22,6 +22,15 @@ export type LoadedTask = (...args: any[]) => unknown;
 
 const loaded = new Map<string, LoadedTask>();
 
+/** The error classes load when one is thrown: a worker that loads its tasks fine boots without them. */
+function errors(): typeof Errors {
+  return require('../errors') as typeof Errors;
+}
+
+function taskNotFound(message: string): Errors.TaskNotFoundError {
+  return new (errors().TaskNotFoundError)(message);
+}
+
 /** The task's function if it is already loaded: the hot path takes no await. */
 export function cachedTask(spec: TaskSpec): LoadedTask | undefined {
   return loaded.get(spec.file === '' ? spec.name : `${spec.file}#${spec.name}`);
@@ -29,7 +38,7 @@ export function cachedTask(spec: TaskSpec): LoadedTask | undefined {
 
 export async function loadTask(spec: TaskSpec): Promise<LoadedTask> {
   if (typeof spec.file !== 'string' || typeof spec.name !== 'string' || (spec.file !== '' && !spec.file.startsWith('file:'))) {
-    throw new TaskNotFoundError('A task names a module by its file: URL, or is inline source with no file');
+    throw taskNotFound('A task names a module by its file: URL, or is inline source with no file');
   }
   const key = spec.file === '' ? spec.name : `${spec.file}#${spec.name}`;
   let fn = loaded.get(key);
@@ -52,7 +61,7 @@ function compileInline(source: string): LoadedTask {
   // biome-ignore lint/security/noGlobalEval: an inline task is source text by design (API.md §1); it is the caller's own code, checked by inlineSource()
   // biome-ignore lint/complexity/noCommaOperator: `(0, eval)` is what makes the eval indirect (global scope)
   const fn = (0, eval)(`(() => { ${INLINE_PRELUDE} return ${source}; })()`) as unknown;
-  if (typeof fn !== 'function') throw new TaskNotFoundError(`Inline task source did not evaluate to a function: ${source.slice(0, 80)}`);
+  if (typeof fn !== 'function') throw taskNotFound(`Inline task source did not evaluate to a function: ${source.slice(0, 80)}`);
   return fn as LoadedTask;
 }
 
@@ -105,8 +114,8 @@ async function registerTsx(filePath: string): Promise<boolean> {
   return true;
 }
 
-function missingLoader(filePath: string): InvalidStateError {
-  return new InvalidStateError(
+function missingLoader(filePath: string): Errors.InvalidStateError {
+  return new (errors().InvalidStateError)(
     `The task module ${filePath} is TypeScript, and this Node.js (${process.version}) cannot load TypeScript by itself. ` +
       'Install tsx in your project (`npm install --save-dev tsx`), use Node.js >= 22.18 (type stripping on by default), ' +
       'or point the task at the compiled .js file.',
@@ -257,7 +266,7 @@ function registerOwnHooks(filePath: string): boolean {
 
 async function importModule(file: string): Promise<ModuleExports> {
   const filePath = fileURLToPath(file);
-  if (!fs.existsSync(filePath)) throw new TaskNotFoundError(`Task module not found: ${filePath}`);
+  if (!fs.existsSync(filePath)) throw taskNotFound(`Task module not found: ${filePath}`);
   if (TYPESCRIPT_EXTENSIONS.includes(path.extname(filePath))) return importTypeScript(file, filePath);
   // Under a loader of its own (tsx), `require` would compile the module with it: leave it to import().
   if (isCommonJsFile(filePath) && (cacheHookInstalled || require.extensions['.ts'] === undefined)) return requireOrImport(file, filePath);
@@ -284,9 +293,7 @@ async function loadExport(file: string, name: string): Promise<LoadedTask> {
     ];
     const available = [...new Set(places.flatMap((place) => Object.keys(place).filter((key) => typeof place[key] === 'function')))];
     const what = places.some((place) => Object.hasOwn(place, name)) ? 'exports something that is not a function as' : 'has no export';
-    throw new TaskNotFoundError(
-      `Task module ${fileURLToPath(file)} ${what} \`${name}\` (its function exports: ${available.join(', ') || 'none'})`,
-    );
+    throw taskNotFound(`Task module ${fileURLToPath(file)} ${what} \`${name}\` (its function exports: ${available.join(', ') || 'none'})`);
   }
   return fn;
 }

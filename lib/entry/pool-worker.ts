@@ -9,8 +9,10 @@
  * On the port path (PortAttachRequest) the same answers go back on the
  * worker's own port instead of through piscina.
  */
+import { types } from 'node:util';
 import { type MessagePort, parentPort, threadId, type TransferListItem, workerData } from 'node:worker_threads';
-import { decode, encode } from '../codec/codec';
+import type * as Codec from '../codec/codec';
+import type * as ErrorCodec from '../codec/error-codec';
 import { packResults } from '../codec/packing';
 import {
   CallKind,
@@ -28,10 +30,26 @@ import {
 } from '../runtime/protocol';
 import { withUndefinedNameHint } from './name-hint';
 import { cachedTask, type LoadedTask, loadTask } from './load-task';
-import './shared-type-loader';
-import { encodeError } from '../codec/error-codec';
 
 const options = (workerData ?? {}) as PoolWorkerData;
+
+// The codec (and with it the errors, the shared-type registry and the shared-type loader)
+// loads at the first value that needs it: shared arguments, a result that is not plain
+// values, an error to send. A worker that runs tasks over plain values boots without it
+// (each recycled worker is a boot). A task module that imports parapool loads the codec
+// and installs the shared-type loader itself (lib/index.ts), as the Process entry does too.
+let codecModule: typeof Codec | undefined;
+function codec(): typeof Codec {
+  if (codecModule === undefined) {
+    require('./shared-type-loader');
+    codecModule = require('../codec/codec') as typeof Codec;
+  }
+  return codecModule;
+}
+
+function encodeError(error: unknown): ReturnType<typeof ErrorCodec.encodeError> {
+  return (require('../codec/error-codec') as typeof ErrorCodec).encodeError(error);
+}
 
 let initFailure: EncodedError | undefined;
 // The initializer starts as soon as the worker does (every worker, whether or
@@ -45,7 +63,7 @@ let initializing: Promise<void> | undefined = options.initializer === undefined 
 async function runInitializer(): Promise<void> {
   try {
     const initializer = await loadTask(options.initializer!);
-    const args = options.initargsShared ? decode(options.initargs ?? []) : (options.initargs ?? []);
+    const args = options.initargsShared ? codec().decode(options.initargs ?? []) : (options.initargs ?? []);
     await initializer(...args);
   } catch (error) {
     initFailure = encodeError(error).error;
@@ -102,7 +120,7 @@ function argumentsOf(request: TaskRequest): { args: ArrayLike<unknown>; from: nu
   const { input } = request;
   switch (input.kind) {
     case 'encoded': {
-      const args = input.shared ? decode(input.args) : input.args;
+      const args = input.shared ? codec().decode(input.args) : input.args;
       return { args, from: 0, to: args.length };
     }
     case 'packed':
@@ -256,9 +274,26 @@ async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob
   }
 }
 
-/** A value made ready to post: the Proxy check first (the codec's walk would run a Proxy's traps), then the codec. */
-function encodeResult(value: unknown): ReturnType<typeof encode> {
-  return encode(value, 'result');
+/**
+ * A value made ready to post by the codec; a primitive, or an array of primitives that is not
+ * a Proxy, goes as it is without loading the codec (the codec's own first step, which returns
+ * these unchanged).
+ */
+function encodeResult(value: unknown): ReturnType<typeof Codec.encode> {
+  if (isPlain(value) || (Array.isArray(value) && !types.isProxy(value) && plainItems(value))) {
+    return { value, transferList: undefined, shared: false };
+  }
+  return codec().encode(value, 'result');
+}
+
+function isPlain(value: unknown): boolean {
+  const type = typeof value;
+  return (type !== 'object' || value === null) && type !== 'function' && type !== 'symbol';
+}
+
+function plainItems(array: readonly unknown[]): boolean {
+  for (let i = 0; i < array.length; i++) if (!isPlain(array[i])) return false;
+  return true;
 }
 
 async function handleTask(request: TaskRequest): Promise<TaskResponse | Transfer> {
