@@ -123,6 +123,8 @@ async function bundleThreadEntries() {
       'tasks/module-format',
     ],
     'entry/process-worker': ['entry/process-worker', 'entry/load-task', 'process/protocol', 'runtime/protocol', 'tasks/module-format'],
+    // Loaded by the module hooks thread of a worker that imports a TypeScript ES module: nothing else runs there.
+    'entry/ts-hooks': ['entry/ts-hooks', 'tasks/module-format', 'tasks/typescript'],
   };
   for (const [entry, modules] of Object.entries(BUNDLED)) {
     const inside = new Set(modules.map((name) => join(cjs, `${name}.js`)));
