@@ -236,12 +236,16 @@ export class LocalDispatcher implements Dispatcher {
 
   /**
    * True when the engine may take one more job: below the capacity, or (read-ahead) a worker
-   * has nothing to run while the jobs held behind others fill it, within the engine's depth.
+   * has nothing to run while jobs held behind others keep the engine above a capacity that
+   * fell since they were handed over (recent jobs got slower), within the engine's depth.
+   * Only then: jobs no worker has taken yet (workers still starting) also wait in their slots,
+   * and at the capacity they stay in this queue, not behind another job in a worker.
    */
   #hasRoom(): boolean {
-    if (this.#running < this.#capacity()) return true;
+    const capacity = this.#capacity();
+    if (this.#running < capacity) return true;
     const { workers } = this.#engine;
-    if (this.#depth === 1 || this.#running >= workers * this.#depth) return false;
+    if (this.#running === capacity || this.#running >= workers * this.#depth) return false;
     const held = this.#engine.held!();
     return this.#running - held.waiting - held.withdrawn < workers;
   }

@@ -206,6 +206,17 @@ describe('LocalDispatcher read-ahead (against a fake engine and a hand-driven cl
     }
   });
 
+  it('jobs waiting for workers that are still starting do not make room: one job per worker until the first answer', () => {
+    const engine = new HoldingEngine(2, 4);
+    const dispatcher = new LocalDispatcher(engine, { clock: () => 0 });
+    // The engine has no worker ready: every job it takes waits in its slot.
+    for (let i = 0; i < 10; i++) {
+      engine.waiting = engine.runs.length;
+      dispatcher.submit(job(`j${i}`, []));
+    }
+    expect(engine.runs).toHaveLength(2);
+  });
+
   it('a worker with nothing to run gets the next job although the jobs held in the other worker fill the capacity', async () => {
     const { engine, dispatcher, advance } = await afterOneJob(0.5);
     const log: string[] = [];
