@@ -143,6 +143,13 @@ export class LocalDispatcher implements Dispatcher {
       job.onFailure(this.#refusal);
       return entry;
     }
+    if (job.signal?.aborted) {
+      // An aborted signal never fires again: a job started with it could not be stopped (see #start).
+      entry.state = 'done';
+      this.#stats.dropped(true);
+      job.onFailure(job.signal.reason);
+      return entry;
+    }
     if (this.#queueHead === this.#queue.length && this.#hasRoom()) this.#start(entry);
     else this.#queue.push(entry);
     return entry;

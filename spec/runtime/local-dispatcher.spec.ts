@@ -10,7 +10,19 @@ class FakeEngine implements WorkerEngine {
   readonly runs: Array<{ request: TaskRequest; resolve: (response: TaskResponse) => void; reject: (error: unknown) => void }> = [];
   closed = 0;
   destroyed = 0;
-  constructor(readonly workers: number) {}
+  constructor(
+    readonly workers: number,
+    readonly depth = 1,
+  ) {}
+  withdraw(): boolean {
+    return false;
+  }
+  started(): boolean {
+    return true;
+  }
+  stop(): boolean {
+    return false;
+  }
   run(request: TaskRequest, _transferList: TransferListItem[] | undefined, _signal: AbortSignal | undefined): Promise<TaskResponse> {
     return new Promise((resolve, reject) => this.runs.push({ request, resolve, reject }));
   }
@@ -135,6 +147,21 @@ describe('LocalDispatcher (against a fake engine)', () => {
     await flush();
     expect(log).toEqual(['start a', 'done a 1', 'failed b aborted']);
   });
+
+  it.each([1, 4])('a job submitted with a signal already aborted fails with the reason and never reaches a worker (depth %i)', (depth) => {
+    // With read-ahead the engine gets no signal and the dispatcher listens to it, and an aborted signal
+    // never fires again: a job given to a free worker then ran unstoppable (a remote worker's part
+    // cancelled before it was submitted kept its thread for ever).
+    const engine = new FakeEngine(1, depth);
+    const dispatcher = new LocalDispatcher(engine);
+    const log: string[] = [];
+    const controller = new AbortController();
+    controller.abort(new Error('aborted'));
+    const entry = dispatcher.submit({ ...job('a', log), signal: controller.signal });
+    expect(engine.runs).toHaveLength(0);
+    expect(entry.state).toBe('done');
+    expect(log).toEqual(['failed a aborted']);
+  });
 });
 
 /**
@@ -143,21 +170,6 @@ describe('LocalDispatcher (against a fake engine)', () => {
  */
 class HoldingEngine extends FakeEngine {
   waiting = 0;
-  constructor(
-    workers: number,
-    readonly depth: number,
-  ) {
-    super(workers);
-  }
-  withdraw(): boolean {
-    return false;
-  }
-  started(): boolean {
-    return true;
-  }
-  stop(): boolean {
-    return false;
-  }
   release(): void {}
   held(): { waiting: number; withdrawn: number } {
     return { waiting: this.waiting, withdrawn: 0 };
