@@ -15,11 +15,11 @@
  * Read-ahead pays for short tasks only: a job held behind a long one could
  * have started on another worker meanwhile, which is what a coarse map's tail
  * needs. So a worker holds, behind the job it runs, at most READ_AHEAD_MAX_MS
- * of work as long as recent jobs took from handoff to answer (no read-ahead
- * before the first answer, none for jobs slower than that). And a worker with
+ * of work, counted at the recent job time from handoff to answer: no read-ahead
+ * before the first answer, none for jobs slower than that. And a worker with
  * nothing to run gets the next queued job even when the jobs other workers
- * hold fill the engine's capacity (their read-ahead began while jobs were
- * short): it never idles while the queue has work.
+ * hold (read ahead while jobs were shorter) keep the engine above its
+ * capacity, so that it does not idle behind them.
  *
  * An aborted job the engine holds fails at once with its signal's reason: one
  * not started yet is withdrawn, one running has its worker stopped by the
