@@ -104,6 +104,8 @@ export class RemoteWorker {
   readonly #cancelled = new Map<string, number>();
   /** The jobs whose signature this worker checked and found good: only their parts' ids are trusted. */
   readonly #verified = new WeakSet<BullJob<JobData>>();
+  /** When each local thread (by thread id) last answered a part: see #busyMs. */
+  readonly #answeredAt = new Map<number, number>();
   /** The mean time a job runs on a thread (exponentially weighted), which sets the prefetch. */
   #meanRunMs: number | undefined;
   #worker: Worker<JobData> | undefined;
@@ -385,7 +387,7 @@ export class RemoteWorker {
             this.#outbox.started(client, part.id);
           },
           onResponse: (response) => {
-            const ms = performance.now() - startedAt;
+            const ms = this.#busyMs(response.threadId, startedAt);
             this.#ran(ms);
             settle(signal.aborted ? 'cancelled' : { type: 'response', response: remoteResponse(response), ms });
           },
@@ -420,6 +422,19 @@ export class RemoteWorker {
       );
     }
     return outcomes;
+  }
+
+  /**
+   * How long a part's thread worked on it, ending now: from its handoff to the thread, or from the thread's
+   * previous answer if that came later (a thread holds several parts and runs them one after the other: the
+   * time a part waited behind the others there is not its own, and would make short tasks look long).
+   */
+  #busyMs(threadId: number | undefined, handedAt: number): number {
+    const now = performance.now();
+    if (threadId === undefined) return now - handedAt;
+    const previous = this.#answeredAt.get(threadId) ?? 0;
+    this.#answeredAt.set(threadId, now);
+    return now - Math.max(handedAt, previous);
   }
 
   /** A held job waited too long: the measured mean is stale (jobs got longer); fetch no more than the threads until one ends. */
