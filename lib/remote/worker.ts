@@ -34,7 +34,7 @@ import { poolWorkerData } from '../runtime/worker-settings';
 import { task } from '../tasks/task-ref';
 import { clientKeys, HEARTBEAT_INTERVAL_MS, HEARTBEAT_SCRIPT, HEARTBEAT_TTL_MS, queueKeys, type QueueKeys } from './keys';
 import { Outbox } from './outbox';
-import { contentHash, verify } from './signing';
+import { contentHash, openCancel, verify } from './signing';
 import { describeShared, fromWire, sharedTagIn, toWire, type JobData, type JobPart, type ResultMessage } from './wire';
 
 /** Everything a worker process is started with (the CLI's flags, checked). */
@@ -209,17 +209,15 @@ export class RemoteWorker {
     this.#settings.log?.(`parapool worker: ${line}`);
   }
 
+  /** A cancellation published by a client: acted on only when signed with the authkey (see signing.ts). */
   #onCancel(text: string): void {
-    let ids: unknown;
-    try {
-      ids = (JSON.parse(text) as { ids?: unknown }).ids;
-    } catch {
+    const ids = openCancel(this.#settings.authkey, text);
+    if (ids === undefined) {
+      this.#log(`ignored a cancel message that failed its signature check (not made with this worker's authkey)`);
       return;
     }
-    if (!Array.isArray(ids)) return;
     const now = Date.now();
     for (const id of ids) {
-      if (typeof id !== 'string') continue;
       this.#active.get(id)?.abort();
       this.#cancelled.set(id, now);
     }
