@@ -39,7 +39,8 @@ import { park, runAsync, type Steps, wake } from './futex';
 export const OWNER_ID = threadId + 1;
 
 const UNLOCKED = 0;
-const OWNER_MASK = 0x1fffffff;
+/** The owner bits of a locked word (`heldByThisThread` compares them with OWNER_ID). */
+export const OWNER_MASK = 0x1fffffff;
 const OWNER_DIED = 0x20000000;
 const WAITERS = 0x40000000;
 /** What `#settle` returns instead of a word to park on. */
@@ -210,6 +211,15 @@ export class Mutex {
    */
   heldByThisThread(): boolean {
     return (this.#words[this.#index]! & OWNER_MASK) === OWNER_ID;
+  }
+
+  /**
+   * The word and its index, for a hot path that makes `heldByThisThread`'s
+   * test inline (`(words[index] & OWNER_MASK) === OWNER_ID`) instead of
+   * calling through the mutex.
+   */
+  ownerWord(): { readonly words: Int32Array; readonly index: number } {
+    return { words: this.#words, index: this.#index };
   }
 
   /** The `threadId` of the holder, or `undefined` when free. */

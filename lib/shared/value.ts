@@ -6,7 +6,7 @@ import { registerSharedType } from '../codec/codec';
 import { INTERNAL } from '../validate';
 import { atomicCompareExchange, atomicLoad, atomicStore, atomicUpdate, storeElement } from './atomic-ops';
 import { noLockError, resolveLock, wantsOwnLock, type LockOption, type SharedLock } from './lock-option';
-import type { Mutex } from '../atomics/mutex';
+import { OWNER_ID, OWNER_MASK } from '../atomics/mutex';
 import { mutexOf, RLock } from '../sync/rlock';
 import { readOptions } from './read-options';
 import {
@@ -34,6 +34,16 @@ interface ValueDescriptor {
   buffer: SharedArrayBuffer;
   byteOffset: number;
   lock: SharedLock | null;
+}
+
+/** A word no thread's id is ever stored in: the owner word of a value without an RLock. */
+const NO_OWNER = new Int32Array(1);
+
+/** The owner word the accessors test: the RLock's mutex word, or NO_OWNER for any other lock or none. */
+function ownerWordOf(lock: SharedLock | undefined): [Int32Array, number] {
+  if (!(lock instanceof RLock)) return [NO_OWNER, 0];
+  const { words, index } = mutexOf(lock).ownerWord();
+  return [words, index];
 }
 
 /** The codec's view of a value (set by the class, which alone reaches its private state). */
@@ -69,8 +79,14 @@ export class SharedValue<C extends Typecode = Typecode> {
   readonly #lock: SharedLock | undefined;
   /** The typecode's kind, for the fast paths: 'int' (number elements), 'bigint' or 'float'. */
   readonly #kind: TypecodeInfo['kind'];
-  /** The mutex of its lock when that is an RLock: while this thread holds it, `value` skips the fences. */
-  readonly #lockMutex: Mutex | undefined;
+  /**
+   * The owner word of its lock's mutex when that lock is an RLock (else a word
+   * that never names a thread): while this thread holds it, `value` skips the
+   * fences. The accessors test it inline; a call through the mutex cost them
+   * more than the test (docs/design/performance.md §7).
+   */
+  readonly #ownerWords: Int32Array;
+  readonly #ownerIndex: number;
 
   /** Same as {@link Value}`(typecode, init, options)`. */
   constructor(typecode: C, init?: ElementOf<C>, options?: ValueOptions);
@@ -82,7 +98,7 @@ export class SharedValue<C extends Typecode = Typecode> {
       this.#info = typecodeInfo(descriptor.typecode);
       this.#view = new this.#info.ctor(descriptor.buffer, descriptor.byteOffset, 1);
       this.#lock = descriptor.lock ?? undefined;
-      this.#lockMutex = this.#lock instanceof RLock ? mutexOf(this.#lock) : undefined;
+      [this.#ownerWords, this.#ownerIndex] = ownerWordOf(this.#lock);
       this.#kind = this.#info.kind;
       return;
     }
@@ -95,7 +111,7 @@ export class SharedValue<C extends Typecode = Typecode> {
     const offset = ownLock ? RLock.SIZE : 0;
     const buffer = new SharedArrayBuffer(offset + this.#info.size);
     this.#lock = resolveLock(lock as LockOption, ownLock ? { buffer, byteOffset: 0 } : undefined);
-    this.#lockMutex = this.#lock instanceof RLock ? mutexOf(this.#lock) : undefined;
+    [this.#ownerWords, this.#ownerIndex] = ownerWordOf(this.#lock);
     this.#kind = this.#info.kind;
     this.#view = new this.#info.ctor(buffer, offset, 1);
     storeElement(this.#info, this.#view, 0, init === undefined ? zeroOf(this.#info) : init, 'init');
@@ -114,7 +130,9 @@ export class SharedValue<C extends Typecode = Typecode> {
    * total.value;   // 1.5
    */
   get value(): ElementOf<C> {
-    if (this.#kind === 'float' || this.#underLock()) return this.#view[0] as ElementOf<C>;
+    if (this.#kind === 'float' || (this.#ownerWords[this.#ownerIndex]! & OWNER_MASK) === OWNER_ID) {
+      return this.#view[0] as ElementOf<C>;
+    }
     return Atomics.load(this.#view as Int32Array, 0) as ElementOf<C>;
   }
 
@@ -124,16 +142,11 @@ export class SharedValue<C extends Typecode = Typecode> {
       // Under the lock a plain store: one aligned write, never torn, published by the
       // lock's release. Atomics.store would add a full fence on the very cache line the
       // other threads contend for (docs/design/performance.md §7 has the measurement).
-      if (this.#underLock()) this.#view[0] = value;
+      if ((this.#ownerWords[this.#ownerIndex]! & OWNER_MASK) === OWNER_ID) this.#view[0] = value;
       else Atomics.store(this.#view as Int32Array, 0, value);
       return;
     }
     storeElement(this.#info, this.#view, 0, value, 'value');
-  }
-
-  /** Whether this thread holds the value's RLock (one plain read of the lock's state word). */
-  #underLock(): boolean {
-    return this.#lockMutex?.heldByThisThread() === true;
   }
 
   /**
