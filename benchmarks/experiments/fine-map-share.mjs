@@ -4,7 +4,7 @@
 //
 //   npm run build && node benchmarks/experiments/fine-map-share.mjs [--rounds 40] [--workers 2] [--base /tmp/base]
 //
-// `--base` adds a row for another build's default map (a copy of its dist/cjs, kept inside this
+// `--base` adds rows for another build's default map and its one-task-per-chunk map (a copy of its dist/cjs, kept inside this
 // checkout, e.g. benchmarks/.build/base, so that it finds the same node_modules).
 //
 // Runners: the sequential loop, the hand-written limit (benchmarks/peers/handwritten-pool.mjs),
@@ -59,6 +59,8 @@ const basePool = base === undefined ? undefined : new base.Pool({ workers });
 if (basePool !== undefined) {
   const baseRefs = base.tasks(files.js.primes);
   runners['parapool map (default, --base build)'] = () => basePool.map(baseRefs.isPrime, numbers);
+  runners[`parapool map (chunksize ${pythonChunksize}, --base build)`] = () =>
+    basePool.map(baseRefs.isPrime, numbers, { chunksize: pythonChunksize });
 }
 const labels = Object.keys(runners);
 const samples = Object.fromEntries(labels.map((label) => [label, []]));

@@ -37,7 +37,7 @@ import {
   type ClientKeys,
   type QueueKeys,
 } from './keys';
-import { contentHash, openResult, sign } from './signing';
+import { contentHash, openResult, sign, signCancel } from './signing';
 import { fromWire, type JobPart, plainArgs, toWire, type ResultMessage } from './wire';
 
 /** The options a dispatcher needs, validated by redisBackend(). */
@@ -450,7 +450,7 @@ export class RemoteDispatcher implements Dispatcher {
           .multi()
           .sadd(this.#keys.cancelled, ...ids)
           .pexpire(this.#keys.cancelled, CLIENT_TTL_MS * 4)
-          .publish(this.#queueKeys.cancelChannel, JSON.stringify({ client: this.#client, ids }))
+          .publish(this.#queueKeys.cancelChannel, signCancel(this.#settings.authkey, this.#client, ids))
           .exec();
         // A job none of whose parts the caller still waits for is removed from the queue; one that holds
         // parts still wanted runs, and its worker skips the cancelled ones.

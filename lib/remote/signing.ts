@@ -3,7 +3,8 @@
  * runs only jobs made by a holder of the authkey, exactly as they were made (the
  * job id, and for each of its parts the part's id, the task named by module,
  * export and hash, the kind and the arguments), and a client accepts only results made by one (the messages a
- * worker sends a client in one turn are sealed together: their MAC, then their text, each naming its part). Redis itself
+ * worker sends a client in one turn are sealed together: their MAC, then their text, each naming its part), and a
+ * worker stops only parts whose cancellation a holder of the authkey published. Redis itself
  * is protected by its ACL and TLS (docs/remote.md).
  */
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
@@ -52,6 +53,45 @@ export function openResult(authkey: Buffer, sealed: string): { readonly text: st
   if (!/^[0-9a-f]{64}/.test(sealed)) return { text, authentic: false };
   const expected = createHmac('sha256', authkey).update(RESULT_DOMAIN).update(text).digest();
   return { text, authentic: timingSafeEqual(expected, Buffer.from(sealed.slice(0, MAC_HEX), 'hex')) };
+}
+
+/** Separates cancellation MACs from the others: neither a job's nor a result's MAC can pass for one. */
+const CANCEL_DOMAIN = 'parapool.remote.cancel\n';
+
+/** A cancellation as a client publishes it to the workers: its client id, the ids of its parts, their MAC. */
+export interface CancelMessage {
+  readonly client: string;
+  readonly ids: readonly string[];
+  readonly mac: string;
+}
+
+function cancelMac(authkey: Buffer, client: string, ids: readonly string[]): Buffer {
+  return createHmac('sha256', authkey)
+    .update(CANCEL_DOMAIN)
+    .update(JSON.stringify([client, ids]))
+    .digest();
+}
+
+/** The text a client publishes to cancel its parts `ids`, signed with the authkey. */
+export function signCancel(authkey: Buffer, client: string, ids: readonly string[]): string {
+  return JSON.stringify({ client, ids, mac: cancelMac(authkey, client, ids).toString('hex') } satisfies CancelMessage);
+}
+
+/**
+ * The part ids a published cancellation names, when its MAC is this authkey's (constant-time comparison)
+ * and every id is one of its client's; else undefined: a worker acts on no cancellation it cannot trust.
+ */
+export function openCancel(authkey: Buffer, text: string): readonly string[] | undefined {
+  let message: Partial<CancelMessage>;
+  try {
+    message = JSON.parse(text) as Partial<CancelMessage>;
+  } catch {
+    return undefined;
+  }
+  const { client, ids, mac } = message ?? {};
+  if (typeof client !== 'string' || !Array.isArray(ids) || typeof mac !== 'string' || !/^[0-9a-f]{64}$/.test(mac)) return undefined;
+  if (!ids.every((id) => typeof id === 'string' && id.startsWith(`${client}-`))) return undefined;
+  return timingSafeEqual(cancelMac(authkey, client, ids), Buffer.from(mac, 'hex')) ? ids : undefined;
 }
 
 /** sha256 of a task module's content, hex: how client and worker agree on its version. */

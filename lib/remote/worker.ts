@@ -34,7 +34,7 @@ import { poolWorkerData } from '../runtime/worker-settings';
 import { task } from '../tasks/task-ref';
 import { clientKeys, HEARTBEAT_INTERVAL_MS, HEARTBEAT_SCRIPT, HEARTBEAT_TTL_MS, queueKeys, type QueueKeys } from './keys';
 import { Outbox } from './outbox';
-import { contentHash, verify } from './signing';
+import { contentHash, openCancel, verify } from './signing';
 import { describeShared, fromWire, sharedTagIn, toWire, type JobData, type JobPart, type ResultMessage } from './wire';
 
 /** Everything a worker process is started with (the CLI's flags, checked). */
@@ -104,6 +104,8 @@ export class RemoteWorker {
   readonly #cancelled = new Map<string, number>();
   /** The jobs whose signature this worker checked and found good: only their parts' ids are trusted. */
   readonly #verified = new WeakSet<BullJob<JobData>>();
+  /** When each local thread (by thread id) last answered a part: see #busyMs. */
+  readonly #answeredAt = new Map<number, number>();
   /** The mean time a job runs on a thread (exponentially weighted), which sets the prefetch. */
   #meanRunMs: number | undefined;
   #worker: Worker<JobData> | undefined;
@@ -207,17 +209,15 @@ export class RemoteWorker {
     this.#settings.log?.(`parapool worker: ${line}`);
   }
 
+  /** A cancellation published by a client: acted on only when signed with the authkey (see signing.ts). */
   #onCancel(text: string): void {
-    let ids: unknown;
-    try {
-      ids = (JSON.parse(text) as { ids?: unknown }).ids;
-    } catch {
+    const ids = openCancel(this.#settings.authkey, text);
+    if (ids === undefined) {
+      this.#log(`ignored a cancel message that failed its signature check (not made with this worker's authkey)`);
       return;
     }
-    if (!Array.isArray(ids)) return;
     const now = Date.now();
     for (const id of ids) {
-      if (typeof id !== 'string') continue;
       this.#active.get(id)?.abort();
       this.#cancelled.set(id, now);
     }
@@ -385,7 +385,7 @@ export class RemoteWorker {
             this.#outbox.started(client, part.id);
           },
           onResponse: (response) => {
-            const ms = performance.now() - startedAt;
+            const ms = this.#busyMs(response.threadId, startedAt);
             this.#ran(ms);
             settle(signal.aborted ? 'cancelled' : { type: 'response', response: remoteResponse(response), ms });
           },
@@ -420,6 +420,19 @@ export class RemoteWorker {
       );
     }
     return outcomes;
+  }
+
+  /**
+   * How long a part's thread worked on it, ending now: from its handoff to the thread, or from the thread's
+   * previous answer if that came later (a thread holds several parts and runs them one after the other: the
+   * time a part waited behind the others there is not its own, and would make short tasks look long).
+   */
+  #busyMs(threadId: number | undefined, handedAt: number): number {
+    const now = performance.now();
+    if (threadId === undefined) return now - handedAt;
+    const previous = this.#answeredAt.get(threadId) ?? 0;
+    this.#answeredAt.set(threadId, now);
+    return now - Math.max(handedAt, previous);
   }
 
   /** A held job waited too long: the measured mean is stale (jobs got longer); fetch no more than the threads until one ends. */

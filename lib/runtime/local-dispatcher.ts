@@ -14,8 +14,12 @@
  *
  * Read-ahead pays for short tasks only: a job held behind a long one could
  * have started on another worker meanwhile, which is what a coarse map's tail
- * needs. So the dispatcher reads ahead only while its recent jobs took less
- * than READ_AHEAD_MAX_MS from handoff to answer; slower jobs go one per worker.
+ * needs. So a worker holds, behind the job it runs, at most READ_AHEAD_MAX_MS
+ * of work, counted at the recent job time from handoff to answer: no read-ahead
+ * before the first answer, none for jobs slower than that. And a worker with
+ * nothing to run gets the next queued job even when the jobs other workers
+ * hold (read ahead while jobs were shorter) keep the engine above its
+ * capacity, so that it does not idle behind them.
  *
  * An aborted job the engine holds fails at once with its signal's reason: one
  * not started yet is withdrawn, one running has its worker stopped by the
@@ -80,8 +84,11 @@ interface LocalEntry extends JobEntry {
   unsubscribe: (() => void) | undefined;
 }
 
-/** Read ahead only while recent jobs answered within this many ms of their handoff (see the module comment). */
-export const READ_AHEAD_MAX_MS = 10;
+/**
+ * The most work, in ms of recent job time, a worker holds behind the job it runs (see the
+ * module comment): it bounds what the read-ahead can add to a call's tail.
+ */
+export const READ_AHEAD_MAX_MS = 2;
 /** The weight of the latest job in the running average of job times. */
 const RECENT_WEIGHT = 0.25;
 
@@ -89,8 +96,10 @@ const RECENT_WEIGHT = 0.25;
 export interface LocalDispatcherOptions {
   /** Self-scheduled maps (range-run.ts); off when workers are recycled, since those count every job. @default true */
   readonly selfScheduling?: boolean;
-  /** Read ahead while recent jobs took at most this many ms (Infinity: always, from the first job on). @default READ_AHEAD_MAX_MS */
+  /** The most work, in ms of recent job time, a worker holds behind its running job (Infinity: the engine's whole depth, from the first job on). @default READ_AHEAD_MAX_MS */
   readonly readAheadMaxMs?: number;
+  /** The clock job times are read from (the specs drive it by hand). @default performance.now */
+  readonly clock?: () => number;
 }
 
 export class LocalDispatcher implements Dispatcher {
@@ -99,6 +108,7 @@ export class LocalDispatcher implements Dispatcher {
   /** Jobs each worker may hold: the engine's read-ahead depth. */
   readonly #depth: number;
   readonly #readAheadMaxMs: number;
+  readonly #clock: () => number;
   /** A running average of the ms from handoff to answer (Infinity until a job answered: no read-ahead before, by default). */
   #recentMs = Infinity;
   readonly #queue: (LocalEntry | undefined)[] = [];
@@ -117,6 +127,7 @@ export class LocalDispatcher implements Dispatcher {
     this.#engine = engine;
     this.#depth = engine.depth ?? 1;
     this.#readAheadMaxMs = options.readAheadMaxMs ?? READ_AHEAD_MAX_MS;
+    this.#clock = options.clock ?? (() => performance.now());
     this.selfScheduling = options.selfScheduling ?? true;
   }
 
@@ -125,7 +136,7 @@ export class LocalDispatcher implements Dispatcher {
   }
 
   submit(job: Job): JobEntry {
-    const entry: LocalEntry = { job, state: 'queued', submittedAt: performance.now(), startedAt: 0, unsubscribe: undefined };
+    const entry: LocalEntry = { job, state: 'queued', submittedAt: this.#clock(), startedAt: 0, unsubscribe: undefined };
     if (this.#broken || this.#isTerminated) {
       entry.state = 'done';
       this.#stats.dropped(true);
@@ -139,7 +150,7 @@ export class LocalDispatcher implements Dispatcher {
       job.onFailure(job.signal.reason);
       return entry;
     }
-    if (this.#running < this.#capacity() && this.#queueHead === this.#queue.length) this.#start(entry);
+    if (this.#queueHead === this.#queue.length && this.#hasRoom()) this.#start(entry);
     else this.#queue.push(entry);
     return entry;
   }
@@ -169,7 +180,7 @@ export class LocalDispatcher implements Dispatcher {
     // A job a worker holds behind another one is queued, not running.
     const held = this.#depth > 1 ? this.#engine.held!() : { waiting: 0, withdrawn: 0 };
     const running = this.#running - held.waiting - held.withdrawn;
-    return this.#stats.snapshot(this.#engine.threadIds?.() ?? [], this.#engine.workers, queued + held.waiting, running, performance.now());
+    return this.#stats.snapshot(this.#engine.threadIds?.() ?? [], this.#engine.workers, queued + held.waiting, running, this.#clock());
   }
 
   failQueued(error: unknown): void {
@@ -217,15 +228,37 @@ export class LocalDispatcher implements Dispatcher {
     idle();
   }
 
-  /** Jobs the engine may hold: `depth` per worker while recent jobs were short, else one per worker. */
+  /**
+   * Jobs the engine may hold: one per worker, and behind it as many more (up to `depth` in
+   * all) as fit in READ_AHEAD_MAX_MS at the recent job time.
+   */
   #capacity(): number {
     const { workers } = this.#engine;
-    return this.#depth > 1 && this.#recentMs <= this.#readAheadMaxMs ? workers * this.#depth : workers;
+    if (this.#depth === 1) return workers;
+    if (this.#readAheadMaxMs === Infinity) return workers * this.#depth;
+    // recentMs is Infinity before the first answer (no read-ahead) and may be 0 (the whole depth).
+    const behind = Math.min(this.#depth - 1, Math.floor(this.#readAheadMaxMs / this.#recentMs));
+    return workers * (1 + behind);
+  }
+
+  /**
+   * True when the engine may take one more job: below the capacity, or (read-ahead) a worker
+   * has nothing to run while jobs held behind others keep the engine above a capacity that
+   * fell since they were handed over (recent jobs got slower), within the engine's depth.
+   * Only then: jobs no worker has taken yet (workers still starting) also wait in their slots,
+   * and at the capacity they stay in this queue, not behind another job in a worker.
+   */
+  #hasRoom(): boolean {
+    const capacity = this.#capacity();
+    if (this.#running < capacity) return true;
+    const { workers } = this.#engine;
+    if (this.#running === capacity || this.#running >= workers * this.#depth) return false;
+    const held = this.#engine.held!();
+    return this.#running - held.waiting - held.withdrawn < workers;
   }
 
   #pump(): void {
-    const capacity = this.#capacity();
-    while (this.#running < capacity && this.#queueHead < this.#queue.length) {
+    while (this.#queueHead < this.#queue.length && this.#hasRoom()) {
       const entry = this.#queue[this.#queueHead]!;
       this.#queue[this.#queueHead++] = undefined;
       if (this.#queueHead > 1024 && this.#queueHead * 2 > this.#queue.length) {
@@ -251,7 +284,7 @@ export class LocalDispatcher implements Dispatcher {
     const { job } = entry;
     entry.state = 'running';
     this.#running++;
-    entry.startedAt = performance.now();
+    entry.startedAt = this.#clock();
     this.#stats.started(entry.startedAt - entry.submittedAt, entry.startedAt);
     job.onStart?.();
     let signal = job.signal;
@@ -302,7 +335,7 @@ export class LocalDispatcher implements Dispatcher {
       return;
     }
     entry.state = 'done';
-    const now = performance.now();
+    const now = this.#clock();
     const ranMs = now - entry.startedAt;
     this.#recentMs = this.#recentMs === Infinity ? ranMs : this.#recentMs + (ranMs - this.#recentMs) * RECENT_WEIGHT;
     const failed = response === undefined || response.error !== undefined || response.broken !== undefined;

@@ -74,10 +74,9 @@ export function prepareInput(
 }
 
 export function mapCall(call: MapCall): Promise<unknown[]> {
-  const results: unknown[] = new Array(call.items.length);
   if (call.items.length === 0) {
     call.onSettled();
-    return Promise.resolve(results);
+    return Promise.resolve([]);
   }
   let input: ReturnType<typeof prepareInput>;
   try {
@@ -96,6 +95,8 @@ export function mapCall(call: MapCall): Promise<unknown[]> {
   const chunksize =
     call.chunksize ?? (dispatcher.targetChunkMs === undefined ? pythonDefault : adaptiveChunksize(dispatcher.targetChunkMs, pythonDefault));
   const source = arraySource(input.items, chunksize, input.prepared);
+  // Allocated only here: the self-scheduled path builds its own output, and a large array is a costly allocation.
+  const results: unknown[] = new Array(call.items.length);
   return new Promise<unknown[]>((resolve, reject) => {
     const run = new ChunkRun(
       call.dispatcher,

@@ -78,6 +78,11 @@ export class RangeRun implements CallRun {
   #settled = false;
   #reported = 0;
   #progressTimer: ReturnType<typeof setInterval> | undefined;
+  /**
+   * The array the map resolves with, allocated once the jobs are posted: a large array is a
+   * costly allocation, which the main thread then makes while the workers run, not after them.
+   */
+  #resultArray: unknown[] | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(dispatcher: Dispatcher, options: RangeRunOptions, consumer: RangeConsumer) {
@@ -137,6 +142,7 @@ export class RangeRun implements CallRun {
       });
       if (!ended) this.#entries.add(entry);
     }
+    if (!this.#finished) this.#resultArray = new Array(this.#length);
   }
 
   /** Everything is submitted up front: nothing to read on. */
@@ -153,6 +159,7 @@ export class RangeRun implements CallRun {
   }
 
   #cleanup(): void {
+    this.#resultArray = undefined;
     this.#unsubscribe?.();
     if (this.#progressTimer !== undefined) clearInterval(this.#progressTimer);
     this.#withdrawQueued();
@@ -234,7 +241,7 @@ export class RangeRun implements CallRun {
     // Every job has answered; this load orders the reads below after the workers' last Atomics.add on Done.
     Atomics.load(control, RangeWord.Done);
     const length = this.#length;
-    const results: unknown[] = new Array(length);
+    const results = this.#resultArray ?? new Array(length);
     for (let range = 0, from = 0; from < length; range++, from += size) {
       const to = Math.min(length, from + size);
       const kind = Atomics.load(kinds, range);

@@ -10,7 +10,7 @@ import { Value } from '../../lib';
 import { encode, transfer } from '../../lib/codec/codec';
 import { decodeError } from '../../lib/codec/error-codec';
 import { RemoteDispatcher, type RemoteSettings } from '../../lib/remote/dispatcher';
-import { sealResult } from '../../lib/remote/signing';
+import { sealResult, signCancel } from '../../lib/remote/signing';
 import { toWire } from '../../lib/remote/wire';
 import type { Job } from '../../lib/runtime/dispatch';
 import { CallKind, type TaskRequest, type TaskResponse } from '../../lib/runtime/protocol';
@@ -323,6 +323,34 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     expect(await value(victim)).toBe(16);
     await d.close();
     expect(ran).toBe(false);
+  });
+
+  it('a cancel message not signed with the authkey stops nothing: the running job completes', async () => {
+    await replaceDead();
+    const d = dispatcher();
+    const marker = path.join(mkdtempSync(path.join(os.tmpdir(), 'parapool-marker-')), 'ready');
+    const run = submit(d, request('waitForFile', CallKind.Apply, [marker]));
+    await until(() => run.starts === 1, 'the job to start');
+    const id = `${d.clientId}-0`;
+    const ignored = (worker: Child): number => worker.output().split('ignored a cancel message').length - 1;
+    const before = workers.map(ignored);
+    const c = redis.client();
+    const channel = `bull:${QUEUE}:pp:cancel`;
+    // Unsigned, signed with another key, and a genuine MAC (over another id) with the ids swapped.
+    const genuine = JSON.parse(signCancel(Buffer.from(KEY), d.clientId, [`${d.clientId}-zz`])) as object;
+    for (const text of [
+      JSON.stringify({ client: d.clientId, ids: [id] }),
+      signCancel(Buffer.from('another key'), d.clientId, [id]),
+      JSON.stringify({ ...genuine, ids: [id] }),
+    ]) {
+      await c.publish(channel, text);
+    }
+    c.disconnect();
+    await until(() => workers.every((worker, i) => ignored(worker) >= before[i]! + 3), 'every worker to ignore the three messages');
+    writeFileSync(marker, '');
+    expect(await value(run)).toBe(marker);
+    expect(run.responses).toBe(1);
+    await d.close();
   });
 
   it('SIGSTOP of a worker past its lock, then SIGCONT: the job ran again elsewhere, one response, the duplicate dropped', async () => {

@@ -2,7 +2,7 @@ import type { TransferListItem } from 'node:worker_threads';
 import { encodeError } from '../../lib/codec/error-codec';
 import { CancelledError, PoolBrokenError } from '../../lib/errors';
 import type { Job } from '../../lib/runtime/dispatch';
-import { LocalDispatcher, type WorkerEngine } from '../../lib/runtime/local-dispatcher';
+import { LocalDispatcher, READ_AHEAD_MAX_MS, type WorkerEngine } from '../../lib/runtime/local-dispatcher';
 import { CallKind, type TaskRequest, type TaskResponse } from '../../lib/runtime/protocol';
 
 /** An engine without threads: each run() waits until the test settles it. */
@@ -161,5 +161,98 @@ describe('LocalDispatcher (against a fake engine)', () => {
     expect(engine.runs).toHaveLength(0);
     expect(entry.state).toBe('done');
     expect(log).toEqual(['failed a aborted']);
+  });
+});
+
+/**
+ * An engine whose workers hold up to `depth` jobs. The test says which of the jobs handed
+ * to it wait behind another one (`waiting`), as the slots of the real engine do.
+ */
+class HoldingEngine extends FakeEngine {
+  waiting = 0;
+  release(): void {}
+  held(): { waiting: number; withdrawn: number } {
+    return { waiting: this.waiting, withdrawn: 0 };
+  }
+}
+
+describe('LocalDispatcher read-ahead (against a fake engine and a hand-driven clock)', () => {
+  /** A dispatcher over 2 workers of depth 4 whose recent job time is `ms` (one job answered after `ms`). */
+  async function afterOneJob(ms: number) {
+    const engine = new HoldingEngine(2, 4);
+    let now = 0;
+    const dispatcher = new LocalDispatcher(engine, { clock: () => now });
+    const log: string[] = [];
+    dispatcher.submit(job('first', log));
+    now += ms;
+    engine.runs[0]!.resolve({ result: 0, shared: false });
+    await flush();
+    return { engine, dispatcher, log, advance: (by: number) => (now += by) };
+  }
+
+  it('no read-ahead before the first answer: one job per worker', () => {
+    const engine = new HoldingEngine(2, 4);
+    const dispatcher = new LocalDispatcher(engine, { clock: () => 0 });
+    for (let i = 0; i < 20; i++) dispatcher.submit(job(`j${i}`, []));
+    expect(engine.runs).toHaveLength(2);
+  });
+
+  it('a worker holds at most READ_AHEAD_MAX_MS of recent job time behind its running job, up to the depth', async () => {
+    expect(READ_AHEAD_MAX_MS).toBe(2);
+    // [recent job ms, jobs the engine takes for 2 workers of depth 4]
+    const cases: [number, number][] = [
+      [0, 8],
+      [0.25, 8],
+      [0.5, 8],
+      [0.7, 6],
+      [1, 6],
+      [1.5, 4],
+      [2, 4],
+      [2.5, 2],
+      [30, 2],
+    ];
+    for (const [ms, handed] of cases) {
+      const { engine, dispatcher } = await afterOneJob(ms);
+      for (let i = 0; i < 20; i++) dispatcher.submit(job(`j${i}`, []));
+      expect({ ms, handed: engine.runs.length - 1 }).toEqual({ ms, handed });
+    }
+  });
+
+  it('jobs waiting for workers that are still starting do not make room: one job per worker until the first answer', () => {
+    const engine = new HoldingEngine(2, 4);
+    const dispatcher = new LocalDispatcher(engine, { clock: () => 0 });
+    // The engine has no worker ready: every job it takes waits in its slot.
+    for (let i = 0; i < 10; i++) {
+      engine.waiting = engine.runs.length;
+      dispatcher.submit(job(`j${i}`, []));
+    }
+    expect(engine.runs).toHaveLength(2);
+  });
+
+  it('a worker with nothing to run gets the next job although the jobs held in the other worker fill the capacity', async () => {
+    const { engine, dispatcher, advance } = await afterOneJob(0.5);
+    const log: string[] = [];
+    for (let i = 0; i < 12; i++) dispatcher.submit(job(`j${i}`, log));
+    // Read-ahead at 0.5 ms: 8 jobs, each worker running one and holding 3 behind it.
+    expect(engine.runs).toHaveLength(9);
+    engine.waiting = 6;
+    // Worker 2 answers its 4 jobs slowly (the capacity falls to 1 per worker); its held ones start in turn.
+    for (const [run, waitingAfter] of [
+      [5, 5],
+      [6, 4],
+      [7, 3],
+    ] as const) {
+      advance(30);
+      engine.waiting = waitingAfter;
+      engine.runs[run]!.resolve({ result: run, shared: false });
+      await flush();
+      expect(engine.runs).toHaveLength(9);
+    }
+    // Its last job done, worker 2 has nothing to run while worker 1 holds 3: it gets exactly one job.
+    advance(30);
+    engine.runs[8]!.resolve({ result: 8, shared: false });
+    await flush();
+    expect(engine.runs).toHaveLength(10);
+    expect(engine.runs[9]!.request.name).toBe('j8');
   });
 });

@@ -97,6 +97,38 @@ describe('self-scheduled map (against a fake dispatcher)', () => {
     expect(state.settled).toBe(1);
   });
 
+  it('a dispatcher that answers inside submit: the map resolves with every result, before its other job is submitted', async () => {
+    class AnsweringDispatcher extends SelfSchedulingDispatcher {
+      override submit(job: Parameters<FakeDispatcher['submit']>[0]): JobEntry {
+        const entry = super.submit(job);
+        work(this, entry, (n) => n + 1);
+        return entry;
+      }
+    }
+    const dispatcher = new AnsweringDispatcher(2);
+    const { state, promise } = startMap(dispatcher, range(1000));
+    await promise;
+    expect(state.value).toEqual(range(1000).map((n) => n + 1));
+    expect(dispatcher.entries).toHaveLength(1);
+    expect(state.settled).toBe(1);
+  });
+
+  it('each map resolves with an array of its own, which a later map on the same dispatcher leaves untouched (5 rounds)', async () => {
+    const dispatcher = new SelfSchedulingDispatcher(2);
+    const seen: unknown[][] = [];
+    for (let round = 0; round < 5; round++) {
+      const { state, promise } = startMap(dispatcher, range(500));
+      const [first] = dispatcher.entries.slice(-2) as [JobEntry, JobEntry];
+      work(dispatcher, first, (n) => n * round);
+      await promise;
+      seen.push(state.value!);
+    }
+    for (let round = 0; round < 5; round++) {
+      expect(seen[round]).toEqual(range(500).map((n) => n * round));
+      for (let other = 0; other < round; other++) expect(seen[round]).not.toBe(seen[other]);
+    }
+  });
+
   it('two failing jobs: the error of the lower index wins, and the map settles only when both ended', async () => {
     const dispatcher = new SelfSchedulingDispatcher(2);
     const { state, promise } = startMap(dispatcher, range(1000));
