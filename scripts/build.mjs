@@ -118,6 +118,7 @@ async function bundleThreadEntries() {
       'codec/decoder',
       'codec/describe',
       'codec/packing',
+      'codec/plain',
       'codec/error-codec',
       'runtime/protocol',
       'tasks/module-format',

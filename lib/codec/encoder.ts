@@ -5,6 +5,7 @@ import { types } from 'node:util';
 import { MessagePort, type TransferListItem } from 'node:worker_threads';
 import { isParapoolError, type ParapoolError, UncloneableError } from '../errors';
 import { safeDescription } from './describe';
+import { passesAsIs } from './plain';
 import { DESCRIPTOR_KEY, type Descriptor, ESCAPED, isStackOverflow, madeDescriptors, setOwn, sharedTagOf, sharedTypes } from './registry';
 
 const transferMarks = new WeakSet<object>();
@@ -401,16 +402,6 @@ class Encoder {
   }
 }
 
-/** True when no element of `array` is an object (null aside), a function or a symbol. */
-function primitivesOnly(array: readonly unknown[]): boolean {
-  for (let i = 0; i < array.length; i++) {
-    const item = array[i];
-    const type = typeof item;
-    if ((type === 'object' && item !== null) || type === 'function' || type === 'symbol') return false;
-  }
-  return true;
-}
-
 /**
  * Prepares `value` to be posted to another thread. `rootName` names the value in
  * error messages (`args`, `result`, `item`); `indexOffset` is added to the
@@ -426,13 +417,9 @@ function primitivesOnly(array: readonly unknown[]): boolean {
  *   or a shared type's own error (e.g. `ERR_INVALID_STATE` for a closed SharedMemory). Never anything else.
  */
 export function encode<T>(value: T, rootName = 'value', indexOffset = 0): Encoded<T> {
-  // Fast path: primitives need no walk at all.
-  const type = typeof value;
-  if (type !== 'object' && type !== 'function' && type !== 'symbol') {
-    return { value, transferList: undefined, shared: false };
-  }
-  // An array of primitives (an apply's arguments, mostly) is sent as it is: the walk would return it unchanged.
-  if (Array.isArray(value) && !isProxy(value) && primitivesOnly(value)) return { value, transferList: undefined, shared: false };
+  // Fast path: a primitive, or an array of primitives (an apply's arguments, mostly), needs no walk:
+  // the walk would return it unchanged.
+  if (passesAsIs(value)) return { value, transferList: undefined, shared: false };
   try {
     let encoder = new Encoder(false);
     let encoded = encoder.node(value);

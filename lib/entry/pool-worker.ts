@@ -9,11 +9,11 @@
  * On the port path (PortAttachRequest) the same answers go back on the
  * worker's own port instead of through piscina.
  */
-import { types } from 'node:util';
 import { type MessagePort, parentPort, threadId, type TransferListItem, workerData } from 'node:worker_threads';
 import type * as Codec from '../codec/codec';
 import type * as ErrorCodec from '../codec/error-codec';
 import { packResults } from '../codec/packing';
+import { passesAsIs } from '../codec/plain';
 import {
   CallKind,
   type EncodedError,
@@ -280,20 +280,8 @@ async function runRanges(fn: LoadedTask, args: ArrayLike<unknown>, job: RangeJob
  * these unchanged).
  */
 function encodeResult(value: unknown): ReturnType<typeof Codec.encode> {
-  if (isPlain(value) || (Array.isArray(value) && !types.isProxy(value) && plainItems(value))) {
-    return { value, transferList: undefined, shared: false };
-  }
+  if (passesAsIs(value)) return { value, transferList: undefined, shared: false };
   return codec().encode(value, 'result');
-}
-
-function isPlain(value: unknown): boolean {
-  const type = typeof value;
-  return (type !== 'object' || value === null) && type !== 'function' && type !== 'symbol';
-}
-
-function plainItems(array: readonly unknown[]): boolean {
-  for (let i = 0; i < array.length; i++) if (!isPlain(array[i])) return false;
-  return true;
 }
 
 async function handleTask(request: TaskRequest): Promise<TaskResponse | Transfer> {

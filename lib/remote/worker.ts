@@ -431,6 +431,9 @@ export class RemoteWorker {
     const now = performance.now();
     if (threadId === undefined) return now - handedAt;
     const previous = this.#answeredAt.get(threadId) ?? 0;
+    // Recycled threads leave entries behind: past a few per thread, start afresh (a live thread's
+    // next part then counts from its handoff, as its first one did).
+    if (this.#answeredAt.size >= 4 * this.#settings.threads && !this.#answeredAt.has(threadId)) this.#answeredAt.clear();
     this.#answeredAt.set(threadId, now);
     return now - Math.max(handedAt, previous);
   }

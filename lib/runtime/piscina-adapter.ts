@@ -412,8 +412,13 @@ export class PiscinaAdapter implements WorkerEngine {
   }
 
   #settle(job: PortJob, response: TaskResponse | undefined): void {
-    if (--this.#inFlight === 0) clearInterval(this.#keepAlive);
+    this.#leave();
     job.resolve(response);
+  }
+
+  /** A job given to run() settled: with none left, nothing keeps the program alive for them. */
+  #leave(): void {
+    if (--this.#inFlight === 0) clearInterval(this.#keepAlive);
   }
 
   /**
@@ -455,7 +460,7 @@ export class PiscinaAdapter implements WorkerEngine {
           back.push(job);
         },
         fail: () => {
-          if (--this.#inFlight === 0) clearInterval(this.#keepAlive);
+          this.#leave();
           job.reject(workerExitedError(failure));
         },
       };
