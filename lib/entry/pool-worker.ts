@@ -7,7 +7,8 @@
  * is cloneable: an uncloneable result becomes ERR_UNCLONEABLE, a hostile error
  * a plain description (encodeError never throws), so the worker lives on.
  * On the port path (PortAttachRequest) the same answers go back on the
- * worker's own port instead of through piscina.
+ * worker's own port instead of through piscina, and a bundle's parts
+ * (TaskRequest.bundle) are answered there one by one, as each ends.
  */
 import { type MessagePort, parentPort, threadId, type TransferListItem, workerData } from 'node:worker_threads';
 import type * as Codec from '../codec/codec';
@@ -15,8 +16,10 @@ import type * as ErrorCodec from '../codec/error-codec';
 import { packResults } from '../codec/packing';
 import { passesAsIs } from '../codec/plain';
 import {
+  type BundleJob,
   CallKind,
   type EncodedError,
+  PartState,
   type PortAttachRequest,
   type PoolWorkerData,
   type RangeJob,
@@ -404,6 +407,10 @@ async function runPortJobs(port: MessagePort): Promise<void> {
       port.postMessage(NOT_RUN);
       continue;
     }
+    if (request.bundle !== undefined) {
+      await runBundle(port, request.bundle, word);
+      continue;
+    }
     const outcome = await handleTask(request);
     Atomics.store(slots!, word, SlotState.Done);
     if (outcome instanceof Transfer) {
@@ -414,6 +421,31 @@ async function runPortJobs(port: MessagePort): Promise<void> {
     }
   }
   portRunning = false;
+}
+
+/**
+ * A bundle (see BundleJob): its parts one after the other, each claimed through its state word
+ * first and answered as it ends. A part's word turns DONE only once its answer is posted, so
+ * that a part STARTED when this worker died had no answer out; the job's slot turns DONE before
+ * the last answer goes (with it the main thread may give the slot to another job).
+ */
+async function runBundle(port: MessagePort, bundle: BundleJob, word: number): Promise<void> {
+  const { parts, states } = bundle;
+  const last = parts.length - 1;
+  for (let part = 0; part <= last; part++) {
+    if (Atomics.compareExchange(states, part, PartState.Queued, PartState.Started) !== PartState.Queued) {
+      if (part === last) Atomics.store(slots!, word, SlotState.Done);
+      port.postMessage({ result: undefined, shared: false, notRun: true, part, threadId } satisfies TaskResponse);
+      continue;
+    }
+    const started = performance.now();
+    const outcome = await handleTask(parts[part]!);
+    const ms = performance.now() - started;
+    if (part === last) Atomics.store(slots!, word, SlotState.Done);
+    if (outcome instanceof Transfer) port.postMessage({ ...outcome.response, part, ms, threadId }, outcome.transferList);
+    else port.postMessage({ ...outcome, part, ms, threadId });
+    Atomics.store(states, part, PartState.Done);
+  }
 }
 
 export default (initializing ?? Promise.resolve()).then(() => answer);

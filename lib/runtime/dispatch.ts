@@ -20,6 +20,12 @@ export interface Job {
   onResponse(response: TaskResponse): void;
   /** The job did not complete: worker exit, abort, terminate, broken pool, unreachable backend. */
   onFailure(error: unknown): void;
+  /**
+   * A bundle's (`request.bundle`, only where `Dispatcher.bundles`): each part's answer, in order, as
+   * it comes; `onResponse` then brings the last one again, and `onFailure` says the job is over with
+   * the parts that did not answer unanswered (the one STARTED was running when its worker died).
+   */
+  onPart?(response: TaskResponse): void;
 }
 
 /** A submitted job, as the dispatcher tracks it. */
@@ -48,6 +54,8 @@ export interface Dispatcher {
    * work per chunk (at most Python's default size); undefined: Python's default, `ceil(n / (4 × workers))`.
    */
   readonly targetChunkMs?: number;
+  /** True when a job may be a bundle (TaskRequest.bundle, with Job.onPart): the local dispatcher on its port path. */
+  readonly bundles?: boolean;
   /** Queues a job (or starts it at once when a worker is free). Never throws: a job that cannot run fails through `onFailure`. */
   submit(job: Job): JobEntry;
   /** Removes a queued job without running it; false once it is running or done. */

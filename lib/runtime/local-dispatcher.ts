@@ -23,7 +23,9 @@
  *
  * An aborted job the engine holds fails at once with its signal's reason: one
  * not started yet is withdrawn, one running has its worker stopped by the
- * engine (the other jobs of that worker come back, as on any death).
+ * engine (the other jobs of that worker come back, as on any death). An
+ * aborted bundle (TaskRequest.bundle) fails once the engine has let go of it,
+ * after the answers of the parts that ended before the stop.
  *
  * It also owns what the protocol says about the pool as a whole: a worker
  * whose initializer failed breaks the pool (every queued and later job fails
@@ -57,7 +59,13 @@ export interface WorkerEngine {
     request: TaskRequest,
     transferList: TransferListItem[] | undefined,
     signal: AbortSignal | undefined,
+    onPart?: (response: TaskResponse) => void,
   ): Promise<TaskResponse | undefined>;
+  /**
+   * True when the engine runs bundles (TaskRequest.bundle): `run` then hands each part's
+   * answer to `onPart` as it comes, and settles with the last one's.
+   */
+  readonly bundles?: boolean;
   /** Read-ahead: the job will never start (its slot moved QUEUED → CANCELLED); false once it has. */
   withdraw?(request: TaskRequest): boolean;
   /** Read-ahead: true once the worker holding the job has started it (exact: reads the slot). */
@@ -82,6 +90,8 @@ interface LocalEntry extends JobEntry {
   startedAt: number;
   /** Read-ahead: removes the abort listener of a job the engine holds. */
   unsubscribe: (() => void) | undefined;
+  /** A bundle aborted while the engine held it: it fails with this once the engine let go of it. */
+  aborted?: { readonly reason: unknown };
 }
 
 /**
@@ -133,6 +143,11 @@ export class LocalDispatcher implements Dispatcher {
 
   get workers(): number {
     return this.#engine.workers;
+  }
+
+  /** True when a job may be a bundle (see TaskRequest.bundle and Job.onPart). */
+  get bundles(): boolean {
+    return this.#engine.bundles === true;
   }
 
   submit(job: Job): JobEntry {
@@ -294,18 +309,37 @@ export class LocalDispatcher implements Dispatcher {
       entry.unsubscribe = onAbort(aborted, () => this.#abortHeld(entry, aborted.reason));
       signal = undefined;
     }
-    this.#engine.run(job.request, job.transferList, signal).then(
+    const onPart = job.onPart === undefined ? undefined : (response: TaskResponse) => this.#part(entry, response);
+    this.#engine.run(job.request, job.transferList, signal, onPart).then(
       (response) => this.#finished(entry, response, undefined, response === undefined),
       (failure: unknown) => this.#finished(entry, undefined, failure, false),
     );
   }
 
-  /** An aborted job the engine holds fails now: withdrawn if it has not started, its worker stopped if it runs. */
-  #abortHeld(entry: LocalEntry, reason: unknown): void {
+  /** A bundle part's answer, for its job (a job that ended for its caller hears no more). */
+  #part(entry: LocalEntry, response: TaskResponse): void {
     if (entry.state !== 'running') return;
+    try {
+      entry.job.onPart!(response);
+    } catch {
+      // The job's listener must not break the engine's port.
+    }
+  }
+
+  /**
+   * An aborted job the engine holds fails now: withdrawn if it has not started, its worker
+   * stopped if it runs. A bundle fails once the engine let go of it (#finished), so that the
+   * answers of the parts that ended before the stop reach it first.
+   */
+  #abortHeld(entry: LocalEntry, reason: unknown): void {
+    if (entry.state !== 'running' || entry.aborted !== undefined) return;
     entry.unsubscribe = undefined;
     const { request } = entry.job;
     if (!this.#engine.withdraw!(request)) this.#engine.stop!(request);
+    if (request.bundle !== undefined) {
+      entry.aborted = { reason };
+      return;
+    }
     entry.state = 'done';
     this.#stats.dropped(true);
     entry.job.onFailure(reason);
@@ -327,6 +361,17 @@ export class LocalDispatcher implements Dispatcher {
       // Withdrawn or aborted while the engine held it: its caller already knows.
       this.#pump();
       this.#checkIdle();
+      return;
+    }
+    if (entry.aborted !== undefined) {
+      entry.state = 'done';
+      this.#stats.dropped(true);
+      try {
+        entry.job.onFailure(entry.aborted.reason);
+      } finally {
+        this.#pump();
+        this.#checkIdle();
+      }
       return;
     }
     if (notRun && !this.#broken && !this.#isTerminated) {

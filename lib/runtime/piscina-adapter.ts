@@ -35,7 +35,10 @@
  * started go back to the front of the jobs waiting for room in a worker,
  * inside this engine, and the one it ran fails (the rule of #settleDeaths).
  * A stop() of a job handed to an idle worker that has not reached it yet moves
- * its slot HANDED → CANCELLED instead of terminating the thread.
+ * its slot HANDED → CANCELLED instead of terminating the thread. The port path
+ * also runs bundles (TaskRequest.bundle: a remote job's parts as one job): the
+ * worker answers each part as it ends, `run`'s `onPart` gets every answer, and
+ * the last one settles the job; a bundle that ran is never "not run".
  *
  * Recycling keeps spares booting ahead of need: a worker that has been given
  * half its share of tasks reserves a replacement (up to `workers` spares at a
@@ -146,6 +149,8 @@ interface PortJob {
   readonly transferList: TransferListItem[] | undefined;
   readonly resolve: (response: TaskResponse | undefined) => void;
   readonly reject: (failure: unknown) => void;
+  /** A bundle's: takes each part's answer (see TaskRequest.bundle). */
+  readonly onPart: ((response: TaskResponse) => void) | undefined;
 }
 
 /** A worker of the port path: its thread, the main thread's end of its port, and the jobs posted to it, oldest first. */
@@ -170,6 +175,8 @@ function loadPiscina(): typeof Piscina {
 export class PiscinaAdapter implements WorkerEngine {
   readonly workers: number;
   readonly depth: number;
+  /** Bundles run on the port path only (its workers answer a bundle's parts one by one). */
+  readonly bundles: boolean;
   readonly #piscina: Piscina;
   /** Read-ahead: SLOT_WORDS Int32 words per slot, shared with every worker; undefined at depth 1. */
   readonly #slots: Int32Array | undefined;
@@ -226,6 +233,7 @@ export class PiscinaAdapter implements WorkerEngine {
     this.#reserveAt = Math.ceil((options.maxTasksPerChild ?? 0) / 2);
     this.depth = options.maxTasksPerChild === undefined ? Math.max(1, options.depth ?? READ_AHEAD_DEPTH) : 1;
     this.#ports = (options.ports ?? true) && this.depth > 1 && options.idleTimeout === undefined;
+    this.bundles = this.#ports;
     let workerData = options.workerData;
     if (this.depth > 1) {
       const count = options.workers * this.depth;
@@ -280,8 +288,12 @@ export class PiscinaAdapter implements WorkerEngine {
     request: TaskRequest,
     transferList: TransferListItem[] | undefined,
     signal: AbortSignal | undefined,
+    onPart?: (response: TaskResponse) => void,
   ): Promise<TaskResponse | undefined> {
-    if (this.#ports) return this.#runOnPort(this.#slots!, request, transferList);
+    if (request.bundle !== undefined && (!this.#ports || onPart === undefined)) {
+      return Promise.reject(new TypeError('parapool internal error: a bundle runs on the port path only, with a part listener'));
+    }
+    if (this.#ports) return this.#runOnPort(this.#slots!, request, transferList, onPart);
     if (this.#slots !== undefined) return this.#runHeld(this.#slots, request, transferList);
     const options =
       transferList === undefined && signal === undefined ? undefined : { transferList: transferList as never, signal: signal ?? null };
@@ -342,7 +354,13 @@ export class PiscinaAdapter implements WorkerEngine {
   }
 
   /** Port path: a job in a slot QUEUED, posted to the least busy worker with room, else kept until one has room. */
-  #runOnPort(slots: Int32Array, request: TaskRequest, transferList: TransferListItem[] | undefined): Promise<TaskResponse | undefined> {
+  #runOnPort(
+    slots: Int32Array,
+    request: TaskRequest,
+    transferList: TransferListItem[] | undefined,
+    onPart: ((response: TaskResponse) => void) | undefined,
+  ): Promise<TaskResponse | undefined> {
+    if (request.bundle?.parts.length === 0) return Promise.resolve({ result: undefined, shared: false });
     const slot = this.#freeSlots.pop()!;
     Atomics.store(slots, slot * SLOT_WORDS, SlotState.Queued);
     request.slot = slot;
@@ -352,7 +370,7 @@ export class PiscinaAdapter implements WorkerEngine {
         return;
       }
       if (this.#inFlight++ === 0) this.#keepAlive = setInterval(() => undefined, 2 ** 30);
-      const job: PortJob = { request, transferList, resolve, reject };
+      const job: PortJob = { request, transferList, resolve, reject, onPart };
       // Jobs that wait for room go first: a new one never overtakes them.
       if (this.#unplacedHead === this.#unplaced.length && this.#place(job)) return;
       this.#unplaced.push(job);
@@ -403,10 +421,20 @@ export class PiscinaAdapter implements WorkerEngine {
     }
   }
 
-  /** One answer from a worker's port: the oldest job it holds (a worker answers its jobs in the order they came). */
+  /**
+   * One answer from a worker's port: of the oldest job it holds (a worker answers its jobs in
+   * the order they came). A bundle's parts are answered one by one; its last part's answer also
+   * settles it (a bundle that ran is never "not run", whatever its last part was).
+   */
   #answered(worker: PortWorker, response: TaskResponse): void {
-    const job = worker.held.shift();
+    const job = worker.held[0];
     if (job === undefined) return;
+    if (response.part !== undefined && job.onPart !== undefined) {
+      job.onPart(response);
+      if (response.part < job.request.bundle!.parts.length - 1) return;
+      if (response.notRun === true) response = { result: undefined, shared: false, threadId: response.threadId };
+    }
+    worker.held.shift();
     this.#settle(job, response.notRun === true ? undefined : response);
     this.#fill(worker);
   }

@@ -98,7 +98,33 @@ export interface TaskRequest {
    * worker runs the job only if it moves the entry from QUEUED to STARTED.
    */
   slot?: number;
+  /**
+   * Set for a bundle (the port path only, see `WorkerEngine.bundles`): the parts of a remote job,
+   * run one after the other by one worker, each answered as it ends (a TaskResponse with `part`),
+   * so that a worker that dies loses only the part it was running. The request's own fields name
+   * the first part (for messages); its `input` is not used.
+   */
+  readonly bundle?: BundleJob;
 }
+
+/** The parts of a bundle, and a state word for each (PartState; an Int32Array over a SharedArrayBuffer). */
+export interface BundleJob {
+  readonly parts: readonly TaskRequest[];
+  readonly states: Int32Array;
+}
+
+/**
+ * A bundle part's life, in its word of `BundleJob.states`: the main thread may move it
+ * QUEUED → CANCELLED (it never runs; the worker answers it "not run"); the worker moves it
+ * QUEUED → STARTED (compare-and-swap) before the task's first instruction, and to DONE once
+ * its answer is posted, so that a part STARTED when its worker died was running then.
+ */
+export const PartState = {
+  Queued: 0,
+  Started: 1,
+  Done: 2,
+  Cancelled: 3,
+} as const;
 
 /**
  * A read-ahead job's life, in its slot's state word (`slots[SLOT_WORDS × slot]`;
@@ -150,8 +176,12 @@ export interface TaskResponse {
   readonly failedAt?: number;
   /** The thread that answered (local pool workers; for stats()). */
   readonly threadId?: number;
-  /** Set when the worker did not run a read-ahead job because it was cancelled first (its slot read CANCELLED). */
+  /** Set when the worker did not run a read-ahead job (or a bundle part) because it was cancelled first (its slot read CANCELLED). */
   readonly notRun?: true;
+  /** A bundle part's answer: the part's index in the bundle. */
+  readonly part?: number;
+  /** A bundle part's answer: how long the worker thread worked on it (ms), the task's own run time. */
+  readonly ms?: number;
 }
 
 export type { EncodedError } from '../codec/error-codec';
