@@ -1,9 +1,12 @@
 /**
  * A remote worker process (`npx parapool worker`): a BullMQ Worker whose
  * processor runs each part of a job (a chunk, an apply; short ones share a
- * job) on a local parapool Pool, so the event loop stays
+ * job) on the local threads a parapool Pool runs on, so the event loop stays
  * free to renew BullMQ's locks while tasks use every thread, and TypeScript
- * task modules, packed chunks and coded errors work as they do locally.
+ * task modules, packed chunks and coded errors work as they do locally. A
+ * job's parts go to the threads as bundles (one local job per thread at most,
+ * each part answered as it ends: see #bundle), or one by one where threads are
+ * recycled.
  *
  * It runs only the modules it was started with (`--tasks`, relative to
  * `--root`): a job naming another module fails with ERR_TASK_NOT_FOUND, one
@@ -29,7 +32,7 @@ import {
 } from '../errors';
 import type { Dispatcher, JobEntry } from '../runtime/dispatch';
 import { localDispatcher } from '../runtime/piscina-adapter';
-import { CallKind, type TaskRequest, type TaskResponse } from '../runtime/protocol';
+import { CallKind, PartState, type TaskRequest, type TaskResponse } from '../runtime/protocol';
 import { poolWorkerData } from '../runtime/worker-settings';
 import { task } from '../tasks/task-ref';
 import { clientKeys, HEARTBEAT_INTERVAL_MS, HEARTBEAT_SCRIPT, HEARTBEAT_TTL_MS, queueKeys, type QueueKeys } from './keys';
@@ -99,7 +102,8 @@ export class RemoteWorker {
   readonly #outbox: Outbox;
   /** The local dispatcher (what a local Pool runs on) that runs this worker's jobs on its threads. */
   readonly #threads: Dispatcher;
-  readonly #active = new Map<string, AbortController>();
+  /** How to cancel each part this worker holds (it never runs, or its thread is stopped), by part id. */
+  readonly #active = new Map<string, () => void>();
   /** Ids cancelled lately: a cancellation may arrive between a job's start check and its registration here. */
   readonly #cancelled = new Map<string, number>();
   /** The jobs whose signature this worker checked and found good: only their parts' ids are trusted. */
@@ -218,7 +222,7 @@ export class RemoteWorker {
     }
     const now = Date.now();
     for (const id of ids) {
-      this.#active.get(id)?.abort();
+      this.#active.get(id)?.();
       this.#cancelled.set(id, now);
     }
     for (const [id, at] of this.#cancelled) {
@@ -255,12 +259,11 @@ export class RemoteWorker {
     this.#verified.add(job);
     const states = await Promise.all(parts.map((part) => this.#outbox.begin(client, part.id)));
     if (states.includes('gone')) return;
-    const controllers = new Map<string, AbortController>();
-    const running: { part: JobPart; served: ServedModule }[] = [];
+    const running: Running[] = [];
     const ended: Promise<void>[] = [];
     parts.forEach((part, i) => {
       if (states[i] === 'done') return;
-      if (states[i] === 'cancelled') {
+      if (states[i] === 'cancelled' || this.#cancelled.has(part.id) || signal?.aborted === true) {
         ended.push(this.#send(client, { id: part.id, type: 'skipped' }, true));
         return;
       }
@@ -269,18 +272,14 @@ export class RemoteWorker {
         ended.push(this.#fail(client, part.id, served.error));
         return;
       }
-      const controller = new AbortController();
-      controllers.set(part.id, controller);
-      this.#active.set(part.id, controller);
-      if (this.#cancelled.has(part.id)) controller.abort();
       running.push({ part, served });
     });
     const onAbort = (): void => {
-      for (const controller of controllers.values()) controller.abort();
+      for (const { part } of running) this.#active.get(part.id)?.();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      const outcomes = this.#runAll(client, running, controllers);
+      const outcomes = this.#threads.bundles ? this.#runBundles(client, running) : this.#runEach(client, running);
       // Each part's message goes as soon as it ends (a returned part sends none: its job goes back whole).
       for (const [i, outcome] of outcomes.entries()) {
         const partId = running[i]!.part.id;
@@ -302,7 +301,7 @@ export class RemoteWorker {
       await Promise.all(ended);
     } finally {
       signal?.removeEventListener('abort', onAbort);
-      for (const partId of controllers.keys()) this.#active.delete(partId);
+      for (const { part } of running) this.#active.delete(part.id);
     }
   }
 
@@ -341,30 +340,22 @@ export class RemoteWorker {
 
   /**
    * Runs a job's parts on the local threads, exactly as a local Pool would run them (the arguments are
-   * already codec-encoded by the caller); tells the client when a thread starts each. A part resolves
-   * with its response and run time, or 'cancelled'; every part resolves 'returned' when none of them had
-   * started after waiting here too long for a thread (see HOLD_MS): the job should go back to the queue.
+   * already codec-encoded by the caller), one local job per part (threads recycled: no bundles); tells
+   * the client when a thread starts each. A part resolves with its response and run time, or
+   * 'cancelled'; every part resolves 'returned' when none of them had started after waiting here too
+   * long for a thread (see HOLD_MS): the job should go back to the queue.
    */
-  #runAll(
-    client: string,
-    running: readonly { part: JobPart; served: ServedModule }[],
-    controllers: ReadonlyMap<string, AbortController>,
-  ): Promise<{ type: 'response'; response: TaskResponse; ms?: number } | 'cancelled' | 'returned'>[] {
-    type Outcome = { type: 'response'; response: TaskResponse; ms?: number } | 'cancelled' | 'returned';
-    const held: { entry: JobEntry; settle: (outcome: Outcome) => void }[] = [];
-    let hold: NodeJS.Timeout | undefined;
-    const started = (): void => {
-      if (hold !== undefined) clearTimeout(hold);
-      hold = undefined;
-    };
+  #runEach(client: string, running: readonly Running[]): Promise<Outcome>[] {
+    const gate = new GiveBack();
     const outcomes = running.map(({ part, served }) => {
-      const signal = controllers.get(part.id)!.signal;
       let request: TaskRequest;
       try {
         request = requestOf(part, served);
       } catch (error) {
         return Promise.resolve<Outcome>({ type: 'response', response: errorResponse(error) });
       }
+      const controller = new AbortController();
+      const signal = controller.signal;
       return new Promise<Outcome>((resolve) => {
         let startedAt = 0;
         let entry: JobEntry | undefined;
@@ -376,11 +367,13 @@ export class RemoteWorker {
           // Still waiting for a thread here: it never starts. Running: the signal stops its thread.
           if (entry !== undefined && this.#threads.cancel(entry)) settle('cancelled');
         };
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#active.set(part.id, () => controller.abort());
         entry = this.#threads.submit({
           request,
           signal,
           onStart: () => {
-            started();
+            gate.started();
             startedAt = performance.now();
             this.#outbox.started(client, part.id);
           },
@@ -398,28 +391,144 @@ export class RemoteWorker {
             settle({ type: 'response', response: errorResponse(error) });
           },
         });
-        if (signal.aborted) {
-          onAbort();
-          return;
-        }
-        signal.addEventListener('abort', onAbort, { once: true });
-        if (entry.state === 'queued') held.push({ entry, settle });
+        if (entry.state === 'queued') gate.held.push({ entry, back: () => settle('returned') });
       });
     });
-    if (held.length === running.length && held.length > 0) {
-      // Prefetched behind jobs that turned out long: give it back rather than hold it from idle threads elsewhere.
-      hold = setTimeout(
-        () => {
-          if (!held.every(({ entry }) => entry.state === 'queued')) return;
-          for (const { entry, settle } of held) {
-            if (this.#threads.cancel(entry)) settle('returned');
-          }
-          this.#gaveBack();
-        },
-        Math.max(HOLD_MS, 2 * (this.#meanRunMs ?? 0)),
-      );
-    }
+    this.#arm(gate, running.length);
     return outcomes;
+  }
+
+  /**
+   * Runs a job's parts as bundles (see TaskRequest.bundle), one per local thread at most: its parts
+   * split in runs of consecutive ones, each run one local job whose thread answers its parts one
+   * by one. Outcomes as #runEach's.
+   */
+  #runBundles(client: string, running: readonly Running[]): Promise<Outcome>[] {
+    const gate = new GiveBack();
+    const count = Math.min(running.length, this.#settings.threads);
+    const outcomes: Promise<Outcome>[] = [];
+    let bundles = 0;
+    for (let b = 0, from = 0; b < count; b++) {
+      const to = from + Math.ceil((running.length - from) / (count - b));
+      const parts: BundlePart[] = [];
+      for (const { part, served } of running.slice(from, to)) {
+        try {
+          const request = requestOf(part, served);
+          outcomes.push(new Promise<Outcome>((resolve) => parts.push({ part, request, resolve })));
+        } catch (error) {
+          outcomes.push(Promise.resolve<Outcome>({ type: 'response', response: errorResponse(error) }));
+        }
+      }
+      if (parts.length > 0) {
+        this.#bundle(client, parts, gate);
+        bundles++;
+      }
+      from = to;
+    }
+    this.#arm(gate, bundles);
+    return outcomes;
+  }
+
+  /**
+   * One bundle on the local threads. A part cancelled before its thread reached it never runs (its
+   * state word QUEUED → CANCELLED); one cancelled while it runs stops its thread, after the parts
+   * behind it are taken back (QUEUED → CANCELLED) to run again in a bundle of their own. When the
+   * thread dies, the parts that answered keep their answers, the one it was running fails as a local
+   * task would (ERR_WORKER_EXITED), and the ones it had not reached run again; a bundle that failed
+   * before any part ran (the pool broken or closing) fails every part with its error.
+   */
+  #bundle(client: string, parts: readonly BundlePart[], gate: GiveBack | undefined): void {
+    const count = parts.length;
+    const states = new Int32Array(new SharedArrayBuffer(count * Int32Array.BYTES_PER_ELEMENT));
+    const settled: boolean[] = new Array<boolean>(count).fill(false);
+    const cancelled = new Set<number>();
+    const withdrawn = new Set<number>();
+    const controller = new AbortController();
+    let entry: JobEntry | undefined;
+    let handedAt = 0;
+    let answers = 0;
+    const settle = (i: number, outcome: Outcome): void => {
+      if (settled[i]) return;
+      settled[i] = true;
+      parts[i]!.resolve(outcome);
+    };
+    const cancel = (i: number): void => {
+      if (settled[i] || cancelled.has(i)) return;
+      cancelled.add(i);
+      const seen = Atomics.compareExchange(states, i, PartState.Queued, PartState.Cancelled);
+      if (seen === PartState.Queued || seen === PartState.Cancelled) {
+        withdrawn.delete(i);
+        settle(i, 'cancelled');
+        if (entry !== undefined && settled.every(Boolean)) this.#threads.cancel(entry);
+      } else if (seen === PartState.Started) {
+        for (let j = i + 1; j < count; j++) {
+          if (Atomics.compareExchange(states, j, PartState.Queued, PartState.Cancelled) === PartState.Queued) withdrawn.add(j);
+        }
+        controller.abort();
+      }
+      // DONE: its answer is on its way, and it ends 'cancelled' when it comes.
+    };
+    const finish = (error: unknown): void => {
+      let ran = answers > 0;
+      for (let i = 0; i < count && !ran; i++) ran = Atomics.load(states, i) !== PartState.Queued && !withdrawn.has(i) && !cancelled.has(i);
+      const again: BundlePart[] = [];
+      for (let i = 0; i < count; i++) {
+        if (settled[i]) continue;
+        if (cancelled.has(i)) settle(i, 'cancelled');
+        else if (withdrawn.has(i) || (ran && Atomics.load(states, i) === PartState.Queued)) {
+          again.push({ ...parts[i]!, resolve: (outcome) => settle(i, outcome) });
+        } else {
+          const failure =
+            error ??
+            new WorkerExitedError(`The worker thread ended its bundle without answering this task (${this.#runner})`, { exitCode: 1 });
+          if (!controller.signal.aborted) this.#onPoolError(failure);
+          settle(i, { type: 'response', response: errorResponse(failure) });
+        }
+      }
+      if (again.length > 0) this.#bundle(client, again, undefined);
+    };
+    for (const [i, { part }] of parts.entries()) this.#active.set(part.id, () => cancel(i));
+    const first = parts[0]!.request;
+    entry = this.#threads.submit({
+      request: {
+        file: first.file,
+        name: first.name,
+        kind: first.kind,
+        input: NO_INPUT,
+        bundle: { parts: parts.map(({ request }) => request), states },
+      },
+      signal: controller.signal,
+      onStart: () => {
+        gate?.started();
+        handedAt = performance.now();
+        this.#outbox.started(client, parts[0]!.part.id);
+      },
+      onPart: (response) => {
+        const i = response.part!;
+        answers++;
+        if (i + 1 < count && Atomics.load(states, i + 1) !== PartState.Cancelled) this.#outbox.started(client, parts[i + 1]!.part.id);
+        // Not run: cancelled (settled then) or taken back (runs again). Broken: the pool fails the bundle.
+        if (response.notRun === true || response.broken !== undefined) return;
+        const busy = this.#busyMs(response.threadId, handedAt);
+        this.#ran(busy);
+        settle(i, cancelled.has(i) ? 'cancelled' : { type: 'response', response: remoteResponse(response), ms: response.ms ?? busy });
+      },
+      onResponse: () => finish(undefined),
+      onFailure: (error) => finish(error),
+    });
+    if (gate !== undefined && entry.state === 'queued') {
+      gate.held.push({
+        entry,
+        back: () => {
+          for (let i = 0; i < count; i++) settle(i, 'returned');
+        },
+      });
+    }
+  }
+
+  /** Gives the job back to the queue if none of its `total` local jobs has started within the hold time (see HOLD_MS). */
+  #arm(gate: GiveBack, total: number): void {
+    gate.arm(total, Math.max(HOLD_MS, 2 * (this.#meanRunMs ?? 0)), this.#threads, () => this.#gaveBack());
   }
 
   /**
@@ -509,6 +618,49 @@ export class RemoteWorker {
         client,
         parts.map((part) => part.id),
       );
+  }
+}
+
+type Outcome = { type: 'response'; response: TaskResponse; ms?: number } | 'cancelled' | 'returned';
+
+/** A part that runs here: its module checked. */
+interface Running {
+  readonly part: JobPart;
+  readonly served: ServedModule;
+}
+
+/** A part of a bundle: its request, and where its outcome goes. */
+interface BundlePart {
+  readonly part: JobPart;
+  readonly request: TaskRequest;
+  readonly resolve: (outcome: Outcome) => void;
+}
+
+/** A bundle's own request carries no input of its own: its parts do. */
+const NO_INPUT: TaskRequest['input'] = { kind: 'encoded', args: [], shared: false };
+
+/**
+ * The local jobs of one BullMQ job that wait here for a thread: when none of them has started
+ * within the hold time, they are withdrawn and the job goes back to the queue (see HOLD_MS).
+ */
+class GiveBack {
+  readonly held: { readonly entry: JobEntry; readonly back: () => void }[] = [];
+  #timer: NodeJS.Timeout | undefined;
+
+  /** One of them started: the job stays. */
+  readonly started = (): void => {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  };
+
+  /** Starts the hold time, if all `total` of them wait (none started at once). */
+  arm(total: number, ms: number, threads: Dispatcher, onGaveBack: () => void): void {
+    if (total === 0 || this.held.length !== total) return;
+    this.#timer = setTimeout(() => {
+      if (!this.held.every(({ entry }) => entry.state === 'queued')) return;
+      for (const { entry, back } of this.held) if (threads.cancel(entry)) back();
+      onGaveBack();
+    }, ms);
   }
 }
 

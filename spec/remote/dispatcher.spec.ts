@@ -419,17 +419,18 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     const d = await sharingDispatcher(dir);
     const sent = d.jobsSent;
     const items = [0, 1, 2, 3, 4, 5, 6, 7];
-    const runs = items.map((i) => submit(d, request('tally', CallKind.Apply, i === 5 ? [dir, i, marker] : [dir, i])));
-    await until(() => runs[5]!.starts === 1 && runs.every((run, i) => i === 5 || run.responses === 1), 'seven parts answered, one running');
+    // The worker's 2 threads run the job's parts as two bundles, [0..3] and [4..7]: the last part blocks.
+    const runs = items.map((i) => submit(d, request('tally', CallKind.Apply, i === 7 ? [dir, i, marker] : [dir, i])));
+    await until(() => runs[7]!.starts === 1 && runs.every((run, i) => i === 7 || run.responses === 1), 'seven parts answered, one running');
     expect(d.jobsSent).toBe(sent + 1);
-    // The warm-up was part 0 of this client; the blocked part is its 6th.
-    const pid = await runnerOf(d.clientId, `${d.clientId}-${(6).toString(36)}`);
+    // The warm-up was part 0 of this client; the blocked part is its 8th.
+    const pid = await runnerOf(d.clientId, `${d.clientId}-${(8).toString(36)}`);
     const victim = workers.find((worker) => worker.pid === pid)!;
     victim.kill('SIGKILL');
-    await until(() => tallies(dir, [5])[0] === 2, 'the blocked part to run once more elsewhere');
+    await until(() => tallies(dir, [7])[0] === 2, 'the blocked part to run once more elsewhere');
     writeFileSync(marker, '');
     expect(await Promise.all(runs.map(value))).toEqual(items);
-    expect(tallies(dir, items)).toEqual([1, 1, 1, 1, 1, 2, 1, 1]);
+    expect(tallies(dir, items)).toEqual([1, 1, 1, 1, 1, 1, 1, 2]);
     expect(runs.every((run) => run.responses === 1)).toBe(true);
     await d.close();
   }, 20000);
@@ -439,13 +440,15 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     const marker = path.join(dir, 'go');
     const d = await sharingDispatcher(dir);
     const sent = d.jobsSent;
-    // Parts 0 and 1 hold both threads of the worker that fetches the job; 2 and 3 wait there for a thread.
-    const runs = [0, 1].map((i) => submit(d, request('tally', CallKind.Apply, [dir, i, marker])));
+    // The worker that fetches the job runs it as two bundles on its 2 threads, [0, 1] and [2, 3]:
+    // parts 0 and 2 hold the threads, 1 and 3 wait behind them.
+    const first = submit(d, request('tally', CallKind.Apply, [dir, 0, marker]));
     const victim = d.submit({
-      request: request('tally', CallKind.Apply, [dir, 2]),
+      request: request('tally', CallKind.Apply, [dir, 1]),
       onResponse: () => undefined,
       onFailure: () => undefined,
     });
+    const runs = [first, submit(d, request('tally', CallKind.Apply, [dir, 2, marker]))];
     const last = submit(d, request('tally', CallKind.Apply, [dir, 3]));
     await until(() => runs.every((run) => run.starts === 1), 'two parts to hold the threads');
     expect(d.jobsSent).toBe(sent + 1);
@@ -454,18 +457,53 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     try {
       // The worker skipped it: its end is marked while the job is in BullMQ.
       await until(
-        async () => (await c.sismember(`bull:${QUEUE}:pp:c:${d.clientId}:done`, `${d.clientId}-${(3).toString(36)}`)) === 1,
+        async () => (await c.sismember(`bull:${QUEUE}:pp:c:${d.clientId}:done`, `${d.clientId}-${(2).toString(36)}`)) === 1,
         'the skip',
       );
       writeFileSync(marker, '');
-      expect(await Promise.all([...runs, last].map(value))).toEqual([0, 1, 3]);
-      expect(tallies(dir, [0, 1, 3])).toEqual([1, 1, 1]);
-      expect(existsSync(path.join(dir, '2'))).toBe(false);
+      expect(await Promise.all([...runs, last].map(value))).toEqual([0, 2, 3]);
+      expect(tallies(dir, [0, 2, 3])).toEqual([1, 1, 1]);
+      expect(existsSync(path.join(dir, '1'))).toBe(false);
       await d.close();
       expect((await c.keys('*')).filter((key) => key.includes(d.clientId))).toEqual([]);
     } finally {
       c.disconnect();
     }
+  });
+
+  it('a thread that dies in a bundle: its part fails with ERR_WORKER_EXITED, the parts before it keep their results, the ones behind it run once', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parapool-tally-'));
+    const d = await sharingDispatcher(dir);
+    const sent = d.jobsSent;
+    // Two bundles on the 2 threads of the worker that fetches the job, [0..3] and [4..7]: part 1 ends its thread.
+    const items = [0, 1, 2, 3, 4, 5, 6, 7];
+    const runs = items.map((i) => submit(d, request('tally', CallKind.Apply, i === 1 ? [dir, i, undefined, false, true] : [dir, i])));
+    await expect(value(runs[1]!)).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED' });
+    const others = items.filter((i) => i !== 1);
+    expect(await Promise.all(others.map((i) => value(runs[i]!)))).toEqual(others);
+    expect(tallies(dir, items)).toEqual([1, 1, 1, 1, 1, 1, 1, 1]);
+    expect(d.jobsSent).toBe(sent + 1);
+    await d.close();
+  });
+
+  it('a part stopped while it runs in a bundle: the part behind it runs once, after the stop', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'parapool-tally-'));
+    const marker = path.join(dir, 'never');
+    const d = await sharingDispatcher(dir);
+    const controller = new AbortController();
+    // Two bundles, [0, 1] and [2, 3]: part 0 blocks until it is stopped, part 1 waits behind it.
+    const stopped = submit(d, request('tally', CallKind.Apply, [dir, 0, marker]), { signal: controller.signal });
+    const runs = [1, 2, 3].map((i) => submit(d, request('tally', CallKind.Apply, [dir, i])));
+    await until(
+      () => stopped.starts === 1 && runs[1]!.responses === 1 && runs[2]!.responses === 1,
+      'part 0 running, the other bundle done',
+    );
+    expect(runs[0]!.responses).toBe(0);
+    controller.abort(new Error('stop'));
+    await expect(stopped.promise).rejects.toThrow('stop');
+    expect(await value(runs[0]!)).toBe(1);
+    expect(tallies(dir, [0, 1, 2, 3])).toEqual([1, 1, 1, 1]);
+    await d.close();
   });
 
   it('a second death of a shared job → ERR_WORKER_EXITED naming the host for its unfinished part only; its ended parts ran once', async () => {
@@ -486,6 +524,44 @@ describeRemote('RemoteDispatcher on a real Redis', () => {
     expect(tallies(dir, [0, 1, 2])).toEqual([1, 1, 2]);
     await d.close();
   }, 20000);
+
+  it('a worker whose threads are recycled (--max-tasks-per-child) runs every part of a shared job once, on fresh threads', async () => {
+    const queue = 'recycled';
+    await startWorker({ redis: redis.url, queue, tasks: [TASKS], authkeyFile: keyPath, extra: ['--max-tasks-per-child', '2'] });
+    const d = dispatcher({ queue, jobMs: 1e9 });
+    await until(() => d.workers === 2, 'the recycling worker');
+    expect(await value(submit(d, request('threadOf', CallKind.Apply, [-1])))).toEqual([-1, expect.any(Number)]);
+    const sent = d.jobsSent;
+    const runs = Array.from({ length: 12 }, (_, i) => submit(d, request('threadOf', CallKind.Apply, [i])));
+    const answers = (await Promise.all(runs.map(value))) as [number, number][];
+    expect(answers.map(([i]) => i)).toEqual(Array.from({ length: 12 }, (_, i) => i));
+    expect(runs.every((run) => run.responses === 1)).toBe(true);
+    expect(d.jobsSent).toBe(sent + 1);
+    // Two tasks per thread: twelve parts took at least six threads.
+    expect(new Set(answers.map(([, thread]) => thread)).size).toBeGreaterThanOrEqual(6);
+    await d.close();
+  });
+
+  it('a worker whose initializer fails answers ERR_POOL_BROKEN and leaves (exit code 1), so that its jobs go elsewhere', async () => {
+    const queue = 'broken';
+    const worker = await startWorker({
+      redis: redis.url,
+      queue,
+      tasks: [TASKS],
+      authkeyFile: keyPath,
+      extra: ['--initializer', `${TASKS}#failAt`, '--initargs', '[1, 1]'],
+    });
+    const d = dispatcher({ queue });
+    await until(() => d.workers === 2, 'the worker');
+    await expect(value(submit(d, request('square', CallKind.Apply, [3])))).rejects.toMatchObject({
+      code: 'ERR_POOL_BROKEN',
+      message: expect.stringContaining('bad item 1'),
+    });
+    await worker.exited;
+    expect(worker.process.exitCode).toBe(1);
+    expect(worker.output()).toContain('the local pool is broken');
+    await d.terminate(new Error('done'));
+  });
 
   it('Redis unreachable → ERR_BACKEND after backendTimeout, never a hang', async () => {
     const d = dispatcher({ connection: 'redis://127.0.0.1:1', backendTimeout: 300 });
