@@ -9,9 +9,10 @@
 // `--base` is a copy of another build's dist/cjs inside this checkout, so that it finds
 // node_modules (e.g. `cp -r dist/cjs .scratch/base/cjs` on the commit to compare with, then build
 // this one); the other build is this checkout's dist/cjs. How many chunks share a BullMQ job follows
-// how long the workers measure a chunk, which on a loaded machine swings with the load and then
-// decides the CPU per chunk; `--fixed-jobs` puts as many chunks in a job as the client allows
-// (the dispatcher's internal jobMs option), so that the rounds compare the cost of a chunk itself.
+// the run time the workers report for a chunk: its thread's own since bundles, while builds before
+// them measured it on the worker's main thread, where it swings with the load and then decides the
+// CPU per chunk; `--fixed-jobs` puts as many chunks in a job as the client allows (the dispatcher's
+// internal jobMs option), so that the rounds compare the cost of a chunk itself.
 //
 //   npm run build && node benchmarks/experiments/remote-ab.mjs --base .scratch/base/cjs [--rounds 5] [--chunks 3000] [--fixed-jobs]
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
