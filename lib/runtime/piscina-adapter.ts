@@ -349,7 +349,9 @@ export class PiscinaAdapter implements WorkerEngine {
     port1.unref();
     this.#portWorkers.push(record);
     lifetime.catch((failure: unknown) => this.#portDeath(record, failure));
+    // The newcomer first; with it every worker may be there again, and the others may read ahead once more.
     this.#fill(record);
+    for (const other of this.#portWorkers) this.#fill(other);
     return true;
   }
 
@@ -377,10 +379,14 @@ export class PiscinaAdapter implements WorkerEngine {
     });
   }
 
-  /** The live worker holding the fewest jobs below the depth gets the job (true); false when all are full. */
+  /**
+   * The live worker holding the fewest jobs below the depth gets the job (true); false when all
+   * are full. While a worker is missing (a replacement still booting), none holds a job behind
+   * another: it waits here for the first worker free or attached, not behind a job that may be long.
+   */
   #place(job: PortJob): boolean {
     let best: PortWorker | undefined;
-    let bestHeld = this.depth;
+    let bestHeld = this.#holdLimit();
     for (const worker of this.#portWorkers) {
       const held = worker.held.length;
       if (held < bestHeld) {
@@ -407,9 +413,14 @@ export class PiscinaAdapter implements WorkerEngine {
     worker.port.postMessage(job.request, job.transferList);
   }
 
+  /** Jobs a worker of the port path may hold: the depth, or only the one it runs while a worker is missing (see #place). */
+  #holdLimit(): number {
+    return this.#portWorkers.length < this.workers ? 1 : this.depth;
+  }
+
   /** Port path: the worker has room: the jobs that wait go to it, in order; a withdrawn one ends "not run" unposted. */
   #fill(worker: PortWorker): void {
-    while (!worker.dead && worker.held.length < this.depth && this.#unplacedHead < this.#unplaced.length) {
+    while (!worker.dead && worker.held.length < this.#holdLimit() && this.#unplacedHead < this.#unplaced.length) {
       const job = this.#unplaced[this.#unplacedHead]!;
       this.#unplaced[this.#unplacedHead++] = undefined as never;
       if (Atomics.load(this.#slots!, job.request.slot! * SLOT_WORDS) === SlotState.Cancelled) this.#settle(job, undefined);
@@ -684,12 +695,18 @@ export class PiscinaAdapter implements WorkerEngine {
     return null;
   }
 
-  /** Read-ahead: an idle worker, else the one holding the fewest jobs below the depth. */
+  /**
+   * Read-ahead: an idle worker, else the one holding the fewest jobs below the depth; none while
+   * fewer than `workers` are ready (one booting: a replacement, or one started on demand), so that
+   * the job waits in piscina's queue for the first worker free or ready, not behind a running one.
+   */
   #leastBusy(workers: PiscinaWorker[]): PiscinaWorker | null {
     let best: PiscinaWorker | null = null;
     let bestUsage = this.depth;
+    let live = 0;
     for (const worker of workers) {
       if (worker.terminating || worker.destroyed) continue;
+      live++;
       const usage = worker.currentUsage;
       if (usage === 0) {
         if (this.#posting !== -1) {
@@ -705,6 +722,7 @@ export class PiscinaAdapter implements WorkerEngine {
         bestUsage = usage;
       }
     }
+    if (live < this.workers) return null;
     // The thread that holds it (its deaths are told apart by it); the worker writes it again when it starts the job.
     if (best !== null && this.#posting !== -1) Atomics.store(this.#slots!, this.#posting * SLOT_WORDS + 1, best.id);
     return best;

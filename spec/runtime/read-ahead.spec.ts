@@ -56,6 +56,25 @@ describe.each([
     ports = onPorts;
   });
 
+  it('while a dead worker’s replacement boots, a new job waits for a worker instead of queueing behind a running one', async () => {
+    const p = pool(2, 4);
+    try {
+      const first = shared();
+      const running = p.apply(rt.hold, [first, 'a']);
+      await within(heldStarted(first), 10_000, 'the first job');
+      // The other worker dies; the next job must not wait behind the first one, which holds its worker.
+      await expect(p.apply(rt.countedOrDie, [shared(1), 1, 1])).rejects.toMatchObject({ code: 'ERR_WORKER_EXITED' });
+      const second = shared();
+      const next = p.apply(rt.hold, [second, 'b']);
+      await within(heldStarted(second), 10_000, 'the next job, on the replacement worker');
+      release(first);
+      release(second);
+      expect(await Promise.all([running, next])).toEqual(['a', 'b']);
+    } finally {
+      await p.terminate();
+    }
+  });
+
   it('the jobs a dying worker held but had not started run elsewhere, exactly once; only the running one fails', async () => {
     for (const depth of [2, 4]) {
       const p = pool(1, depth);
