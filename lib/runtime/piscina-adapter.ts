@@ -55,7 +55,7 @@
 import * as path from 'node:path';
 import { MessageChannel, type MessagePort, receiveMessageOnPort, type TransferListItem } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
-import { WorkerExitedError } from '../errors';
+import { InvalidArgumentError, WorkerExitedError } from '../errors';
 // Threads begin with the dead-thread bitmap that robust locks read (it must exist before they start).
 import '../atomics/liveness';
 import { reserveDirectory } from '../shared/shm-env';
@@ -291,7 +291,9 @@ export class PiscinaAdapter implements WorkerEngine {
     onPart?: (response: TaskResponse) => void,
   ): Promise<TaskResponse | undefined> {
     if (request.bundle !== undefined && (!this.#ports || onPart === undefined)) {
-      return Promise.reject(new TypeError('parapool internal error: a bundle runs on the port path only, with a part listener'));
+      return Promise.reject(
+        new InvalidArgumentError('A bundle runs on the port path only (no recycling, no idleTimeout), with a part listener'),
+      );
     }
     if (this.#ports) return this.#runOnPort(this.#slots!, request, transferList, onPart);
     if (this.#slots !== undefined) return this.#runHeld(this.#slots, request, transferList);

@@ -65,7 +65,7 @@ describe('bundles: one local job, each part answered as it ends', () => {
   const d = dispatcher(2);
   afterAll(() => d.terminate(new Error('spec ended')));
 
-  it('runs on the port path only', () => {
+  it('runs on the port path only: elsewhere a bundle is refused (ERR_INVALID_ARG)', async () => {
     expect(d.bundles).toBe(true);
     const recycled = new PiscinaAdapter({
       filename: WORKER_ENTRY,
@@ -77,7 +77,9 @@ describe('bundles: one local job, each part answered as it ends', () => {
     });
     const other = new LocalDispatcher(recycled);
     expect(other.bundles).toBe(false);
-    return other.terminate(new Error('done'));
+    const refused = await within(runBundle(other, [part('counted', [shared(1), 'x'])]).ended, 10_000, 'the refusal');
+    expect(refused).toEqual({ answered: 0, failure: expect.objectContaining({ code: 'ERR_INVALID_ARG' }) });
+    await other.terminate(new Error('done'));
   });
 
   it('answers every part in order; a part that throws fails alone; the job ends with the last answer', async () => {
