@@ -413,14 +413,24 @@ async function runPortJobs(port: MessagePort): Promise<void> {
     }
     const outcome = await handleTask(request);
     Atomics.store(slots!, word, SlotState.Done);
-    if (outcome instanceof Transfer) {
-      port.postMessage({ ...outcome.response, threadId }, outcome.transferList);
-    } else {
-      (outcome as { threadId?: number }).threadId = threadId;
-      port.postMessage(outcome);
-    }
+    post(port, outcome, undefined);
   }
   portRunning = false;
+}
+
+/** Posts a job's answer on the port, naming this thread (a bundle part's also its index and run time); a Transfer moves its buffers. */
+function post(port: MessagePort, outcome: TaskResponse | Transfer, part: { readonly part: number; readonly ms: number } | undefined): void {
+  if (outcome instanceof Transfer) {
+    port.postMessage({ ...outcome.response, ...part, threadId }, outcome.transferList);
+    return;
+  }
+  const answer = outcome as { threadId?: number; part?: number; ms?: number };
+  answer.threadId = threadId;
+  if (part !== undefined) {
+    answer.part = part.part;
+    answer.ms = part.ms;
+  }
+  port.postMessage(answer);
 }
 
 /**
@@ -435,15 +445,14 @@ async function runBundle(port: MessagePort, bundle: BundleJob, word: number): Pr
   for (let part = 0; part <= last; part++) {
     if (Atomics.compareExchange(states, part, PartState.Queued, PartState.Started) !== PartState.Queued) {
       if (part === last) Atomics.store(slots!, word, SlotState.Done);
-      port.postMessage({ result: undefined, shared: false, notRun: true, part, threadId } satisfies TaskResponse);
+      port.postMessage({ ...NOT_RUN, part } satisfies TaskResponse);
       continue;
     }
     const started = performance.now();
     const outcome = await handleTask(parts[part]!);
     const ms = performance.now() - started;
     if (part === last) Atomics.store(slots!, word, SlotState.Done);
-    if (outcome instanceof Transfer) port.postMessage({ ...outcome.response, part, ms, threadId }, outcome.transferList);
-    else port.postMessage({ ...outcome, part, ms, threadId });
+    post(port, outcome, { part, ms });
     Atomics.store(states, part, PartState.Done);
   }
 }

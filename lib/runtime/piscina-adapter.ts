@@ -353,7 +353,7 @@ export class PiscinaAdapter implements WorkerEngine {
     lifetime.catch((failure: unknown) => this.#portDeath(record, failure));
     // The newcomer first; with it every worker may be there again, and the others may read ahead once more.
     this.#fill(record);
-    for (const other of this.#portWorkers) this.#fill(other);
+    for (const other of this.#portWorkers) if (other !== record) this.#fill(other);
     return true;
   }
 

@@ -76,10 +76,13 @@ describe('bundles: one local job, each part answered as it ends', () => {
       workerData: poolWorkerData(undefined, undefined),
     });
     const other = new LocalDispatcher(recycled);
-    expect(other.bundles).toBe(false);
-    const refused = await within(runBundle(other, [part('counted', [shared(1), 'x'])]).ended, 10_000, 'the refusal');
-    expect(refused).toEqual({ answered: 0, failure: expect.objectContaining({ code: 'ERR_INVALID_ARG' }) });
-    await other.terminate(new Error('done'));
+    try {
+      expect(other.bundles).toBe(false);
+      const refused = await within(runBundle(other, [part('counted', [shared(1), 'x'])]).ended, 10_000, 'the refusal');
+      expect(refused).toEqual({ answered: 0, failure: expect.objectContaining({ code: 'ERR_INVALID_ARG' }) });
+    } finally {
+      await other.terminate(new Error('done'));
+    }
   });
 
   it('answers every part in order; a part that throws fails alone; the job ends with the last answer', async () => {
